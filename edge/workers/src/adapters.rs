@@ -1,0 +1,282 @@
+//! `Host` over Workers bindings: D1 (`DB`), KV (`KV`), a Queue producer
+//! (`EVENTS`), `fetch`, and secrets/vars from the environment.
+
+use tessera_core::host::{
+    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row,
+    Secrets, Statement, Value,
+};
+use tessera_core::types::Secret;
+use tessera_core::ClientIp;
+use wasm_bindgen::JsValue;
+use worker::{
+    D1Database, D1PreparedStatement, Env, Fetch, Headers, KvStore, Method, Queue, Request,
+    RequestInit, Response,
+};
+
+pub struct WorkersHost {
+    db: D1Db,
+    kv: WorkersKv,
+    events: QueueEvents,
+    secrets: EnvSecrets,
+}
+
+impl WorkersHost {
+    pub fn new(env: &Env) -> worker::Result<Self> {
+        Ok(WorkersHost {
+            db: D1Db(env.d1("DB")?),
+            kv: WorkersKv(env.kv("KV")?),
+            // The queue is optional: without the binding, events stay in the
+            // audit table only.
+            events: QueueEvents(env.queue("EVENTS").ok()),
+            secrets: EnvSecrets(env.clone()),
+        })
+    }
+}
+
+pub async fn to_http(req: &mut Request) -> worker::Result<http::Request<Vec<u8>>> {
+    let mut b = http::Request::builder()
+        .method(req.method().as_ref())
+        .uri(req.url()?.as_str());
+    for (k, v) in req.headers().entries() {
+        b = b.header(k, v);
+    }
+    let ip = req
+        .headers()
+        .get("cf-connecting-ip")?
+        .unwrap_or_else(|| "unknown".into());
+    let body = req.bytes().await.unwrap_or_default();
+    let mut r = b
+        .body(body)
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    r.extensions_mut().insert(ClientIp(ip));
+    Ok(r)
+}
+
+pub fn from_http(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
+    let (parts, body) = resp.into_parts();
+    let headers = Headers::new();
+    for (k, v) in parts.headers.iter() {
+        if let Ok(v) = v.to_str() {
+            headers.append(k.as_str(), v)?;
+        }
+    }
+    // A null-body status (204, 304) must not carry even an empty body.
+    let r = if body.is_empty() {
+        Response::empty()?
+    } else {
+        Response::from_bytes(body)?
+    };
+    Ok(r.with_status(parts.status.as_u16()).with_headers(headers))
+}
+
+fn js(v: &Value) -> JsValue {
+    match v {
+        Value::Null => JsValue::NULL,
+        // D1 takes numbers, not BigInt; our integers (ms timestamps,
+        // counters) stay far below 2^53.
+        Value::Integer(i) => JsValue::from_f64(*i as f64),
+        Value::Real(f) => JsValue::from_f64(*f),
+        Value::Text(s) => JsValue::from_str(s),
+    }
+}
+
+fn from_json(v: serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Integer(b as i64),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => Value::Real(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::String(s) => Value::Text(s),
+        other => Value::Text(other.to_string()),
+    }
+}
+
+fn db_err(e: worker::Error) -> DbError {
+    DbError::from_message(e.to_string())
+}
+
+pub struct D1Db(D1Database);
+
+impl D1Db {
+    fn prepare(&self, sql: &str, params: &[Value]) -> Result<D1PreparedStatement, DbError> {
+        let args: Vec<JsValue> = params.iter().map(js).collect();
+        self.0.prepare(sql).bind(&args).map_err(db_err)
+    }
+}
+
+impl Db for D1Db {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let res = self.prepare(sql, params)?.all().await.map_err(db_err)?;
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+            res.results().map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|m| Row {
+                columns: m.into_iter().map(|(k, v)| (k, from_json(v))).collect(),
+            })
+            .collect())
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let res = self.prepare(sql, params)?.run().await.map_err(db_err)?;
+        Ok(res
+            .meta()
+            .map_err(db_err)?
+            .and_then(|m| m.changes)
+            .unwrap_or(0) as u64)
+    }
+
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>, DbError> {
+        let prepared = statements
+            .iter()
+            .map(|s| self.prepare(&s.sql, &s.params))
+            .collect::<Result<Vec<_>, _>>()?;
+        // D1 runs a batch as one transaction: all statements or none.
+        let results = self.0.batch(prepared).await.map_err(db_err)?;
+        results
+            .iter()
+            .map(|r| {
+                Ok(r.meta()
+                    .map_err(db_err)?
+                    .and_then(|m| m.changes)
+                    .unwrap_or(0) as u64)
+            })
+            .collect()
+    }
+}
+
+pub struct WorkersKv(KvStore);
+
+impl Kv for WorkersKv {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        self.0
+            .get(key)
+            .text()
+            .await
+            .map_err(|e| KvError(e.to_string()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), KvError> {
+        self.0
+            .put(key, value)
+            .map_err(|e| KvError(e.to_string()))?
+            .expiration_ttl(ttl_secs.max(60))
+            .execute()
+            .await
+            .map_err(|e| KvError(e.to_string()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.0.delete(key).await.map_err(|e| KvError(e.to_string()))
+    }
+}
+
+pub struct JsClock;
+
+impl Clock for JsClock {
+    fn now_ms(&self) -> i64 {
+        js_sys::Date::now() as i64
+    }
+}
+
+pub struct CryptoRng;
+
+impl Rng for CryptoRng {
+    fn fill(&self, buf: &mut [u8]) {
+        // crypto.getRandomValues; failing here means no secure randomness at
+        // all, and nothing may be issued without it.
+        getrandom::getrandom(buf).expect("crypto.getRandomValues is available in Workers");
+    }
+}
+
+pub struct QueueEvents(Option<Queue>);
+
+impl Events for QueueEvents {
+    async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
+        match &self.0 {
+            Some(q) => q
+                .send(event_json.to_string())
+                .await
+                .map_err(|e| EventsError(e.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+pub struct FetchOutbound;
+
+impl Outbound for FetchOutbound {
+    async fn send(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
+        let err = |e: worker::Error| OutboundError(e.to_string());
+        let (parts, body) = req.into_parts();
+        let headers = Headers::new();
+        for (k, v) in parts.headers.iter() {
+            if let Ok(v) = v.to_str() {
+                headers.append(k.as_str(), v).map_err(err)?;
+            }
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(parts.method.to_string()))
+            .with_headers(headers);
+        if !body.is_empty() {
+            init.with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
+        }
+        let wreq = Request::new_with_init(&parts.uri.to_string(), &init).map_err(err)?;
+        let mut resp = Fetch::Request(wreq).send().await.map_err(err)?;
+        let mut b = http::Response::builder().status(resp.status_code());
+        for (k, v) in resp.headers().entries() {
+            b = b.header(k, v);
+        }
+        let bytes = resp.bytes().await.map_err(err)?;
+        b.body(bytes).map_err(|e| OutboundError(e.to_string()))
+    }
+}
+
+pub struct EnvSecrets(Env);
+
+impl Secrets for EnvSecrets {
+    fn secret(&self, name: &str) -> Option<Secret<String>> {
+        self.0.secret(name).ok().map(|s| Secret::new(s.to_string()))
+    }
+
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.var(name).ok().map(|v| v.to_string())
+    }
+}
+
+impl Host for WorkersHost {
+    type Db = D1Db;
+    type Kv = WorkersKv;
+    type Clock = JsClock;
+    type Rng = CryptoRng;
+    type Events = QueueEvents;
+    type Outbound = FetchOutbound;
+    type Secrets = EnvSecrets;
+
+    fn db(&self) -> &D1Db {
+        &self.db
+    }
+    fn kv(&self) -> &WorkersKv {
+        &self.kv
+    }
+    fn clock(&self) -> &JsClock {
+        &JsClock
+    }
+    fn rng(&self) -> &CryptoRng {
+        &CryptoRng
+    }
+    fn events(&self) -> &QueueEvents {
+        &self.events
+    }
+    fn outbound(&self) -> &FetchOutbound {
+        &FetchOutbound
+    }
+    fn secrets(&self) -> &EnvSecrets {
+        &self.secrets
+    }
+}

@@ -1,0 +1,399 @@
+//! A native [`Host`] over real SQLite: the same migrations D1 runs, the same
+//! SQL. Domain tests drive `tessera_core::handle` through it; native tools
+//! (seeding, the actions host's outbox) use it too.
+//!
+//! Everything is single-threaded (`RefCell`), like Workers.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::Connection;
+use tessera_core::host::{
+    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row,
+    Secrets, Statement, Value,
+};
+use tessera_core::types::Secret;
+
+/// The repository's `migrations/` folder.
+pub fn migrations_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations")
+}
+
+/// Applies the `.sql` files of `dir` in name order, recording each in
+/// `d1_migrations` (the table wrangler uses), so a file is applied once.
+pub fn migrate(conn: &Connection, dir: &Path) -> Result<Vec<String>, String> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
+         applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+    )
+    .map_err(|e| e.to_string())?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    let mut applied = Vec::new();
+    for f in files {
+        let name = f
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let done: bool = conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM d1_migrations WHERE name = ?1)",
+                [&name],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if done {
+            continue;
+        }
+        let sql = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
+        conn.execute_batch(&format!(
+            "BEGIN;\n{sql}\nINSERT INTO d1_migrations (name) VALUES ('{name}');\nCOMMIT;"
+        ))
+        .map_err(|e| format!("{name}: {e}"))?;
+        applied.push(name);
+    }
+    Ok(applied)
+}
+
+pub struct SqliteDb {
+    conn: RefCell<Connection>,
+}
+
+impl SqliteDb {
+    pub fn open_in_memory() -> Result<Self, String> {
+        let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        Self::init(conn)
+    }
+
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let conn = Connection::open(path).map_err(|e| e.to_string())?;
+        Self::init(conn)
+    }
+
+    fn init(conn: Connection) -> Result<Self, String> {
+        // D1 enforces foreign keys; so must every other host.
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(|e| e.to_string())?;
+        migrate(&conn, &migrations_dir())?;
+        Ok(SqliteDb {
+            conn: RefCell::new(conn),
+        })
+    }
+
+    /// Direct access for tests that inspect or age rows.
+    pub fn conn(&self) -> std::cell::RefMut<'_, Connection> {
+        self.conn.borrow_mut()
+    }
+}
+
+fn to_sql(v: &Value) -> SqlValue {
+    match v {
+        Value::Null => SqlValue::Null,
+        Value::Integer(i) => SqlValue::Integer(*i),
+        Value::Real(f) => SqlValue::Real(*f),
+        Value::Text(s) => SqlValue::Text(s.clone()),
+    }
+}
+
+fn err(e: rusqlite::Error) -> DbError {
+    DbError::from_message(e.to_string())
+}
+
+fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+    let mut stmt = conn.prepare(sql).map_err(err)?;
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let params: Vec<SqlValue> = params.iter().map(to_sql).collect();
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params))
+        .map_err(err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(err)? {
+        let mut columns = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            let v = match r.get_ref(i).map_err(err)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Integer(i),
+                ValueRef::Real(f) => Value::Real(f),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
+            };
+            columns.push((n.clone(), v));
+        }
+        out.push(Row { columns });
+    }
+    Ok(out)
+}
+
+fn run_execute(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+    let params: Vec<SqlValue> = params.iter().map(to_sql).collect();
+    conn.execute(sql, rusqlite::params_from_iter(params))
+        .map(|n| n as u64)
+        .map_err(err)
+}
+
+impl Db for SqliteDb {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        run_query(&self.conn.borrow(), sql, params)
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        run_execute(&self.conn.borrow(), sql, params)
+    }
+
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>, DbError> {
+        let mut conn = self.conn.borrow_mut();
+        let tx = conn.transaction().map_err(err)?;
+        let mut counts = Vec::with_capacity(statements.len());
+        for s in &statements {
+            counts.push(run_execute(&tx, &s.sql, &s.params)?);
+        }
+        tx.commit().map_err(err)?;
+        Ok(counts)
+    }
+}
+
+/// KV in a SQLite table, with the same TTL semantics (expired = absent).
+pub struct SqliteKv<'a> {
+    db: &'a SqliteDb,
+    clock: &'a SystemOrFixedClock,
+}
+
+impl Kv for SqliteKv<'_> {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        let now = self.clock.now_ms();
+        let rows = run_query(
+            &self.db.conn.borrow(),
+            "SELECT value FROM kv_cache WHERE key = ?1 AND expires_at > ?2",
+            &[key.into(), now.into()],
+        )
+        .map_err(|e| KvError(e.to_string()))?;
+        Ok(rows.first().and_then(|r| r.text("value").ok()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), KvError> {
+        let expires = self.clock.now_ms() + ttl_secs as i64 * 1000;
+        run_execute(
+            &self.db.conn.borrow(),
+            "INSERT INTO kv_cache (key, value, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+            &[key.into(), value.into(), expires.into()],
+        )
+        .map(|_| ())
+        .map_err(|e| KvError(e.to_string()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        run_execute(
+            &self.db.conn.borrow(),
+            "DELETE FROM kv_cache WHERE key = ?1",
+            &[key.into()],
+        )
+        .map(|_| ())
+        .map_err(|e| KvError(e.to_string()))
+    }
+}
+
+/// The system clock, or a pinned one that tests move by hand.
+#[derive(Default)]
+pub struct SystemOrFixedClock {
+    fixed: Cell<Option<i64>>,
+}
+
+impl SystemOrFixedClock {
+    pub fn fixed(ms: i64) -> Self {
+        SystemOrFixedClock {
+            fixed: Cell::new(Some(ms)),
+        }
+    }
+    pub fn set_fixed(&self, ms: i64) {
+        self.fixed.set(Some(ms));
+    }
+    pub fn advance(&self, ms: i64) {
+        if let Some(t) = self.fixed.get() {
+            self.fixed.set(Some(t + ms));
+        }
+    }
+}
+
+impl Clock for SystemOrFixedClock {
+    fn now_ms(&self) -> i64 {
+        self.fixed.get().unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0)
+        })
+    }
+}
+
+pub struct OsRng;
+
+impl Rng for OsRng {
+    fn fill(&self, buf: &mut [u8]) {
+        getrandom::getrandom(buf).expect("the OS provides secure randomness");
+    }
+}
+
+/// Events go to the outbox table, drained by the delivery worker.
+pub struct OutboxEvents<'a> {
+    db: &'a SqliteDb,
+    clock: &'a SystemOrFixedClock,
+}
+
+impl Events for OutboxEvents<'_> {
+    async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
+        let id = serde_json::from_str::<serde_json::Value>(event_json)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        run_execute(
+            &self.db.conn.borrow(),
+            "INSERT OR IGNORE INTO event_outbox (id, payload, created_at) VALUES (?1, ?2, ?3)",
+            &[id.into(), event_json.into(), self.clock.now_ms().into()],
+        )
+        .map(|_| ())
+        .map_err(|e| EventsError(e.to_string()))
+    }
+}
+
+/// Records outgoing requests and answers each with the configured status, so
+/// tests can see exactly what would have been sent.
+#[derive(Default)]
+pub struct RecordingOutbound {
+    pub sent: RefCell<Vec<http::Request<Vec<u8>>>>,
+    pub status: Cell<u16>,
+}
+
+impl Outbound for RecordingOutbound {
+    async fn send(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
+        self.sent.borrow_mut().push(req);
+        let status = match self.status.get() {
+            0 => 202,
+            s => s,
+        };
+        http::Response::builder()
+            .status(status)
+            .body(Vec::new())
+            .map_err(|e| OutboundError(e.to_string()))
+    }
+}
+
+#[derive(Default)]
+pub struct MapSecrets {
+    pub secrets: RefCell<HashMap<String, String>>,
+    pub vars: RefCell<HashMap<String, String>>,
+}
+
+impl Secrets for MapSecrets {
+    fn secret(&self, name: &str) -> Option<Secret<String>> {
+        self.secrets.borrow().get(name).cloned().map(Secret::new)
+    }
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.borrow().get(name).cloned()
+    }
+}
+
+/// The native host. KV and events borrow the database, so they are views
+/// built on access.
+pub struct NativeHost {
+    pub db: SqliteDb,
+    pub clock: SystemOrFixedClock,
+    pub outbound: RecordingOutbound,
+    pub secrets: MapSecrets,
+}
+
+impl NativeHost {
+    /// An in-memory database with the migrations applied.
+    pub fn in_memory() -> Result<Self, String> {
+        Ok(Self::with_db(SqliteDb::open_in_memory()?))
+    }
+
+    pub fn with_db(db: SqliteDb) -> Self {
+        NativeHost {
+            db,
+            clock: SystemOrFixedClock::default(),
+            outbound: RecordingOutbound::default(),
+            secrets: MapSecrets::default(),
+        }
+    }
+
+    pub fn set_secret(&self, k: &str, v: &str) {
+        self.secrets.secrets.borrow_mut().insert(k.into(), v.into());
+    }
+
+    pub fn set_var(&self, k: &str, v: &str) {
+        self.secrets.vars.borrow_mut().insert(k.into(), v.into());
+    }
+
+    /// Runs the core on a request, blocking (every adapter here is
+    /// synchronous underneath).
+    pub fn handle(&self, req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        pollster::block_on(tessera_core::handle(req, &HostView::new(self)))
+    }
+}
+
+/// `Host` is implemented on a borrowed view so KV and events can borrow the
+/// database they live in.
+pub struct HostView<'a> {
+    host: &'a NativeHost,
+    kv: SqliteKv<'a>,
+    events: OutboxEvents<'a>,
+}
+
+impl<'a> HostView<'a> {
+    pub fn new(host: &'a NativeHost) -> Self {
+        HostView {
+            host,
+            kv: SqliteKv {
+                db: &host.db,
+                clock: &host.clock,
+            },
+            events: OutboxEvents {
+                db: &host.db,
+                clock: &host.clock,
+            },
+        }
+    }
+}
+
+impl<'a> Host for HostView<'a> {
+    type Db = SqliteDb;
+    type Kv = SqliteKv<'a>;
+    type Clock = SystemOrFixedClock;
+    type Rng = OsRng;
+    type Events = OutboxEvents<'a>;
+    type Outbound = RecordingOutbound;
+    type Secrets = MapSecrets;
+
+    fn db(&self) -> &SqliteDb {
+        &self.host.db
+    }
+    fn kv(&self) -> &SqliteKv<'a> {
+        &self.kv
+    }
+    fn clock(&self) -> &SystemOrFixedClock {
+        &self.host.clock
+    }
+    fn rng(&self) -> &OsRng {
+        &OsRng
+    }
+    fn events(&self) -> &OutboxEvents<'a> {
+        &self.events
+    }
+    fn outbound(&self) -> &RecordingOutbound {
+        &self.host.outbound
+    }
+    fn secrets(&self) -> &MapSecrets {
+        &self.host.secrets
+    }
+}

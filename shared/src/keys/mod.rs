@@ -1,0 +1,310 @@
+//! Per-tenant ES256 signing keys and the envelope that protects them.
+//!
+//! Key hierarchy: the master key (a deployment secret) wraps one data key per
+//! tenant; the data key encrypts the tenant's private signing keys. Only public
+//! JWKs are stored in the clear.
+//!
+//! Lifecycle: a tenant is created with one `active` key. Rotation adds a new
+//! `active` key and turns the previous one `verify_only`: it stays in the JWKS
+//! so tokens it signed keep verifying, until an operator retires it. Exactly
+//! one key per tenant is active (a partial unique index enforces it).
+
+pub mod jwk;
+
+use p256::ecdsa::SigningKey;
+use serde::Serialize;
+
+use crate::crypto::envelope::{sealed_key_id, SymmetricKey};
+use crate::error::{Error, Result};
+use crate::host::{Db, Host, HostExt, Kv, Row, Secrets, Statement};
+use crate::types::{Secret, TenantId};
+
+pub use jwk::PublicJwk;
+
+/// The master keys of this deployment: `MASTER_KEY` seals, and
+/// `MASTER_KEY_PREVIOUS` (during a master-key rotation) still opens.
+pub struct MasterKeys {
+    current: SymmetricKey,
+    previous: Option<SymmetricKey>,
+}
+
+impl MasterKeys {
+    pub fn load<H: Host>(host: &H) -> Result<Self> {
+        let current = host
+            .secrets()
+            .secret("MASTER_KEY")
+            .ok_or_else(|| Error::server("MASTER_KEY secret is not configured"))?;
+        let current = SymmetricKey::parse_master(current.expose())
+            .map_err(|e| Error::server(format!("MASTER_KEY: {e}")))?;
+        let previous = match host.secrets().secret("MASTER_KEY_PREVIOUS") {
+            Some(p) if !p.expose().trim().is_empty() => Some(
+                SymmetricKey::parse_master(p.expose())
+                    .map_err(|e| Error::server(format!("MASTER_KEY_PREVIOUS: {e}")))?,
+            ),
+            _ => None,
+        };
+        Ok(MasterKeys { current, previous })
+    }
+
+    /// A purpose-bound subkey of the current master key (HMAC-SHA256 as a
+    /// PRF, labelled), so one secret does not serve two purposes.
+    pub fn derive(&self, label: &[u8]) -> [u8; 32] {
+        crate::crypto::hmac_sha256(self.current.bytes(), label)
+    }
+
+    fn for_sealed(&self, sealed: &str) -> Result<&SymmetricKey> {
+        let kid = sealed_key_id(sealed).ok_or_else(|| Error::server("malformed wrapped key"))?;
+        [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|k| k.id() == kid)
+            .ok_or_else(|| Error::server(format!("no master key with id {kid} is configured")))
+    }
+}
+
+fn dek_aad(tenant: &TenantId) -> Vec<u8> {
+    format!("tessera:dek:{tenant}").into_bytes()
+}
+
+fn signing_aad(tenant: &TenantId, kid: &str) -> Vec<u8> {
+    format!("tessera:sig:{tenant}:{kid}").into_bytes()
+}
+
+/// A new P-256 private key from the host's RNG. A random 256-bit string is a
+/// valid scalar unless it is zero or above the group order (probability about
+/// 2^-32), in which case another is drawn.
+fn generate_signing_key<H: Host>(host: &H) -> SigningKey {
+    loop {
+        let bytes = host.random_bytes::<32>();
+        if let Ok(k) = SigningKey::from_slice(&bytes) {
+            return k;
+        }
+    }
+}
+
+/// The statements that give a new tenant its data key and first signing key;
+/// the caller runs them in the same batch as the tenant insert.
+pub fn new_tenant_key_material<H: Host>(host: &H, tenant: &TenantId) -> Result<Vec<Statement>> {
+    let master = MasterKeys::load(host)?;
+    let dek = SymmetricKey::from_bytes(host.random_bytes::<32>());
+    let wrapped = master
+        .current
+        .seal(host.random_bytes::<12>(), dek.bytes(), &dek_aad(tenant));
+    let now = host.now();
+    Ok(vec![
+        Statement::new(
+            "INSERT INTO tenant_data_keys (tenant_id, master_key_id, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+            vec![tenant.as_str().into(), master.current.id().into(), wrapped.into(), now.into()],
+        ),
+        new_signing_key_statement(host, tenant, &dek, now),
+    ])
+}
+
+fn new_signing_key_statement<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    dek: &SymmetricKey,
+    now: i64,
+) -> Statement {
+    let key = generate_signing_key(host);
+    let jwk = PublicJwk::from_verifying_key(key.verifying_key());
+    let sealed = dek.seal(
+        host.random_bytes::<12>(),
+        &key.to_bytes(),
+        &signing_aad(tenant, &jwk.kid),
+    );
+    Statement::new(
+        "INSERT INTO signing_keys (kid, tenant_id, alg, public_jwk, private_key_enc, status, created_at, activated_at)
+         VALUES (?1, ?2, 'ES256', ?3, ?4, 'active', ?5, ?5)",
+        vec![jwk.kid.clone().into(), tenant.as_str().into(), jwk.to_json().into(), sealed.into(), now.into()],
+    )
+}
+
+/// The tenant's data key, unwrapped.
+pub async fn data_key<H: Host>(host: &H, tenant: &TenantId) -> Result<SymmetricKey> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT wrapped_key FROM tenant_data_keys WHERE tenant_id = ?1",
+            &[tenant.as_str().into()],
+        )
+        .await?;
+    let wrapped = rows
+        .first()
+        .ok_or_else(|| Error::server("tenant has no data key"))?
+        .text("wrapped_key")?;
+    let master = MasterKeys::load(host)?;
+    let bytes = master
+        .for_sealed(&wrapped)?
+        .open(&wrapped, &dek_aad(tenant))
+        .map_err(|e| Error::server(format!("unwrapping data key: {e}")))?;
+    let arr: [u8; 32] = bytes
+        .expose()
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::server("data key length"))?;
+    Ok(SymmetricKey::from_bytes(arr))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: String,
+    pub status: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl KeyInfo {
+    fn from_row(r: &Row) -> Result<Self> {
+        Ok(KeyInfo {
+            kid: r.text("kid")?,
+            alg: r.text("alg")?,
+            status: r.text("status")?,
+            created_at: r.int("created_at")?,
+            retired_at: r.opt_int("retired_at")?,
+        })
+    }
+}
+
+pub async fn list<H: Host>(host: &H, tenant: &TenantId) -> Result<Vec<KeyInfo>> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT kid, alg, status, created_at, retired_at FROM signing_keys WHERE tenant_id = ?1 ORDER BY created_at, kid",
+            &[tenant.as_str().into()],
+        )
+        .await?;
+    rows.iter().map(KeyInfo::from_row).collect()
+}
+
+fn jwks_cache_key(tenant: &TenantId) -> String {
+    format!("jwks:{tenant}")
+}
+
+/// Adds a new active key; the previous active key keeps verifying.
+pub async fn rotate<H: Host>(host: &H, tenant: &TenantId) -> Result<KeyInfo> {
+    let dek = data_key(host, tenant).await?;
+    let now = host.now();
+    let insert = new_signing_key_statement(host, tenant, &dek, now);
+    let kid = match insert.params.first() {
+        Some(crate::host::Value::Text(k)) => k.clone(),
+        _ => return Err(Error::server("signing key statement without kid")),
+    };
+    host.db()
+        .batch(vec![
+            Statement::new(
+                "UPDATE signing_keys SET status = 'verify_only' WHERE tenant_id = ?1 AND status = 'active'",
+                vec![tenant.as_str().into()],
+            ),
+            insert,
+        ])
+        .await?;
+    host.kv().delete(&jwks_cache_key(tenant)).await?;
+    Ok(KeyInfo {
+        kid,
+        alg: "ES256".into(),
+        status: "active".into(),
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RetireOutcome {
+    Retired,
+    NotFound,
+    /// The active key signs; rotate first.
+    IsActive,
+}
+
+/// Retires a `verify_only` key: it leaves the JWKS and its private half is
+/// erased, so nothing can sign with it again.
+pub async fn retire<H: Host>(host: &H, tenant: &TenantId, kid: &str) -> Result<RetireOutcome> {
+    let n = host
+        .db()
+        .execute(
+            "UPDATE signing_keys SET status = 'retired', retired_at = ?1, private_key_enc = ''
+             WHERE tenant_id = ?2 AND kid = ?3 AND status = 'verify_only'",
+            &[host.now().into(), tenant.as_str().into(), kid.into()],
+        )
+        .await?;
+    if n == 1 {
+        host.kv().delete(&jwks_cache_key(tenant)).await?;
+        return Ok(RetireOutcome::Retired);
+    }
+    let rows = host
+        .db()
+        .query(
+            "SELECT status FROM signing_keys WHERE tenant_id = ?1 AND kid = ?2",
+            &[tenant.as_str().into(), kid.into()],
+        )
+        .await?;
+    Ok(
+        match rows
+            .first()
+            .map(|r| r.text("status"))
+            .transpose()?
+            .as_deref()
+        {
+            Some("active") => RetireOutcome::IsActive,
+            Some("retired") => RetireOutcome::Retired,
+            _ => RetireOutcome::NotFound,
+        },
+    )
+}
+
+/// The JSON Web Key Set (RFC 7517 §5) of the keys that verify: active and
+/// verify-only. Cached in KV; every change above drops the cached copy.
+pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Value> {
+    let cache_key = jwks_cache_key(tenant);
+    if let Some(cached) = host.kv().get(&cache_key).await? {
+        if let Ok(v) = serde_json::from_str(&cached) {
+            return Ok(v);
+        }
+    }
+    let rows = host
+        .db()
+        .query(
+            "SELECT public_jwk FROM signing_keys WHERE tenant_id = ?1 AND status IN ('active', 'verify_only')
+             ORDER BY status = 'active' DESC, created_at DESC, kid",
+            &[tenant.as_str().into()],
+        )
+        .await?;
+    let keys = rows
+        .iter()
+        .map(|r| {
+            r.text("public_jwk")
+                .map_err(Error::from)
+                .and_then(|j| serde_json::from_str(&j).map_err(|e| Error::server(e.to_string())))
+        })
+        .collect::<Result<Vec<serde_json::Value>>>()?;
+    let doc = serde_json::json!({ "keys": keys });
+    host.kv().put(&cache_key, &doc.to_string(), 60).await?;
+    Ok(doc)
+}
+
+/// The active private key and its kid, decrypted for signing.
+pub async fn active_signing_key<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+) -> Result<(String, Secret<SigningKey>)> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT kid, private_key_enc FROM signing_keys WHERE tenant_id = ?1 AND status = 'active'",
+            &[tenant.as_str().into()],
+        )
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| Error::server("tenant has no active signing key"))?;
+    let kid = row.text("kid")?;
+    let dek = data_key(host, tenant).await?;
+    let scalar = dek
+        .open(&row.text("private_key_enc")?, &signing_aad(tenant, &kid))
+        .map_err(|e| Error::server(format!("decrypting signing key {kid}: {e}")))?;
+    let key = SigningKey::from_slice(scalar.expose())
+        .map_err(|_| Error::server("stored signing key is invalid"))?;
+    Ok((kid, Secret::new(key)))
+}

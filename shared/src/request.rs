@@ -1,0 +1,273 @@
+//! The parsed request every handler reads, and the body parsers with the
+//! limits and checks every surface shares.
+
+use http::{HeaderMap, Method};
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Bodies above this are refused with 413 before any parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The client's address, set by the host adapter from a header the platform
+/// guarantees (Workers: `CF-Connecting-IP`), never from a client-controlled
+/// header such as `X-Forwarded-For`.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub client_ip: String,
+    /// `scheme://host[:port]` the client used.
+    pub origin: String,
+    /// The host name the client used (without port), for custom domains.
+    pub host_name: String,
+}
+
+impl Request {
+    pub fn from_http(req: http::Request<Vec<u8>>) -> Self {
+        let (parts, body) = req.into_parts();
+        let client_ip = parts
+            .extensions
+            .get::<ClientIp>()
+            .map(|c| c.0.clone())
+            .unwrap_or_else(|| "unknown".into());
+        let host_header = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        let authority = parts
+            .uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or(host_header)
+            .unwrap_or_else(|| "localhost".into());
+        let host_name = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h)
+            .to_ascii_lowercase();
+        let scheme = match parts.uri.scheme_str() {
+            Some(s) => s.to_owned(),
+            None if is_loopback(&host_name) => "http".into(),
+            None => "https".into(),
+        };
+        let query = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Request {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            query,
+            headers: parts.headers,
+            body,
+            client_ip,
+            origin: format!("{scheme}://{authority}"),
+            host_name,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// The bearer token of `Authorization: Bearer ...` (RFC 6750 §2.1).
+    pub fn bearer(&self) -> Option<&str> {
+        let v = self.header("authorization")?;
+        let (scheme, token) = v.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
+    }
+
+    fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// An `application/x-www-form-urlencoded` body.
+    pub fn form(&self) -> Result<Form> {
+        if self.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
+            return Err(Error::new(
+                ErrorKind::UnsupportedMediaType,
+                "expected an application/x-www-form-urlencoded body",
+            ));
+        }
+        Form::parse(&self.body)
+    }
+
+    /// An `application/json` body decoded into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        match self.media_type().as_deref() {
+            Some("application/json") => {}
+            Some(ct) if ct.ends_with("+json") => {}
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedMediaType,
+                    "expected an application/json body",
+                ))
+            }
+        }
+        serde_json::from_slice(&self.body).map_err(|e| Error::bad_request(json_error_detail(&e)))
+    }
+}
+
+/// A JSON error message safe to return: serde's "invalid type/value" messages
+/// quote the offending value, which could be a password sent to the wrong
+/// field, so those are reduced to their position.
+fn json_error_detail(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    if msg.contains("invalid type") || msg.contains("invalid value") {
+        format!(
+            "invalid JSON value at line {} column {}",
+            e.line(),
+            e.column()
+        )
+    } else {
+        format!("invalid JSON: {msg}")
+    }
+}
+
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
+}
+
+/// A parsed urlencoded form. A repeated field is refused (RFC 6749 §3.1:
+/// "Request and response parameters MUST NOT be included more than once").
+pub struct Form {
+    fields: Vec<(String, String)>,
+}
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Result<Self> {
+        if std::str::from_utf8(body).is_err() {
+            return Err(Error::bad_request("form body is not valid UTF-8"));
+        }
+        let fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        for (i, (k, _)) in fields.iter().enumerate() {
+            if fields[..i].iter().any(|(k2, _)| k2 == k) {
+                return Err(Error::bad_request(format!("parameter '{k}' is repeated")));
+            }
+        }
+        Ok(Form { fields })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn require(&self, name: &str) -> Result<&str> {
+        self.get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::bad_request(format!("missing required field '{name}'")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], body: &str) -> Request {
+        let mut b = http::Request::builder()
+            .method("POST")
+            .uri("http://127.0.0.1:8787/t/demo/login?x=1");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        Request::from_http(b.body(body.as_bytes().to_vec()).unwrap())
+    }
+
+    #[test]
+    fn origin_and_query() {
+        let r = req(&[], "");
+        assert_eq!(r.origin, "http://127.0.0.1:8787");
+        assert_eq!(r.host_name, "127.0.0.1");
+        assert_eq!(r.query_param("x"), Some("1"));
+        assert_eq!(r.path, "/t/demo/login");
+    }
+
+    #[test]
+    fn forms_refuse_repeats_and_wrong_type() {
+        let r = req(
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "a=1&a=2",
+        );
+        assert_eq!(r.form().err().unwrap().kind, ErrorKind::InvalidRequest);
+        let r = req(&[("content-type", "text/plain")], "a=1");
+        assert_eq!(
+            r.form().err().unwrap().kind,
+            ErrorKind::UnsupportedMediaType
+        );
+        let r = req(
+            &[(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )],
+            "a=1&b=",
+        );
+        let f = r.form().unwrap();
+        assert_eq!(f.get("a"), Some("1"));
+        assert!(f.require("b").is_err());
+    }
+
+    #[test]
+    fn json_errors_do_not_echo_values() {
+        #[derive(serde::Deserialize, Debug)]
+        struct T {
+            #[allow(dead_code)]
+            flag: bool,
+        }
+        let r = req(
+            &[("content-type", "application/json")],
+            r#"{"flag":"hunter2"}"#,
+        );
+        let e = r.json::<T>().unwrap_err();
+        assert!(!e.detail.contains("hunter2"), "{}", e.detail);
+    }
+
+    #[test]
+    fn cookies_and_bearer() {
+        let r = req(
+            &[
+                ("cookie", "a=1; tessera_session=xyz"),
+                ("authorization", "Bearer tok"),
+            ],
+            "",
+        );
+        assert_eq!(r.cookie("tessera_session").as_deref(), Some("xyz"));
+        assert_eq!(r.bearer(), Some("tok"));
+    }
+}

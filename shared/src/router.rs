@@ -1,0 +1,483 @@
+//! Method + path -> handler. The tenant is resolved first; every route is
+//! listed once in [`ROUTES`], which later checks (OpenAPI drift, the internal
+//! auth matrix) read too.
+
+use http::StatusCode;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::host::Host;
+use crate::request::{Request, MAX_BODY_BYTES};
+use crate::response::HttpResponse;
+use crate::tenant::{self, TenantCtx};
+
+/// Where a route lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Outside tenants: health and the internal platform API.
+    Platform,
+    /// Under `/t/{slug}` or a tenant's custom domain.
+    Tenant,
+}
+
+/// The format errors take on a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Html,
+    Problem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteId {
+    Health,
+    // Internal platform API.
+    TenantsList,
+    TenantsCreate,
+    TenantGet,
+    TenantUpdate,
+    TenantDelete,
+    ApiKeysList,
+    ApiKeysCreate,
+    ApiKeyRevoke,
+    SigningKeysList,
+    SigningKeysRotate,
+    SigningKeyRetire,
+    DomainsList,
+    DomainsAdd,
+    DomainRemove,
+    TenantLogs,
+    DevMailbox,
+    // OIDC.
+    Discovery,
+    Jwks,
+    // Hosted pages.
+    Home,
+    LoginShow,
+    LoginSubmit,
+    SignupShow,
+    SignupSubmit,
+    LogoutShow,
+    LogoutSubmit,
+    Account,
+    VerifyShow,
+    VerifySubmit,
+    VerifyResend,
+    ResetShow,
+    ResetSubmit,
+    ResetConfirmShow,
+    ResetConfirmSubmit,
+    // Tenant management API.
+    UsersList,
+    UsersCreate,
+    UserGet,
+    UserUpdate,
+    UserDelete,
+    UserBlock,
+    UserUnblock,
+    LogsList,
+}
+
+pub struct Route {
+    pub method: &'static str,
+    /// Segments; `{name}` matches one segment.
+    pub path: &'static str,
+    pub scope: Scope,
+    pub surface: Surface,
+    pub id: RouteId,
+}
+
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    scope: Scope,
+    surface: Surface,
+    id: RouteId,
+) -> Route {
+    Route {
+        method,
+        path,
+        scope,
+        surface,
+        id,
+    }
+}
+
+use RouteId::*;
+use Scope::{Platform as P, Tenant as T};
+use Surface::{Html as H, Problem as J};
+
+pub static ROUTES: &[Route] = &[
+    r("GET", "/healthz", P, J, Health),
+    r("GET", "/api/v1/internal/tenants", P, J, TenantsList),
+    r("POST", "/api/v1/internal/tenants", P, J, TenantsCreate),
+    r("GET", "/api/v1/internal/tenants/{tenant}", P, J, TenantGet),
+    r(
+        "PATCH",
+        "/api/v1/internal/tenants/{tenant}",
+        P,
+        J,
+        TenantUpdate,
+    ),
+    r(
+        "DELETE",
+        "/api/v1/internal/tenants/{tenant}",
+        P,
+        J,
+        TenantDelete,
+    ),
+    r(
+        "GET",
+        "/api/v1/internal/tenants/{tenant}/api-keys",
+        P,
+        J,
+        ApiKeysList,
+    ),
+    r(
+        "POST",
+        "/api/v1/internal/tenants/{tenant}/api-keys",
+        P,
+        J,
+        ApiKeysCreate,
+    ),
+    r(
+        "DELETE",
+        "/api/v1/internal/tenants/{tenant}/api-keys/{key_id}",
+        P,
+        J,
+        ApiKeyRevoke,
+    ),
+    r(
+        "GET",
+        "/api/v1/internal/tenants/{tenant}/signing-keys",
+        P,
+        J,
+        SigningKeysList,
+    ),
+    r(
+        "POST",
+        "/api/v1/internal/tenants/{tenant}/signing-keys",
+        P,
+        J,
+        SigningKeysRotate,
+    ),
+    r(
+        "POST",
+        "/api/v1/internal/tenants/{tenant}/signing-keys/{kid}/retire",
+        P,
+        J,
+        SigningKeyRetire,
+    ),
+    r(
+        "GET",
+        "/api/v1/internal/tenants/{tenant}/domains",
+        P,
+        J,
+        DomainsList,
+    ),
+    r(
+        "POST",
+        "/api/v1/internal/tenants/{tenant}/domains",
+        P,
+        J,
+        DomainsAdd,
+    ),
+    r(
+        "DELETE",
+        "/api/v1/internal/tenants/{tenant}/domains/{domain}",
+        P,
+        J,
+        DomainRemove,
+    ),
+    r(
+        "GET",
+        "/api/v1/internal/tenants/{tenant}/logs",
+        P,
+        J,
+        TenantLogs,
+    ),
+    r("GET", "/api/v1/internal/dev/mailbox", P, J, DevMailbox),
+    r("GET", "/.well-known/openid-configuration", T, J, Discovery),
+    r("GET", "/.well-known/jwks.json", T, J, Jwks),
+    r("GET", "/", T, H, Home),
+    r("GET", "/login", T, H, LoginShow),
+    r("POST", "/login", T, H, LoginSubmit),
+    r("GET", "/signup", T, H, SignupShow),
+    r("POST", "/signup", T, H, SignupSubmit),
+    r("GET", "/logout", T, H, LogoutShow),
+    r("POST", "/logout", T, H, LogoutSubmit),
+    r("GET", "/account", T, H, Account),
+    r("GET", "/verify-email", T, H, VerifyShow),
+    r("POST", "/verify-email", T, H, VerifySubmit),
+    r("POST", "/verify-email/resend", T, H, VerifyResend),
+    r("GET", "/password-reset", T, H, ResetShow),
+    r("POST", "/password-reset", T, H, ResetSubmit),
+    r("GET", "/password-reset/confirm", T, H, ResetConfirmShow),
+    r("POST", "/password-reset/confirm", T, H, ResetConfirmSubmit),
+    r("GET", "/api/v1/users", T, J, UsersList),
+    r("POST", "/api/v1/users", T, J, UsersCreate),
+    r("GET", "/api/v1/users/{user_id}", T, J, UserGet),
+    r("PATCH", "/api/v1/users/{user_id}", T, J, UserUpdate),
+    r("DELETE", "/api/v1/users/{user_id}", T, J, UserDelete),
+    r("POST", "/api/v1/users/{user_id}/block", T, J, UserBlock),
+    r("POST", "/api/v1/users/{user_id}/unblock", T, J, UserUnblock),
+    r("GET", "/api/v1/logs", T, J, LogsList),
+];
+
+/// Everything a handler sees.
+pub struct Ctx<'a, H: Host> {
+    pub host: &'a H,
+    pub req: &'a Request,
+    pub tenant: Option<TenantCtx>,
+    pub params: Vec<(String, String)>,
+}
+
+impl<H: Host> Ctx<'_, H> {
+    /// The tenant of a tenant-scoped route (always resolved before dispatch).
+    pub fn tenant(&self) -> &TenantCtx {
+        self.tenant
+            .as_ref()
+            .expect("tenant routes are dispatched with a tenant")
+    }
+
+    pub fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// Matches `path` against a pattern; returns the captured parameters.
+fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let pat: Vec<&str> = pattern.split('/').collect();
+    let segs: Vec<&str> = path.split('/').collect();
+    if pat.len() != segs.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (p, s) in pat.iter().zip(&segs) {
+        if let Some(name) = p.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+            if s.is_empty() {
+                return None;
+            }
+            let decoded = percent_decode(s)?;
+            params.push((name.to_string(), decoded));
+        } else if p != s {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes: Vec<u8> = form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned().into_bytes())?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The error format for a path no route claimed.
+fn surface_for(path: &str) -> Surface {
+    if path.contains("/api/") || path.contains("/.well-known/") || path == "/healthz" {
+        Surface::Problem
+    } else {
+        Surface::Html
+    }
+}
+
+fn render_error(surface: Surface, e: &Error) -> HttpResponse {
+    match surface {
+        Surface::Html => e.to_html(),
+        Surface::Problem => e.to_problem(),
+    }
+}
+
+enum Resolved<'r> {
+    Route(&'r Route, Vec<(String, String)>),
+    NoMethod(String),
+    NotFound,
+}
+
+fn resolve(scope: Scope, method: &str, path: &str) -> Resolved<'static> {
+    let mut allowed = Vec::new();
+    for route in ROUTES.iter().filter(|r| r.scope == scope) {
+        if let Some(params) = match_path(route.path, path) {
+            if route.method == method {
+                return Resolved::Route(route, params);
+            }
+            allowed.push(route.method);
+        }
+    }
+    if allowed.is_empty() {
+        Resolved::NotFound
+    } else {
+        Resolved::NoMethod(allowed.join(", "))
+    }
+}
+
+/// The one entry point: a pure function of the request and the host.
+pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Response<Vec<u8>> {
+    let req = Request::from_http(req);
+    let fallback_surface = surface_for(&req.path);
+    if req.body.len() > MAX_BODY_BYTES {
+        let e = Error::new(
+            ErrorKind::PayloadTooLarge,
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        );
+        return render_error(fallback_surface, &e);
+    }
+    match route(&req, host).await {
+        Ok(resp) => resp,
+        Err((surface, e)) => render_error(surface, &e),
+    }
+}
+
+async fn route<H: Host>(req: &Request, host: &H) -> Result<HttpResponse, (Surface, Error)> {
+    let fallback = surface_for(&req.path);
+    let (scope, tenant, rest) =
+        if req.path == "/healthz" || req.path.starts_with("/api/v1/internal/") {
+            (Scope::Platform, None, req.path.clone())
+        } else if let Some(after) = req.path.strip_prefix("/t/") {
+            let (slug, rest) = match after.find('/') {
+                Some(i) => (&after[..i], after[i..].to_string()),
+                None => (after, "/".to_string()),
+            };
+            let found = if tenant::validate_slug(slug).is_ok() {
+                tenant::find_by_slug(host, slug)
+                    .await
+                    .map_err(|e| (fallback, e))?
+            } else {
+                None
+            };
+            let t = found.ok_or_else(|| {
+                (
+                    fallback,
+                    Error::not_found(format!("no tenant named '{slug}'")),
+                )
+            })?;
+            (
+                Scope::Tenant,
+                Some(TenantCtx::new(t, &req.origin, false)),
+                rest,
+            )
+        } else {
+            let found = tenant::find_by_domain(host, &req.host_name)
+                .await
+                .map_err(|e| (fallback, e))?;
+            let t = found.ok_or_else(|| {
+                (
+                    fallback,
+                    Error::not_found("no tenant is served at this address"),
+                )
+            })?;
+            (
+                Scope::Tenant,
+                Some(TenantCtx::new(t, &req.origin, true)),
+                req.path.clone(),
+            )
+        };
+
+    let (route, params) = match resolve(scope, req.method.as_str(), &rest) {
+        Resolved::Route(r, p) => (r, p),
+        Resolved::NoMethod(allow) => {
+            return Err((surface_for(&rest), Error::method_not_allowed(allow)))
+        }
+        Resolved::NotFound => {
+            return Err((
+                surface_for(&rest),
+                Error::not_found(format!("no route for {}", req.path)),
+            ))
+        }
+    };
+    let cx = Ctx {
+        host,
+        req,
+        tenant,
+        params,
+    };
+    dispatch(route.id, &cx)
+        .await
+        .map_err(|e| (route.surface, e))
+}
+
+async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    use crate::{admin, internal, oidc, session, users};
+    match id {
+        Health => Ok(crate::response::text(StatusCode::OK, "ok")),
+        TenantsList | TenantsCreate | TenantGet | TenantUpdate | TenantDelete | ApiKeysList
+        | ApiKeysCreate | ApiKeyRevoke | SigningKeysList | SigningKeysRotate | SigningKeyRetire
+        | DomainsList | DomainsAdd | DomainRemove | TenantLogs | DevMailbox => {
+            internal::dispatch(id, cx).await
+        }
+        Discovery => oidc::discovery::get(cx).await,
+        Jwks => oidc::jwks::get(cx).await,
+        Home => Ok(crate::response::see_other(&cx.tenant().path("/account"))),
+        LoginShow => session::login::show(cx).await,
+        LoginSubmit => session::login::submit(cx).await,
+        SignupShow => users::signup::show(cx).await,
+        SignupSubmit => users::signup::submit(cx).await,
+        LogoutShow => session::logout::show(cx).await,
+        LogoutSubmit => session::logout::submit(cx).await,
+        Account => session::logout::account(cx).await,
+        VerifyShow => users::verify::show(cx).await,
+        VerifySubmit => users::verify::submit(cx).await,
+        VerifyResend => users::verify::resend(cx).await,
+        ResetShow => users::reset::show_request(cx).await,
+        ResetSubmit => users::reset::submit_request(cx).await,
+        ResetConfirmShow => users::reset::show_confirm(cx).await,
+        ResetConfirmSubmit => users::reset::submit_confirm(cx).await,
+        UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock | UserUnblock
+        | LogsList => admin::dispatch(id, cx).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_with_params() {
+        let p = match_path("/api/v1/users/{user_id}", "/api/v1/users/usr_1").unwrap();
+        assert_eq!(p, vec![("user_id".to_string(), "usr_1".to_string())]);
+        assert!(match_path("/api/v1/users/{user_id}", "/api/v1/users/").is_none());
+        assert!(match_path("/api/v1/users/{user_id}", "/api/v1/users/a/b").is_none());
+        let p = match_path("/d/{domain}", "/d/login.example.com").unwrap();
+        assert_eq!(p[0].1, "login.example.com");
+    }
+
+    #[test]
+    fn method_mismatch_lists_allowed() {
+        match resolve(Scope::Tenant, "PUT", "/login") {
+            Resolved::NoMethod(a) => assert_eq!(a, "GET, POST"),
+            _ => panic!("expected 405"),
+        }
+        assert!(matches!(
+            resolve(Scope::Tenant, "GET", "/nope"),
+            Resolved::NotFound
+        ));
+    }
+
+    #[test]
+    fn every_route_is_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[..i] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path && a.scope == b.scope),
+                    "{} {}",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn internal_routes_are_platform_scoped() {
+        for r in ROUTES {
+            assert_eq!(
+                r.path.starts_with("/api/v1/internal/"),
+                r.scope == Scope::Platform && r.id != RouteId::Health
+            );
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Per-tenant settings, stored as JSON on the tenant row. Unknown fields are
+//! refused on update so a typo never silently does nothing.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Failed logins on one account before it is locked.
+    pub lockout_threshold: u32,
+    /// How long a lock lasts, and the window failures are counted in.
+    pub lockout_minutes: u32,
+    /// Failed logins from one IP address within the window before further
+    /// attempts from it are refused with 429.
+    pub ip_failure_limit: u32,
+    /// Whether login waits until the email address is verified.
+    pub require_email_verification: bool,
+    pub session_lifetime_minutes: u32,
+    pub password_min_length: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            ip_failure_limit: 50,
+            require_email_verification: true,
+            session_lifetime_minutes: 7 * 24 * 60,
+            password_min_length: 8,
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_json(s: &str) -> Self {
+        // Stored settings were validated on write; fall back to defaults field
+        // by field if an older row lacks a newer field.
+        serde_json::from_str(s).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("settings serialize")
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=100).contains(&self.lockout_threshold) {
+            return Err("lockout_threshold must be 1-100".into());
+        }
+        if !(1..=24 * 60).contains(&self.lockout_minutes) {
+            return Err("lockout_minutes must be 1-1440".into());
+        }
+        if !(1..=100_000).contains(&self.ip_failure_limit) {
+            return Err("ip_failure_limit must be 1-100000".into());
+        }
+        if !(5..=365 * 24 * 60).contains(&self.session_lifetime_minutes) {
+            return Err("session_lifetime_minutes must be 5-525600".into());
+        }
+        if !(8..=128).contains(&self.password_min_length) {
+            return Err("password_min_length must be 8-128".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,356 @@
+//! User accounts of a tenant: email (unique per tenant, stored lowercase),
+//! an Argon2id password, verification and blocked flags.
+//!
+//! Every query is scoped by tenant id; an id from another tenant behaves
+//! exactly like an id that does not exist.
+
+pub mod email_tokens;
+pub mod password;
+pub mod reset;
+pub mod signup;
+pub mod verify;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::host::{Db, DbErrorKind, Host, HostExt, Row, Statement, Value};
+use crate::types::{Secret, TenantId, UserId};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub blocked: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "id, email, email_verified, name, blocked, created_at, updated_at, last_login_at";
+
+impl User {
+    fn from_row(r: &Row) -> Result<Self> {
+        Ok(User {
+            id: UserId(r.text("id")?),
+            email: r.text("email")?,
+            email_verified: r.bool("email_verified")?,
+            name: r.opt_text("name")?,
+            blocked: r.bool("blocked")?,
+            created_at: r.int("created_at")?,
+            updated_at: r.int("updated_at")?,
+            last_login_at: r.opt_int("last_login_at")?,
+        })
+    }
+}
+
+/// Normalises and checks an email address. Deliberately permissive about the
+/// local part (RFC 5321 allows a lot); strict about shape and length.
+pub fn normalize_email(email: &str) -> Result<String> {
+    let e = email.trim().to_lowercase();
+    let bad = || Error::bad_request("email must be a valid address such as ana@example.com");
+    if e.len() > 254 || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = e.rsplit_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || local.len() > 64
+        || local.contains('@')
+        || domain.len() < 3
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
+        return Err(bad());
+    }
+    Ok(e)
+}
+
+pub fn validate_display_name(name: &str) -> Result<String> {
+    let n = name.trim();
+    if n.chars().count() > 200 || n.chars().any(char::is_control) {
+        return Err(Error::bad_request(
+            "name must be at most 200 printable characters",
+        ));
+    }
+    Ok(n.to_owned())
+}
+
+pub struct NewUser {
+    pub email: String,
+    pub password: Option<Secret<String>>,
+    pub name: Option<String>,
+    pub email_verified: bool,
+}
+
+/// Creates a user. The password, when given, must already satisfy the
+/// tenant's policy. A duplicate email is a `Conflict`.
+pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Result<User> {
+    let email = normalize_email(&new.email)?;
+    let name = new
+        .name
+        .as_deref()
+        .map(validate_display_name)
+        .transpose()?
+        .filter(|n| !n.is_empty());
+    let hash = new
+        .password
+        .as_ref()
+        .map(|p| password::hash(p, host.random_bytes::<16>()))
+        .transpose()?;
+    let now = host.now();
+    let user = User {
+        id: UserId::generate(host),
+        email,
+        email_verified: new.email_verified,
+        name,
+        blocked: false,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+    };
+    let res = host
+        .db()
+        .execute(
+            "INSERT INTO users (id, tenant_id, email, email_verified, name, password_hash, blocked, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
+            &[
+                user.id.as_str().into(),
+                tenant.as_str().into(),
+                user.email.clone().into(),
+                user.email_verified.into(),
+                user.name.clone().into(),
+                hash.into(),
+                now.into(),
+            ],
+        )
+        .await;
+    match res {
+        Ok(_) => Ok(user),
+        Err(e) if e.kind == DbErrorKind::Unique => {
+            Err(Error::conflict("a user with this email already exists"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn get<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<Option<User>> {
+    let rows = host
+        .db()
+        .query(
+            &format!("SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"),
+            &[tenant.as_str().into(), id.into()],
+        )
+        .await?;
+    rows.first().map(User::from_row).transpose()
+}
+
+/// The user with this email and their password hash, if any.
+pub async fn find_by_email<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    email: &str,
+) -> Result<Option<(User, Option<String>)>> {
+    let Ok(email) = normalize_email(email) else {
+        return Ok(None);
+    };
+    let rows = host
+        .db()
+        .query(
+            &format!(
+                "SELECT {COLUMNS}, password_hash FROM users WHERE tenant_id = ?1 AND email = ?2"
+            ),
+            &[tenant.as_str().into(), email.into()],
+        )
+        .await?;
+    match rows.first() {
+        Some(r) => Ok(Some((User::from_row(r)?, r.opt_text("password_hash")?))),
+        None => Ok(None),
+    }
+}
+
+/// One page of users ordered by id; `after` is the last id of the previous
+/// page (the cursor), `email` an exact (case-insensitive) filter.
+pub async fn list<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    email: Option<&str>,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<User>> {
+    let email = match email {
+        Some(e) => Some(e.trim().to_lowercase()),
+        None => None,
+    };
+    let rows = host
+        .db()
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND id > ?2 AND (?3 IS NULL OR email = ?3)
+                 ORDER BY id LIMIT ?4"
+            ),
+            &[tenant.as_str().into(), after.unwrap_or("").into(), email.into(), Value::Integer(limit as i64)],
+        )
+        .await?;
+    rows.iter().map(User::from_row).collect()
+}
+
+#[derive(Default)]
+pub struct UserPatch {
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub name: Option<Option<String>>,
+    pub password: Option<Secret<String>>,
+    pub blocked: Option<bool>,
+}
+
+/// Applies a patch. Changing the password or blocking the user ends every
+/// session they have.
+pub async fn update<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    user: &User,
+    patch: UserPatch,
+) -> Result<User> {
+    let mut next = user.clone();
+    if let Some(e) = patch.email {
+        let e = normalize_email(&e)?;
+        if e != user.email {
+            next.email = e;
+            // A new address is unverified unless the caller says otherwise.
+            next.email_verified = false;
+        }
+    }
+    if let Some(v) = patch.email_verified {
+        next.email_verified = v;
+    }
+    if let Some(n) = patch.name {
+        next.name = n
+            .as_deref()
+            .map(validate_display_name)
+            .transpose()?
+            .filter(|n| !n.is_empty());
+    }
+    if let Some(b) = patch.blocked {
+        next.blocked = b;
+    }
+    let hash = patch
+        .password
+        .as_ref()
+        .map(|p| password::hash(p, host.random_bytes::<16>()))
+        .transpose()?;
+    next.updated_at = host.now();
+    let mut stmts = vec![Statement::new(
+        "UPDATE users SET email = ?1, email_verified = ?2, name = ?3, blocked = ?4, updated_at = ?5,
+                password_hash = COALESCE(?6, password_hash)
+         WHERE tenant_id = ?7 AND id = ?8",
+        vec![
+            next.email.clone().into(),
+            next.email_verified.into(),
+            next.name.clone().into(),
+            next.blocked.into(),
+            next.updated_at.into(),
+            hash.clone().into(),
+            tenant.as_str().into(),
+            user.id.as_str().into(),
+        ],
+    )];
+    if hash.is_some() || (next.blocked && !user.blocked) {
+        stmts.push(crate::session::delete_all_statement(tenant, &user.id));
+    }
+    match host.db().batch(stmts).await {
+        Ok(_) => Ok(next),
+        Err(e) if e.kind == DbErrorKind::Unique => {
+            Err(Error::conflict("a user with this email already exists"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bool> {
+    let n = host
+        .db()
+        .execute(
+            "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
+            &[tenant.as_str().into(), id.into()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Replaces the password hash (used by reset and by rehash-on-login).
+pub async fn set_password_hash<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    user: &UserId,
+    hash: &str,
+) -> Result<()> {
+    host.db()
+        .execute(
+            "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4",
+            &[
+                hash.into(),
+                host.now().into(),
+                tenant.as_str().into(),
+                user.as_str().into(),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_verified<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<()> {
+    host.db()
+        .execute(
+            "UPDATE users SET email_verified = 1, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
+            &[
+                host.now().into(),
+                tenant.as_str().into(),
+                user.as_str().into(),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn record_login<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<()> {
+    host.db()
+        .execute(
+            "UPDATE users SET last_login_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
+            &[
+                host.now().into(),
+                tenant.as_str().into(),
+                user.as_str().into(),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            normalize_email("  Ana@Example.COM ").unwrap(),
+            "ana@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "ana@.com",
+            "ana@example..com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}
