@@ -181,10 +181,7 @@ pub async fn list<H: Host>(
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<User>> {
-    let email = match email {
-        Some(e) => Some(e.trim().to_lowercase()),
-        None => None,
-    };
+    let email = email.map(|e| e.trim().to_lowercase());
     let rows = host
         .db()
         .query(

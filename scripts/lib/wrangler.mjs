@@ -1,0 +1,114 @@
+// Starts and stops `wrangler dev` (local workerd with local D1, KV and
+// Queues) for the dev command, the end-to-end tests and the benchmarks.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const wranglerBin = path.join(root, 'node_modules/.bin/wrangler');
+
+// Offline, quiet, unattended wrangler; its config stays inside the repo.
+export function wranglerEnv(extra = {}) {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    XDG_CONFIG_HOME: path.join(root, '.xdg-config'),
+    CI: '1',
+    SKIP_WORKER_BUILD: '1',
+    ...extra,
+  };
+}
+
+/** Builds the worker bundle once (worker-build, release). */
+export function buildWorker() {
+  const r = spawnSync('sh', [path.join(root, 'scripts/build-worker.sh')], { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) throw new Error('worker build failed');
+}
+
+export function workerBuilt() {
+  return existsSync(path.join(root, 'edge/workers/build/worker/shim.mjs'));
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function portInUse(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(true));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+
+export function randomSecret(bytes = 32) {
+  return randomBytes(bytes).toString('base64');
+}
+
+/** Applies migrations/ to the local D1 under `persistTo`. */
+export function migrate(persistTo) {
+  mkdirSync(persistTo, { recursive: true });
+  const r = spawnSync(wranglerBin, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo], {
+    cwd: root,
+    env: wranglerEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`d1 migrations apply failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/**
+ * Starts wrangler dev and resolves once the worker answers /healthz.
+ * `vars` are passed with --var (they override wrangler.toml and .dev.vars).
+ */
+export async function startWrangler({ port, persistTo, vars = {}, inherit = false, timeoutMs = 120_000 }) {
+  if (await portInUse(port)) throw new Error(`port ${port} is already in use`);
+  migrate(persistTo);
+  const args = [
+    'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', '0',
+    '--persist-to', persistTo, '--show-interactive-dev-session=false',
+  ];
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  const child = spawn(wranglerBin, args, {
+    cwd: root,
+    env: wranglerEnv(),
+    stdio: ['ignore', inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe'],
+    detached: true,
+  });
+  let log = '';
+  if (!inherit) {
+    child.stdout.on('data', (d) => { log += d; });
+    child.stderr.on('data', (d) => { log += d; });
+  }
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    try { process.kill(-child.pid, 'SIGINT'); } catch { /* gone */ }
+    setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000).unref();
+  });
+  // "Ready on" is printed before the worker can answer: poll for the body.
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${log}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.status === 200 && (await r.text()) === 'ok') return { url, stop, child, log: () => log };
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not become ready in ${timeoutMs} ms:\n${log}`);
+}

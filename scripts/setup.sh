@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Tessera needs, skipping what is
+# already there at the right version. Safe to run again; used by dev.sh,
+# test.sh and .ci/run, so a fresh machine gets everything.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+WORKER_BUILD_VERSION=0.8.7
+# Must equal the wasm-bindgen crate version pinned in edge/workers/Cargo.toml.
+WASM_BINDGEN_VERSION=0.2.130
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+installed_targets=$(rustup target list --installed)
+for t in wasm32-unknown-unknown wasm32-wasip1; do
+  grep -qx "$t" <<<"$installed_targets" || { say "rustup target add $t"; rustup target add "$t"; }
+done
+installed_components=$(rustup component list --installed)
+for c in rustfmt clippy; do
+  grep -q "^$c" <<<"$installed_components" || { say "rustup component add $c"; rustup component add "$c"; }
+done
+
+if [ "$(worker-build --version 2>/dev/null || true)" != "$WORKER_BUILD_VERSION" ]; then
+  say "cargo install worker-build $WORKER_BUILD_VERSION (10-20 min on 2 cores)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (6-12 min)"
+  # Not --locked: its lockfile pins a webpki-roots version the registry lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# npm packages: reinstall when package-lock.json changed since the last install.
+stamp=node_modules/.tessera-lock-sha
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, the core's unit tests and the
+# domain tests over real SQLite, the core built for every target it must
+# run on, the Workers bundle, and the end-to-end suite against wrangler dev.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (native and wasm32)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy -p tessera-workers --target wasm32-unknown-unknown -- -D warnings
+
+step "tessera-core builds for wasm32-unknown-unknown and wasm32-wasip1 (no host crate leaks in)"
+cargo build -p tessera-core --target wasm32-unknown-unknown
+cargo build -p tessera-core --target wasm32-wasip1
+if cargo tree -p tessera-core -e normal --prefix none | grep -Eq '^(worker|spin-sdk|wasmtime|tokio|rusqlite) '; then
+  echo "tessera-core depends on a host crate" >&2
+  exit 1
+fi
+
+step "unit and domain tests (real SQLite, real migrations)"
+cargo test -p tessera-core -p tessera-native
+
+step "Workers bundle (worker-build --release)"
+sh scripts/build-worker.sh
+
+step "end-to-end tests against wrangler dev"
+SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/e2e/

@@ -1,0 +1,136 @@
+// Shared fixtures for the end-to-end tests: a real `wrangler dev` (local
+// workerd, local D1/KV/Queues) on a free port with its own state folder, and
+// a tiny browser (cookie jar, forms with CSRF tokens) on top of fetch.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { buildWorker, freePort, randomSecret, startWrangler, workerBuilt } from '../../scripts/lib/wrangler.mjs';
+
+export const PLATFORM_KEY = `test-platform-${randomSecret(18).replace(/[^A-Za-z0-9]/g, '')}`;
+
+export async function startServer() {
+  if (!process.env.SKIP_WORKER_BUILD || !workerBuilt()) buildWorker();
+  const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));
+  const port = await freePort();
+  const server = await startWrangler({
+    port,
+    persistTo,
+    vars: { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: PLATFORM_KEY, EMAIL_PROVIDER: 'dev' },
+  });
+  const stop = async () => {
+    await server.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+  };
+  return { url: server.url, stop, log: server.log };
+}
+
+let ipCounter = 1;
+/** A distinct client address per browser, so throttling stays per test. */
+export function nextIp() {
+  ipCounter += 1;
+  return `198.18.${Math.floor(ipCounter / 250)}.${ipCounter % 250}`;
+}
+
+export class Api {
+  constructor(base) { this.base = base; }
+
+  async call(method, p, { token, json, body, headers = {} } = {}) {
+    const h = { ...headers };
+    if (token !== undefined) h.authorization = `Bearer ${token}`;
+    let payload = body;
+    if (json !== undefined) { h['content-type'] = 'application/json'; payload = JSON.stringify(json); }
+    const r = await fetch(this.base + p, { method, headers: h, body: payload, redirect: 'manual' });
+    const text = await r.text();
+    let parsed = null;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, headers: r.headers, text, json: parsed };
+  }
+
+  platform(method, p, json) { return this.call(method, p, { token: PLATFORM_KEY, json }); }
+
+  /** Creates a tenant and returns a management API key for it. */
+  async tenant(slug) {
+    const t = await this.platform('POST', '/api/v1/internal/tenants', { slug, name: `Tenant ${slug}` });
+    if (t.status !== 201) throw new Error(`create tenant ${slug}: ${t.status} ${t.text}`);
+    const k = await this.platform('POST', `/api/v1/internal/tenants/${slug}/api-keys`);
+    if (k.status !== 201) throw new Error(`api key: ${k.status} ${k.text}`);
+    return k.json.key;
+  }
+
+  async mailbox(to) {
+    const r = await this.platform('GET', `/api/v1/internal/dev/mailbox?to=${encodeURIComponent(to)}`);
+    if (r.status !== 200) throw new Error(`mailbox: ${r.status} ${r.text}`);
+    return r.json.messages;
+  }
+
+  /** The path of the link in the newest message to `to`. */
+  async linkInMail(to) {
+    const [msg] = await this.mailbox(to);
+    if (!msg) throw new Error(`no mail for ${to}`);
+    const m = msg.text.match(/https?:\/\/[^\s]+/);
+    return new URL(m[0]).pathname + new URL(m[0]).search;
+  }
+}
+
+export class Browser {
+  constructor(base, ip = nextIp()) { this.base = base; this.ip = ip; this.cookies = new Map(); }
+
+  cookieHeader() { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '); }
+
+  absorb(headers) {
+    for (const c of headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair.indexOf('=');
+      const k = pair.slice(0, i);
+      const v = pair.slice(i + 1);
+      if (/Max-Age=0/i.test(c)) this.cookies.delete(k); else this.cookies.set(k, v);
+    }
+  }
+
+  async request(method, p, body, headers = {}) {
+    const r = await fetch(this.base + p, {
+      method,
+      body,
+      redirect: 'manual',
+      headers: { cookie: this.cookieHeader(), 'cf-connecting-ip': this.ip, ...headers },
+    });
+    this.absorb(r.headers);
+    return { status: r.status, headers: r.headers, text: await r.text() };
+  }
+
+  get(p) { return this.request('GET', p); }
+
+  post(p, fields) {
+    return this.request('POST', p, new URLSearchParams(fields).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+  }
+
+  /** Loads `page`, then posts `fields` plus the page's CSRF token to `action`. */
+  async submit(page, action, fields) {
+    const g = await this.get(page);
+    if (g.status !== 200) throw new Error(`GET ${page}: ${g.status} ${g.text.slice(0, 300)}`);
+    return this.post(action, { csrf_token: hidden(g.text, 'csrf_token'), ...fields });
+  }
+}
+
+export function hidden(html, name) {
+  const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
+  if (!m) throw new Error(`no hidden ${name} in page`);
+  return m[1].replaceAll('&amp;', '&');
+}
+
+/** A raw request with a chosen Host header (fetch cannot set Host). */
+export function rawGet(base, p, hostHeader) {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: p, method: 'GET', headers: { host: hostHeader } }, (res) => {
+      let data = '';
+      res.on('data', (d) => { data += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: data }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
