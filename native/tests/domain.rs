@@ -1390,6 +1390,23 @@ fn bad_input_gets_clear_client_errors() {
     }
     let r = env.send("PUT", "/t/demo/login", &[], b"", "x");
     assert_eq!(r.header("allow"), "GET, POST");
+    // The benchmark endpoint exists only where BENCH_ENDPOINTS=true.
+    assert_eq!(
+        env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None)
+            .status,
+        404
+    );
+    env.host.set_var("BENCH_ENDPOINTS", "true");
+    assert_eq!(
+        env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None)
+            .status,
+        200
+    );
+    assert_eq!(
+        env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=500", None)
+            .status,
+        400
+    );
     // Problem bodies carry the RFC 9457 members.
     let p = env
         .api("GET", "/t/demo/api/v1/users/usr_nope", &key, None)

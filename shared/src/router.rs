@@ -46,6 +46,7 @@ pub enum RouteId {
     DomainRemove,
     TenantLogs,
     DevMailbox,
+    DevBenchArgon2,
     // OIDC.
     Discovery,
     Jwks,
@@ -195,6 +196,13 @@ pub static ROUTES: &[Route] = &[
         TenantLogs,
     ),
     r("GET", "/api/v1/internal/dev/mailbox", P, J, DevMailbox),
+    r(
+        "POST",
+        "/api/v1/internal/dev/bench/argon2",
+        P,
+        J,
+        DevBenchArgon2,
+    ),
     r("GET", "/.well-known/openid-configuration", T, J, Discovery),
     r("GET", "/.well-known/jwks.json", T, J, Jwks),
     r("GET", "/", T, H, Home),
@@ -406,7 +414,7 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
         Health => Ok(crate::response::text(StatusCode::OK, "ok")),
         TenantsList | TenantsCreate | TenantGet | TenantUpdate | TenantDelete | ApiKeysList
         | ApiKeysCreate | ApiKeyRevoke | SigningKeysList | SigningKeysRotate | SigningKeyRetire
-        | DomainsList | DomainsAdd | DomainRemove | TenantLogs | DevMailbox => {
+        | DomainsList | DomainsAdd | DomainRemove | TenantLogs | DevMailbox | DevBenchArgon2 => {
             internal::dispatch(id, cx).await
         }
         Discovery => oidc::discovery::get(cx).await,

@@ -38,6 +38,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         RouteId::TenantsList => list_tenants(cx).await,
         RouteId::TenantsCreate => create_tenant(cx).await,
         RouteId::DevMailbox => dev_mailbox(cx).await,
+        RouteId::DevBenchArgon2 => bench_argon2(cx),
         _ => {
             let t = tenant::find(cx.host, cx.param("tenant"))
                 .await?
@@ -290,4 +291,25 @@ async fn dev_mailbox<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         StatusCode::OK,
         &serde_json::json!({ "messages": messages }),
     ))
+}
+
+/// Runs `n` Argon2id hashes with the production parameters, so a benchmark
+/// can time hashing inside the real runtime from outside (Workers freeze
+/// `Date.now()` during execution, so the worker cannot time itself). Exists
+/// only where the operator sets `BENCH_ENDPOINTS=true`.
+fn bench_argon2<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    if cx.host.secrets().var("BENCH_ENDPOINTS").as_deref() != Some("true") {
+        return Err(Error::not_found("benchmark endpoints are disabled"));
+    }
+    let n: u32 = cx
+        .req
+        .query_param("n")
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n <= 20)
+        .ok_or_else(|| Error::bad_request("n must be an integer from 0 to 20"))?;
+    let pw = crate::types::Secret::new("benchmark password".to_string());
+    for i in 0..n {
+        crate::users::password::hash(&pw, [i as u8; 16])?;
+    }
+    Ok(json(StatusCode::OK, &serde_json::json!({ "hashes": n })))
 }

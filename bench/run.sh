@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Prints Tessera's figures: Workers bundle size (raw and gzip) and Argon2id
+# hash time natively and inside the Worker.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+bash scripts/setup.sh >/dev/null
+sh scripts/build-worker.sh >/dev/null 2>&1
+
+wasm=edge/workers/build/index_bg.wasm
+js=edge/workers/build/index.js
+raw=$(stat -c %s "$wasm")
+gz=$(gzip -9 -c "$wasm" | wc -c)
+jsraw=$(stat -c %s "$js")
+printf 'workers bundle: wasm %d KB raw, %d KB gzip; js glue %d KB\n' $((raw / 1024)) $((gz / 1024)) $((jsraw / 1024))
+
+cargo bench -q -p tessera-native --bench argon2 2>/dev/null | grep argon2id
+SKIP_WORKER_BUILD=1 node bench/argon2-worker.mjs
