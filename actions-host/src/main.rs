@@ -3,8 +3,6 @@
 //! non-zero so nothing mistakes it for a working host.
 
 fn main() {
-    eprintln!(
-        "tessera-actions-host: not implemented yet (see the actions and log-streaming issues)"
-    );
+    eprintln!("tessera-actions-host: not implemented yet (see the actions and log-streaming issues)");
     std::process::exit(2);
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
 use tessera_core::host::{
-    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row,
-    Secrets, Statement, Value,
+    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, Statement,
+    Value,
 };
 use tessera_core::types::Secret;
 
@@ -37,26 +37,16 @@ pub fn migrate(conn: &Connection, dir: &Path) -> Result<Vec<String>, String> {
     files.sort();
     let mut applied = Vec::new();
     for f in files {
-        let name = f
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
+        let name = f.file_name().unwrap_or_default().to_string_lossy().to_string();
         let done: bool = conn
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM d1_migrations WHERE name = ?1)",
-                [&name],
-                |r| r.get(0),
-            )
+            .query_row("SELECT EXISTS(SELECT 1 FROM d1_migrations WHERE name = ?1)", [&name], |r| r.get(0))
             .map_err(|e| e.to_string())?;
         if done {
             continue;
         }
         let sql = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
-        conn.execute_batch(&format!(
-            "BEGIN;\n{sql}\nINSERT INTO d1_migrations (name) VALUES ('{name}');\nCOMMIT;"
-        ))
-        .map_err(|e| format!("{name}: {e}"))?;
+        conn.execute_batch(&format!("BEGIN;\n{sql}\nINSERT INTO d1_migrations (name) VALUES ('{name}');\nCOMMIT;"))
+            .map_err(|e| format!("{name}: {e}"))?;
         applied.push(name);
     }
     Ok(applied)
@@ -79,12 +69,9 @@ impl SqliteDb {
 
     fn init(conn: Connection) -> Result<Self, String> {
         // D1 enforces foreign keys; so must every other host.
-        conn.execute_batch("PRAGMA foreign_keys = ON;")
-            .map_err(|e| e.to_string())?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;").map_err(|e| e.to_string())?;
         migrate(&conn, &migrations_dir())?;
-        Ok(SqliteDb {
-            conn: RefCell::new(conn),
-        })
+        Ok(SqliteDb { conn: RefCell::new(conn) })
     }
 
     /// Direct access for tests that inspect or age rows.
@@ -110,9 +97,7 @@ fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>,
     let mut stmt = conn.prepare(sql).map_err(err)?;
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
     let params: Vec<SqlValue> = params.iter().map(to_sql).collect();
-    let mut rows = stmt
-        .query(rusqlite::params_from_iter(params))
-        .map_err(err)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(err)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(err)? {
         let mut columns = Vec::with_capacity(names.len());
@@ -133,9 +118,7 @@ fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>,
 
 fn run_execute(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, DbError> {
     let params: Vec<SqlValue> = params.iter().map(to_sql).collect();
-    conn.execute(sql, rusqlite::params_from_iter(params))
-        .map(|n| n as u64)
-        .map_err(err)
+    conn.execute(sql, rusqlite::params_from_iter(params)).map(|n| n as u64).map_err(err)
 }
 
 impl Db for SqliteDb {
@@ -190,13 +173,9 @@ impl Kv for SqliteKv<'_> {
     }
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        run_execute(
-            &self.db.conn.borrow(),
-            "DELETE FROM kv_cache WHERE key = ?1",
-            &[key.into()],
-        )
-        .map(|_| ())
-        .map_err(|e| KvError(e.to_string()))
+        run_execute(&self.db.conn.borrow(), "DELETE FROM kv_cache WHERE key = ?1", &[key.into()])
+            .map(|_| ())
+            .map_err(|e| KvError(e.to_string()))
     }
 }
 
@@ -208,9 +187,11 @@ pub struct SystemOrFixedClock {
 
 impl SystemOrFixedClock {
     pub fn fixed(ms: i64) -> Self {
-        SystemOrFixedClock {
-            fixed: Cell::new(Some(ms)),
-        }
+        SystemOrFixedClock { fixed: Cell::new(Some(ms)) }
+    }
+    /// The current time, as the core sees it.
+    pub fn now_ms_pub(&self) -> i64 {
+        self.now_ms()
     }
     pub fn set_fixed(&self, ms: i64) {
         self.fixed.set(Some(ms));
@@ -272,19 +253,13 @@ pub struct RecordingOutbound {
 }
 
 impl Outbound for RecordingOutbound {
-    async fn send(
-        &self,
-        req: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
+    async fn send(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, OutboundError> {
         self.sent.borrow_mut().push(req);
         let status = match self.status.get() {
             0 => 202,
             s => s,
         };
-        http::Response::builder()
-            .status(status)
-            .body(Vec::new())
-            .map_err(|e| OutboundError(e.to_string()))
+        http::Response::builder().status(status).body(Vec::new()).map_err(|e| OutboundError(e.to_string()))
     }
 }
 
@@ -310,6 +285,8 @@ pub struct NativeHost {
     pub clock: SystemOrFixedClock,
     pub outbound: RecordingOutbound,
     pub secrets: MapSecrets,
+    /// Lines passed to `report_error`, for tests to inspect.
+    pub errors: RefCell<Vec<String>>,
 }
 
 impl NativeHost {
@@ -324,6 +301,7 @@ impl NativeHost {
             clock: SystemOrFixedClock::default(),
             outbound: RecordingOutbound::default(),
             secrets: MapSecrets::default(),
+            errors: RefCell::default(),
         }
     }
 
@@ -354,14 +332,8 @@ impl<'a> HostView<'a> {
     pub fn new(host: &'a NativeHost) -> Self {
         HostView {
             host,
-            kv: SqliteKv {
-                db: &host.db,
-                clock: &host.clock,
-            },
-            events: OutboxEvents {
-                db: &host.db,
-                clock: &host.clock,
-            },
+            kv: SqliteKv { db: &host.db, clock: &host.clock },
+            events: OutboxEvents { db: &host.db, clock: &host.clock },
         }
     }
 }
@@ -395,5 +367,9 @@ impl<'a> Host for HostView<'a> {
     }
     fn secrets(&self) -> &MapSecrets {
         &self.host.secrets
+    }
+    fn report_error(&self, message: &str) {
+        self.host.errors.borrow_mut().push(message.to_string());
+        eprintln!("tessera: {message}");
     }
 }

@@ -7,6 +7,9 @@ use std::collections::HashMap;
 
 use native_host_support::*;
 
+#[path = "domain/platform_auth.rs"]
+mod platform_auth;
+
 mod native_host_support {
     use super::*;
     pub use serde_json::{json, Value};
@@ -27,30 +30,18 @@ mod native_host_support {
 
     impl Resp {
         pub fn json(&self) -> Value {
-            serde_json::from_str(&self.body)
-                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+            serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
         }
         pub fn header(&self, n: &str) -> &str {
-            self.headers
-                .get(n)
-                .map(|v| v.to_str().unwrap())
-                .unwrap_or("")
+            self.headers.get(n).map(|v| v.to_str().unwrap()).unwrap_or("")
         }
         pub fn set_cookies(&self) -> Vec<String> {
-            self.headers
-                .get_all("set-cookie")
-                .iter()
-                .map(|v| v.to_str().unwrap().to_string())
-                .collect()
+            self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect()
         }
         /// The value of a hidden input in the page.
         pub fn hidden(&self, name: &str) -> String {
             let marker = format!("name=\"{name}\" value=\"");
-            let start = self
-                .body
-                .find(&marker)
-                .unwrap_or_else(|| panic!("no {name} in {}", self.body))
-                + marker.len();
+            let start = self.body.find(&marker).unwrap_or_else(|| panic!("no {name} in {}", self.body)) + marker.len();
             let end = self.body[start..].find('"').unwrap() + start;
             self.body[start..end].replace("&amp;", "&")
         }
@@ -72,30 +63,16 @@ mod native_host_support {
             Env { host }
         }
 
-        pub fn send(
-            &self,
-            method: &str,
-            uri: &str,
-            headers: &[(&str, &str)],
-            body: &[u8],
-            ip: &str,
-        ) -> Resp {
-            let mut b = http::Request::builder()
-                .method(method)
-                .uri(format!("http://127.0.0.1:8787{uri}"));
+        pub fn send(&self, method: &str, uri: &str, headers: &[(&str, &str)], body: &[u8], ip: &str) -> Resp {
+            let mut b = http::Request::builder().method(method).uri(format!("http://127.0.0.1:8787{uri}"));
             for (k, v) in headers {
                 b = b.header(*k, *v);
             }
             let mut req = b.body(body.to_vec()).unwrap();
-            req.extensions_mut()
-                .insert(tessera_core::ClientIp(ip.to_string()));
+            req.extensions_mut().insert(tessera_core::ClientIp(ip.to_string()));
             let resp = self.host.handle(req);
             let (parts, body) = resp.into_parts();
-            Resp {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body: String::from_utf8(body).unwrap(),
-            }
+            Resp { status: parts.status.as_u16(), headers: parts.headers, body: String::from_utf8(body).unwrap() }
         }
 
         pub fn api(&self, method: &str, uri: &str, token: &str, body: Option<Value>) -> Resp {
@@ -114,17 +91,9 @@ mod native_host_support {
 
         /// Creates a tenant and a management API key for it.
         pub fn tenant(&self, slug: &str) -> String {
-            let r = self.platform(
-                "POST",
-                "/api/v1/internal/tenants",
-                Some(json!({ "slug": slug, "name": slug })),
-            );
+            let r = self.platform("POST", "/api/v1/internal/tenants", Some(json!({ "slug": slug, "name": slug })));
             assert_eq!(r.status, 201, "{}", r.body);
-            let r = self.platform(
-                "POST",
-                &format!("/api/v1/internal/tenants/{slug}/api-keys"),
-                None,
-            );
+            let r = self.platform("POST", &format!("/api/v1/internal/tenants/{slug}/api-keys"), None);
             assert_eq!(r.status, 201, "{}", r.body);
             r.json()["key"].as_str().unwrap().to_string()
         }
@@ -137,17 +106,12 @@ mod native_host_support {
         }
 
         pub fn post_form(&self, b: &mut Browser, path: &str, fields: &[(&str, &str)]) -> Resp {
-            let body: String = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(fields)
-                .finish();
+            let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
             let cookie = b.cookie_header();
             let r = self.send(
                 "POST",
                 path,
-                &[
-                    ("cookie", &cookie),
-                    ("content-type", "application/x-www-form-urlencoded"),
-                ],
+                &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")],
                 body.as_bytes(),
                 &b.ip(),
             );
@@ -156,13 +120,7 @@ mod native_host_support {
         }
 
         /// GETs a form page and submits it with the page's CSRF token.
-        pub fn submit(
-            &self,
-            b: &mut Browser,
-            page: &str,
-            action: &str,
-            fields: &[(&str, &str)],
-        ) -> Resp {
+        pub fn submit(&self, b: &mut Browser, page: &str, action: &str, fields: &[(&str, &str)]) -> Resp {
             let p = self.get(b, page);
             assert_eq!(p.status, 200, "{page}: {}", p.body);
             let token = p.hidden("csrf_token");
@@ -172,11 +130,7 @@ mod native_host_support {
         }
 
         pub fn mailbox(&self, to: &str) -> Vec<Value> {
-            let r = self.platform(
-                "GET",
-                &format!("/api/v1/internal/dev/mailbox?to={to}"),
-                None,
-            );
+            let r = self.platform("GET", &format!("/api/v1/internal/dev/mailbox?to={to}"), None);
             assert_eq!(r.status, 200, "{}", r.body);
             r.json()["messages"].as_array().unwrap().clone()
         }
@@ -184,8 +138,7 @@ mod native_host_support {
         /// The path (with query) of the first tenant link in the newest mail.
         pub fn link_in_mail(&self, to: &str) -> String {
             let text = self.mailbox(to)[0]["text"].as_str().unwrap().to_string();
-            let start =
-                text.find("http://127.0.0.1:8787").expect("a link") + "http://127.0.0.1:8787".len();
+            let start = text.find("http://127.0.0.1:8787").expect("a link") + "http://127.0.0.1:8787".len();
             text[start..].split_whitespace().next().unwrap().to_string()
         }
 
@@ -200,12 +153,7 @@ mod native_host_support {
             assert_eq!(r.status, 200, "{}", r.body);
             let link = self.link_in_mail(email);
             let token = link.split("token=").nth(1).unwrap().to_string();
-            let r = self.submit(
-                &mut b,
-                &link,
-                &format!("/t/{slug}/verify-email"),
-                &[("token", &token)],
-            );
+            let r = self.submit(&mut b, &link, &format!("/t/{slug}/verify-email"), &[("token", &token)]);
             assert_eq!(r.status, 200, "{}", r.body);
         }
 
@@ -228,11 +176,7 @@ mod native_host_support {
             }
         }
         pub fn cookie_header(&self) -> String {
-            self.cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
+            self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
         }
         pub fn absorb(&mut self, r: &Resp) {
             for c in r.set_cookies() {
@@ -259,37 +203,22 @@ fn internal_api_requires_the_platform_key() {
     }
     // Without the secret configured, even an empty key does not pass.
     env.host.set_secret("PLATFORM_API_KEY", "");
-    assert_eq!(
-        env.api("GET", "/api/v1/internal/tenants", "", None).status,
-        401
-    );
+    assert_eq!(env.api("GET", "/api/v1/internal/tenants", "", None).status, 401);
 }
 
 #[test]
 fn tenant_lifecycle() {
     let env = Env::new();
     env.tenant("acme");
-    let r = env.platform(
-        "POST",
-        "/api/v1/internal/tenants",
-        Some(json!({ "slug": "acme" })),
-    );
+    let r = env.platform("POST", "/api/v1/internal/tenants", Some(json!({ "slug": "acme" })));
     assert_eq!(r.status, 409);
-    let r = env.platform(
-        "POST",
-        "/api/v1/internal/tenants",
-        Some(json!({ "slug": "Bad Slug" })),
-    );
+    let r = env.platform("POST", "/api/v1/internal/tenants", Some(json!({ "slug": "Bad Slug" })));
     assert_eq!(r.status, 400);
     let r = env.platform("GET", "/api/v1/internal/tenants/acme", None);
     assert_eq!(r.status, 200);
     let id = r.json()["id"].as_str().unwrap().to_string();
     assert_eq!(r.json()["issuer"], "http://127.0.0.1:8787/t/acme");
-    assert_eq!(
-        env.platform("GET", &format!("/api/v1/internal/tenants/{id}"), None)
-            .json()["slug"],
-        "acme"
-    );
+    assert_eq!(env.platform("GET", &format!("/api/v1/internal/tenants/{id}"), None).json()["slug"], "acme");
     let r = env.platform(
         "PATCH",
         "/api/v1/internal/tenants/acme",
@@ -298,57 +227,30 @@ fn tenant_lifecycle() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["settings"]["lockout_threshold"], 3);
     assert_eq!(r.json()["settings"]["lockout_minutes"], 15);
-    let r = env.platform(
-        "PATCH",
-        "/api/v1/internal/tenants/acme",
-        Some(json!({ "settings": { "nope": 1 } })),
-    );
+    let r = env.platform("PATCH", "/api/v1/internal/tenants/acme", Some(json!({ "settings": { "nope": 1 } })));
     assert_eq!(r.status, 400);
-    let r = env.platform(
-        "PATCH",
-        "/api/v1/internal/tenants/acme",
-        Some(json!({ "settings": { "lockout_threshold": 0 } })),
-    );
+    let r =
+        env.platform("PATCH", "/api/v1/internal/tenants/acme", Some(json!({ "settings": { "lockout_threshold": 0 } })));
     assert_eq!(r.status, 400);
     // Pagination over tenants.
     for s in ["b1", "b2", "b3"] {
         env.tenant(s);
     }
-    let r = env
-        .platform("GET", "/api/v1/internal/tenants?limit=2", None)
-        .json();
+    let r = env.platform("GET", "/api/v1/internal/tenants?limit=2", None).json();
     assert_eq!(r["tenants"].as_array().unwrap().len(), 2);
     let cursor = r["next_cursor"].as_str().unwrap();
-    let r2 = env
-        .platform(
-            "GET",
-            &format!("/api/v1/internal/tenants?limit=2&cursor={cursor}"),
-            None,
-        )
-        .json();
+    let r2 = env.platform("GET", &format!("/api/v1/internal/tenants?limit=2&cursor={cursor}"), None).json();
     assert_eq!(r2["tenants"].as_array().unwrap().len(), 2);
     assert!(r2["next_cursor"].is_null());
     // Delete cascades: the tenant and its pages are gone.
-    assert_eq!(
-        env.platform("DELETE", "/api/v1/internal/tenants/acme", None)
-            .status,
-        204
-    );
-    assert_eq!(
-        env.platform("GET", "/api/v1/internal/tenants/acme", None)
-            .status,
-        404
-    );
+    assert_eq!(env.platform("DELETE", "/api/v1/internal/tenants/acme", None).status, 204);
+    assert_eq!(env.platform("GET", "/api/v1/internal/tenants/acme", None).status, 404);
     assert_eq!(env.send("GET", "/t/acme/login", &[], b"", "x").status, 404);
     let left: i64 = env
         .host
         .db
         .conn()
-        .query_row(
-            "SELECT COUNT(*) FROM signing_keys WHERE tenant_id = ?1",
-            [&id],
-            |r| r.get(0),
-        )
+        .query_row("SELECT COUNT(*) FROM signing_keys WHERE tenant_id = ?1", [&id], |r| r.get(0))
         .unwrap();
     assert_eq!(left, 0);
 }
@@ -362,11 +264,7 @@ fn signup_verify_login_logout() {
         &mut b,
         "/t/demo/signup",
         "/t/demo/signup",
-        &[
-            ("email", "Ana@Example.com"),
-            ("password", "correct horse battery"),
-            ("name", "Ana"),
-        ],
+        &[("email", "Ana@Example.com"), ("password", "correct horse battery"), ("name", "Ana")],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("Check your email"));
@@ -391,11 +289,7 @@ fn signup_verify_login_logout() {
     let r = env.login(&mut b, "demo", "ana@example.com", "correct horse battery");
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.header("location"), "/t/demo/account");
-    let session_cookie = r
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("tessera_session="))
-        .unwrap();
+    let session_cookie = r.set_cookies().into_iter().find(|c| c.starts_with("tessera_session=")).unwrap();
     for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/t/demo"] {
         assert!(session_cookie.contains(attr), "{session_cookie}");
     }
@@ -411,9 +305,7 @@ fn signup_verify_login_logout() {
     let mut stolen = stolen;
     assert_eq!(env.get(&mut stolen, "/t/demo/account").status, 303);
 
-    let events: Vec<String> = env
-        .platform("GET", "/api/v1/internal/tenants/demo/logs", None)
-        .json()["logs"]
+    let events: Vec<String> = env.platform("GET", "/api/v1/internal/tenants/demo/logs", None).json()["logs"]
         .as_array()
         .unwrap()
         .iter()
@@ -422,12 +314,7 @@ fn signup_verify_login_logout() {
     for t in ["ss", "sv", "s", "slo", "f"] {
         assert!(events.contains(&t.to_string()), "{t} in {events:?}");
     }
-    let outbox: i64 = env
-        .host
-        .db
-        .conn()
-        .query_row("SELECT COUNT(*) FROM event_outbox", [], |r| r.get(0))
-        .unwrap();
+    let outbox: i64 = env.host.db.conn().query_row("SELECT COUNT(*) FROM event_outbox", [], |r| r.get(0)).unwrap();
     assert!(outbox >= 5);
 }
 
@@ -441,24 +328,14 @@ fn signup_does_not_reveal_existing_accounts() {
         &mut b,
         "/t/demo/signup",
         "/t/demo/signup",
-        &[
-            ("email", "ana@example.com"),
-            ("password", "another password"),
-        ],
+        &[("email", "ana@example.com"), ("password", "another password")],
     );
     assert_eq!(r.status, 200);
     assert!(r.body.contains("Check your email"));
     let mail = env.mailbox("ana@example.com");
-    assert!(mail[0]["subject"]
-        .as_str()
-        .unwrap()
-        .contains("Sign-up attempt"));
+    assert!(mail[0]["subject"].as_str().unwrap().contains("Sign-up attempt"));
     // The original password still works.
-    assert_eq!(
-        env.login(&mut b, "demo", "ana@example.com", "correct horse battery")
-            .status,
-        303
-    );
+    assert_eq!(env.login(&mut b, "demo", "ana@example.com", "correct horse battery").status, 303);
     // Bad input is a 400 page, no account made.
     let r = env.submit(
         &mut b,
@@ -467,12 +344,8 @@ fn signup_does_not_reveal_existing_accounts() {
         &[("email", "not-an-email"), ("password", "long enough pw")],
     );
     assert_eq!(r.status, 400);
-    let r = env.submit(
-        &mut b,
-        "/t/demo/signup",
-        "/t/demo/signup",
-        &[("email", "bo@example.com"), ("password", "short")],
-    );
+    let r =
+        env.submit(&mut b, "/t/demo/signup", "/t/demo/signup", &[("email", "bo@example.com"), ("password", "short")]);
     assert_eq!(r.status, 400);
     assert!(env.mailbox("bo@example.com").is_empty());
 }
@@ -497,32 +370,15 @@ fn lockout_after_repeated_failures_without_revealing_accounts() {
 
     // An address without an account behaves exactly the same.
     for _ in 0..4 {
-        assert_eq!(
-            env.login(&mut b, "demo", "ghost@example.com", "wrong")
-                .status,
-            401
-        );
+        assert_eq!(env.login(&mut b, "demo", "ghost@example.com", "wrong").status, 401);
     }
-    assert_eq!(
-        env.login(&mut b, "demo", "ghost@example.com", "wrong")
-            .status,
-        429
-    );
+    assert_eq!(env.login(&mut b, "demo", "ghost@example.com", "wrong").status, 429);
 
     // The lock lifts after its window.
     env.host.clock.advance(16 * 60_000);
-    assert_eq!(
-        env.login(&mut b, "demo", "ana@example.com", "correct horse battery")
-            .status,
-        303
-    );
-    let types: Vec<Value> = env
-        .platform(
-            "GET",
-            "/api/v1/internal/tenants/demo/logs?type=limit_wc",
-            None,
-        )
-        .json()["logs"]
+    assert_eq!(env.login(&mut b, "demo", "ana@example.com", "correct horse battery").status, 303);
+    let types: Vec<Value> = env.platform("GET", "/api/v1/internal/tenants/demo/logs?type=limit_wc", None).json()
+        ["logs"]
         .as_array()
         .unwrap()
         .clone();
@@ -533,29 +389,15 @@ fn lockout_after_repeated_failures_without_revealing_accounts() {
 fn ip_rate_limit() {
     let env = Env::new();
     env.tenant("demo");
-    env.platform(
-        "PATCH",
-        "/api/v1/internal/tenants/demo",
-        Some(json!({ "settings": { "ip_failure_limit": 3 } })),
-    );
-    let mut attacker = Browser {
-        ip: "203.0.113.9".into(),
-        ..Default::default()
-    };
+    env.platform("PATCH", "/api/v1/internal/tenants/demo", Some(json!({ "settings": { "ip_failure_limit": 3 } })));
+    let mut attacker = Browser { ip: "203.0.113.9".into(), ..Default::default() };
     for (i, email) in ["a@x.io", "b@x.io"].iter().enumerate() {
-        assert_eq!(
-            env.login(&mut attacker, "demo", email, "pw").status,
-            401,
-            "{i}"
-        );
+        assert_eq!(env.login(&mut attacker, "demo", email, "pw").status, 401, "{i}");
     }
     assert_eq!(env.login(&mut attacker, "demo", "c@x.io", "pw").status, 401);
     assert_eq!(env.login(&mut attacker, "demo", "d@x.io", "pw").status, 429);
     // Another address is not affected.
-    let mut other = Browser {
-        ip: "198.51.100.7".into(),
-        ..Default::default()
-    };
+    let mut other = Browser { ip: "198.51.100.7".into(), ..Default::default() };
     assert_eq!(env.login(&mut other, "demo", "d@x.io", "pw").status, 401);
 }
 
@@ -565,48 +407,21 @@ fn password_reset() {
     env.tenant("demo");
     env.signup_verified("demo", "ana@example.com", "correct horse battery");
     let mut old_session = Browser::default();
-    assert_eq!(
-        env.login(
-            &mut old_session,
-            "demo",
-            "ana@example.com",
-            "correct horse battery"
-        )
-        .status,
-        303
-    );
+    assert_eq!(env.login(&mut old_session, "demo", "ana@example.com", "correct horse battery").status, 303);
 
     let mut b = Browser::default();
     // Unknown addresses get the same answer and no mail.
-    let r = env.submit(
-        &mut b,
-        "/t/demo/password-reset",
-        "/t/demo/password-reset",
-        &[("email", "ghost@example.com")],
-    );
+    let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ghost@example.com")]);
     assert_eq!(r.status, 200);
     assert!(env.mailbox("ghost@example.com").is_empty());
-    let r = env.submit(
-        &mut b,
-        "/t/demo/password-reset",
-        "/t/demo/password-reset",
-        &[("email", "ana@example.com")],
-    );
+    let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ana@example.com")]);
     assert_eq!(r.status, 200);
     let link = env.link_in_mail("ana@example.com");
-    assert!(
-        link.starts_with("/t/demo/password-reset/confirm?token="),
-        "{link}"
-    );
+    assert!(link.starts_with("/t/demo/password-reset/confirm?token="), "{link}");
     let token = link.split("token=").nth(1).unwrap().to_string();
 
     // A too-short password does not burn the link.
-    let r = env.submit(
-        &mut b,
-        &link,
-        "/t/demo/password-reset/confirm",
-        &[("token", &token), ("password", "short")],
-    );
+    let r = env.submit(&mut b, &link, "/t/demo/password-reset/confirm", &[("token", &token), ("password", "short")]);
     assert_eq!(r.status, 400);
     let r = env.submit(
         &mut b,
@@ -616,30 +431,16 @@ fn password_reset() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     // Used once.
-    let csrf = env
-        .get(&mut b, "/t/demo/password-reset")
-        .hidden("csrf_token");
+    let csrf = env.get(&mut b, "/t/demo/password-reset").hidden("csrf_token");
     let r = env.post_form(
         &mut b,
         "/t/demo/password-reset/confirm",
-        &[
-            ("csrf_token", &csrf),
-            ("token", &token),
-            ("password", "yet another password"),
-        ],
+        &[("csrf_token", &csrf), ("token", &token), ("password", "yet another password")],
     );
     assert_eq!(r.status, 400);
 
-    assert_eq!(
-        env.login(&mut b, "demo", "ana@example.com", "correct horse battery")
-            .status,
-        401
-    );
-    assert_eq!(
-        env.login(&mut b, "demo", "ana@example.com", "a brand new password")
-            .status,
-        303
-    );
+    assert_eq!(env.login(&mut b, "demo", "ana@example.com", "correct horse battery").status, 401);
+    assert_eq!(env.login(&mut b, "demo", "ana@example.com", "a brand new password").status, 303);
     // Sessions from before the change are over.
     assert_eq!(env.get(&mut old_session, "/t/demo/account").status, 303);
 }
@@ -650,12 +451,7 @@ fn reset_links_expire() {
     env.tenant("demo");
     env.signup_verified("demo", "ana@example.com", "correct horse battery");
     let mut b = Browser::default();
-    env.submit(
-        &mut b,
-        "/t/demo/password-reset",
-        "/t/demo/password-reset",
-        &[("email", "ana@example.com")],
-    );
+    env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ana@example.com")]);
     let link = env.link_in_mail("ana@example.com");
     env.host.clock.advance(61 * 60_000);
     assert_eq!(env.get(&mut b, &link).status, 400);
@@ -668,47 +464,21 @@ fn forms_need_a_valid_csrf_token() {
     env.tenant("other");
     let mut b = Browser::default();
     env.get(&mut b, "/t/demo/login");
-    let r = env.post_form(
-        &mut b,
-        "/t/demo/login",
-        &[("email", "a@b.co"), ("password", "x")],
-    );
+    let r = env.post_form(&mut b, "/t/demo/login", &[("email", "a@b.co"), ("password", "x")]);
     assert_eq!(r.status, 403);
     assert!(r.header("content-type").starts_with("text/html"));
-    let r = env.post_form(
-        &mut b,
-        "/t/demo/login",
-        &[
-            ("csrf_token", "forged"),
-            ("email", "a@b.co"),
-            ("password", "x"),
-        ],
-    );
+    let r = env.post_form(&mut b, "/t/demo/login", &[("csrf_token", "forged"), ("email", "a@b.co"), ("password", "x")]);
     assert_eq!(r.status, 403);
     // A token minted for another tenant does not pass here.
     let other_token = env.get(&mut b, "/t/other/login").hidden("csrf_token");
-    let r = env.post_form(
-        &mut b,
-        "/t/demo/login",
-        &[
-            ("csrf_token", &other_token),
-            ("email", "a@b.co"),
-            ("password", "x"),
-        ],
-    );
+    let r =
+        env.post_form(&mut b, "/t/demo/login", &[("csrf_token", &other_token), ("email", "a@b.co"), ("password", "x")]);
     assert_eq!(r.status, 403);
     // No cookie at all.
     let mut fresh = Browser::default();
     let token = env.get(&mut b, "/t/demo/login").hidden("csrf_token");
-    let r = env.post_form(
-        &mut fresh,
-        "/t/demo/login",
-        &[
-            ("csrf_token", &token),
-            ("email", "a@b.co"),
-            ("password", "x"),
-        ],
-    );
+    let r =
+        env.post_form(&mut fresh, "/t/demo/login", &[("csrf_token", &token), ("email", "a@b.co"), ("password", "x")]);
     assert_eq!(r.status, 403);
 }
 
@@ -716,171 +486,70 @@ fn forms_need_a_valid_csrf_token() {
 fn management_api_users() {
     let env = Env::new();
     let key = env.tenant("demo");
-    let r = env.api("POST", "/t/demo/api/v1/users", &key, Some(json!({ "email": "Bo@Example.com", "password": "long enough pw", "name": "Bo", "email_verified": true })));
+    let r = env.api(
+        "POST",
+        "/t/demo/api/v1/users",
+        &key,
+        Some(json!({ "email": "Bo@Example.com", "password": "long enough pw", "name": "Bo", "email_verified": true })),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     let bo = r.json();
     assert_eq!(bo["email"], "bo@example.com");
     assert!(bo.get("password_hash").is_none());
     let id = bo["id"].as_str().unwrap();
+    assert_eq!(env.api("POST", "/t/demo/api/v1/users", &key, Some(json!({ "email": "bo@example.com" }))).status, 409);
     assert_eq!(
-        env.api(
-            "POST",
-            "/t/demo/api/v1/users",
-            &key,
-            Some(json!({ "email": "bo@example.com" }))
-        )
-        .status,
-        409
-    );
-    assert_eq!(
-        env.api(
-            "POST",
-            "/t/demo/api/v1/users",
-            &key,
-            Some(json!({ "email": "x@example.com", "password": "short" }))
-        )
-        .status,
+        env.api("POST", "/t/demo/api/v1/users", &key, Some(json!({ "email": "x@example.com", "password": "short" })))
+            .status,
         400
     );
     assert_eq!(
-        env.api(
-            "POST",
-            "/t/demo/api/v1/users",
-            &key,
-            Some(json!({ "email": "x@example.com", "role": "admin" }))
-        )
-        .status,
+        env.api("POST", "/t/demo/api/v1/users", &key, Some(json!({ "email": "x@example.com", "role": "admin" })))
+            .status,
         400
     );
 
     for i in 0..4 {
         assert_eq!(
-            env.api(
-                "POST",
-                "/t/demo/api/v1/users",
-                &key,
-                Some(json!({ "email": format!("u{i}@example.com") }))
-            )
-            .status,
+            env.api("POST", "/t/demo/api/v1/users", &key, Some(json!({ "email": format!("u{i}@example.com") }))).status,
             201
         );
     }
-    let page1 = env
-        .api("GET", "/t/demo/api/v1/users?limit=3", &key, None)
-        .json();
+    let page1 = env.api("GET", "/t/demo/api/v1/users?limit=3", &key, None).json();
     assert_eq!(page1["users"].as_array().unwrap().len(), 3);
     let cursor = page1["next_cursor"].as_str().unwrap();
-    let page2 = env
-        .api(
-            "GET",
-            &format!("/t/demo/api/v1/users?limit=3&cursor={cursor}"),
-            &key,
-            None,
-        )
-        .json();
+    let page2 = env.api("GET", &format!("/t/demo/api/v1/users?limit=3&cursor={cursor}"), &key, None).json();
     assert_eq!(page2["users"].as_array().unwrap().len(), 2);
     assert!(page2["next_cursor"].is_null());
-    let filtered = env
-        .api(
-            "GET",
-            "/t/demo/api/v1/users?email=BO@example.com",
-            &key,
-            None,
-        )
-        .json();
+    let filtered = env.api("GET", "/t/demo/api/v1/users?email=BO@example.com", &key, None).json();
     assert_eq!(filtered["users"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        env.api("GET", "/t/demo/api/v1/users?limit=0", &key, None)
-            .status,
-        400
-    );
-    assert_eq!(
-        env.api("GET", "/t/demo/api/v1/users?cursor=***", &key, None)
-            .status,
-        400
-    );
+    assert_eq!(env.api("GET", "/t/demo/api/v1/users?limit=0", &key, None).status, 400);
+    assert_eq!(env.api("GET", "/t/demo/api/v1/users?cursor=***", &key, None).status, 400);
 
-    let r = env.api(
-        "PATCH",
-        &format!("/t/demo/api/v1/users/{id}"),
-        &key,
-        Some(json!({ "name": null, "blocked": "yes" })),
-    );
+    let r =
+        env.api("PATCH", &format!("/t/demo/api/v1/users/{id}"), &key, Some(json!({ "name": null, "blocked": "yes" })));
     assert_eq!(r.status, 400);
-    let r = env.api(
-        "PATCH",
-        &format!("/t/demo/api/v1/users/{id}"),
-        &key,
-        Some(json!({ "name": null })),
-    );
+    let r = env.api("PATCH", &format!("/t/demo/api/v1/users/{id}"), &key, Some(json!({ "name": null })));
     assert_eq!(r.status, 200);
     assert!(r.json()["name"].is_null());
 
     // Blocking ends sessions and refuses login.
     let mut b = Browser::default();
-    assert_eq!(
-        env.login(&mut b, "demo", "bo@example.com", "long enough pw")
-            .status,
-        303
-    );
-    let r = env.api(
-        "POST",
-        &format!("/t/demo/api/v1/users/{id}/block"),
-        &key,
-        None,
-    );
+    assert_eq!(env.login(&mut b, "demo", "bo@example.com", "long enough pw").status, 303);
+    let r = env.api("POST", &format!("/t/demo/api/v1/users/{id}/block"), &key, None);
     assert_eq!(r.json()["blocked"], true);
     assert_eq!(env.get(&mut b, "/t/demo/account").status, 303);
-    assert_eq!(
-        env.login(&mut b, "demo", "bo@example.com", "long enough pw")
-            .status,
-        403
-    );
-    env.api(
-        "POST",
-        &format!("/t/demo/api/v1/users/{id}/unblock"),
-        &key,
-        None,
-    );
-    assert_eq!(
-        env.login(&mut b, "demo", "bo@example.com", "long enough pw")
-            .status,
-        303
-    );
+    assert_eq!(env.login(&mut b, "demo", "bo@example.com", "long enough pw").status, 403);
+    env.api("POST", &format!("/t/demo/api/v1/users/{id}/unblock"), &key, None);
+    assert_eq!(env.login(&mut b, "demo", "bo@example.com", "long enough pw").status, 303);
 
     // A password set through the API works for login.
-    env.api(
-        "PATCH",
-        &format!("/t/demo/api/v1/users/{id}"),
-        &key,
-        Some(json!({ "password": "changed by admin" })),
-    );
-    assert_eq!(
-        env.login(
-            &mut Browser::default(),
-            "demo",
-            "bo@example.com",
-            "changed by admin"
-        )
-        .status,
-        303
-    );
+    env.api("PATCH", &format!("/t/demo/api/v1/users/{id}"), &key, Some(json!({ "password": "changed by admin" })));
+    assert_eq!(env.login(&mut Browser::default(), "demo", "bo@example.com", "changed by admin").status, 303);
 
-    assert_eq!(
-        env.api("DELETE", &format!("/t/demo/api/v1/users/{id}"), &key, None)
-            .status,
-        204
-    );
-    assert_eq!(
-        env.api("GET", &format!("/t/demo/api/v1/users/{id}"), &key, None)
-            .status,
-        404
-    );
-    assert_eq!(
-        env.api("DELETE", &format!("/t/demo/api/v1/users/{id}"), &key, None)
-            .status,
-        404
-    );
+    assert_eq!(env.api("DELETE", &format!("/t/demo/api/v1/users/{id}"), &key, None).status, 204);
+    assert_eq!(env.api("GET", &format!("/t/demo/api/v1/users/{id}"), &key, None).status, 404);
+    assert_eq!(env.api("DELETE", &format!("/t/demo/api/v1/users/{id}"), &key, None).status, 404);
 }
 
 #[test]
@@ -888,88 +557,47 @@ fn tenant_isolation() {
     let env = Env::new();
     let key_a = env.tenant("alpha");
     let key_b = env.tenant("beta");
-    let a_user = env.api("POST", "/t/alpha/api/v1/users", &key_a, Some(json!({ "email": "ana@example.com", "password": "correct horse battery", "email_verified": true }))).json();
+    let a_user = env
+        .api(
+            "POST",
+            "/t/alpha/api/v1/users",
+            &key_a,
+            Some(json!({ "email": "ana@example.com", "password": "correct horse battery", "email_verified": true })),
+        )
+        .json();
     let id = a_user["id"].as_str().unwrap();
 
     // B's key is unknown at A, and A's user is unknown at B.
+    assert_eq!(env.api("GET", "/t/alpha/api/v1/users", &key_b, None).status, 401);
+    assert_eq!(env.api("GET", &format!("/t/beta/api/v1/users/{id}"), &key_b, None).status, 404);
+    assert_eq!(env.api("DELETE", &format!("/t/beta/api/v1/users/{id}"), &key_b, None).status, 404);
     assert_eq!(
-        env.api("GET", "/t/alpha/api/v1/users", &key_b, None).status,
-        401
-    );
-    assert_eq!(
-        env.api("GET", &format!("/t/beta/api/v1/users/{id}"), &key_b, None)
-            .status,
-        404
-    );
-    assert_eq!(
-        env.api(
-            "DELETE",
-            &format!("/t/beta/api/v1/users/{id}"),
-            &key_b,
-            None
-        )
-        .status,
-        404
-    );
-    assert_eq!(
-        env.api(
-            "GET",
-            "/t/beta/api/v1/users?email=ana@example.com",
-            &key_b,
-            None
-        )
-        .json()["users"]
+        env.api("GET", "/t/beta/api/v1/users?email=ana@example.com", &key_b, None).json()["users"]
             .as_array()
             .unwrap()
             .len(),
         0
     );
     // A tenant key never reaches the platform API.
-    assert_eq!(
-        env.api("GET", "/api/v1/internal/tenants", &key_a, None)
-            .status,
-        401
-    );
+    assert_eq!(env.api("GET", "/api/v1/internal/tenants", &key_a, None).status, 401);
 
     // A's user cannot sign in at B, and A's session cookie means nothing at B.
     let mut b = Browser::default();
-    assert_eq!(
-        env.login(&mut b, "beta", "ana@example.com", "correct horse battery")
-            .status,
-        401
-    );
-    assert_eq!(
-        env.login(&mut b, "alpha", "ana@example.com", "correct horse battery")
-            .status,
-        303
-    );
+    assert_eq!(env.login(&mut b, "beta", "ana@example.com", "correct horse battery").status, 401);
+    assert_eq!(env.login(&mut b, "alpha", "ana@example.com", "correct horse battery").status, 303);
     let session = b.cookies["tessera_session"].clone();
-    let r = env.send(
-        "GET",
-        "/t/beta/account",
-        &[("cookie", &format!("tessera_session={session}"))],
-        b"",
-        "x",
-    );
+    let r = env.send("GET", "/t/beta/account", &[("cookie", &format!("tessera_session={session}"))], b"", "x");
     assert_eq!(r.status, 303);
 
     // Keys are per tenant.
-    let ja = env
-        .send("GET", "/t/alpha/.well-known/jwks.json", &[], b"", "x")
-        .json();
-    let jb = env
-        .send("GET", "/t/beta/.well-known/jwks.json", &[], b"", "x")
-        .json();
+    let ja = env.send("GET", "/t/alpha/.well-known/jwks.json", &[], b"", "x").json();
+    let jb = env.send("GET", "/t/beta/.well-known/jwks.json", &[], b"", "x").json();
     assert_ne!(ja["keys"][0]["kid"], jb["keys"][0]["kid"]);
 }
 
 fn jwk_to_key(jwk: &Value) -> p256::ecdsa::VerifyingKey {
     use base64::Engine;
-    let d = |s: &Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(s.as_str().unwrap())
-            .unwrap()
-    };
+    let d = |s: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.as_str().unwrap()).unwrap();
     let mut sec1 = vec![4u8];
     sec1.extend(d(&jwk["x"]));
     sec1.extend(d(&jwk["y"]));
@@ -980,25 +608,14 @@ fn jwk_to_key(jwk: &Value) -> p256::ecdsa::VerifyingKey {
 fn discovery_jwks_and_key_rotation() {
     let env = Env::new();
     env.tenant("demo");
-    let d = env.send(
-        "GET",
-        "/t/demo/.well-known/openid-configuration",
-        &[],
-        b"",
-        "x",
-    );
+    let d = env.send("GET", "/t/demo/.well-known/openid-configuration", &[], b"", "x");
     assert_eq!(d.status, 200);
     assert!(d.header("cache-control").contains("max-age"));
     let d = d.json();
     assert_eq!(d["issuer"], "http://127.0.0.1:8787/t/demo");
-    assert_eq!(
-        d["jwks_uri"],
-        "http://127.0.0.1:8787/t/demo/.well-known/jwks.json"
-    );
+    assert_eq!(d["jwks_uri"], "http://127.0.0.1:8787/t/demo/.well-known/jwks.json");
 
-    let jwks = env
-        .send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x")
-        .json();
+    let jwks = env.send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x").json();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["alg"], "ES256");
@@ -1007,12 +624,8 @@ fn discovery_jwks_and_key_rotation() {
 
     // The private key decrypts through the envelope and matches the JWK.
     let view = tessera_native::HostView::new(&env.host);
-    let tenant_id = env
-        .platform("GET", "/api/v1/internal/tenants/demo", None)
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let tenant_id =
+        env.platform("GET", "/api/v1/internal/tenants/demo", None).json()["id"].as_str().unwrap().to_string();
     let (kid, sk) = pollster::block_on(tessera_core::keys::active_signing_key(
         &view,
         &tessera_core::types::TenantId(tenant_id.clone()),
@@ -1025,11 +638,7 @@ fn discovery_jwks_and_key_rotation() {
         .host
         .db
         .conn()
-        .query_row(
-            "SELECT private_key_enc FROM signing_keys WHERE kid = ?1",
-            [&kid],
-            |r| r.get(0),
-        )
+        .query_row("SELECT private_key_enc FROM signing_keys WHERE kid = ?1", [&kid], |r| r.get(0))
         .unwrap();
     assert!(stored.starts_with("v1."));
 
@@ -1037,52 +646,23 @@ fn discovery_jwks_and_key_rotation() {
     let r = env.platform("POST", "/api/v1/internal/tenants/demo/signing-keys", None);
     assert_eq!(r.status, 201);
     let new_kid = r.json()["kid"].as_str().unwrap().to_string();
-    let jwks = env
-        .send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x")
-        .json();
-    let kids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
+    let jwks = env.send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x").json();
+    let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
     assert_eq!(kids, vec![new_kid.as_str(), old_kid.as_str()]);
     // The active key cannot be retired; the old one can, and leaves the JWKS.
     assert_eq!(
-        env.platform(
-            "POST",
-            &format!("/api/v1/internal/tenants/demo/signing-keys/{new_kid}/retire"),
-            None
-        )
-        .status,
+        env.platform("POST", &format!("/api/v1/internal/tenants/demo/signing-keys/{new_kid}/retire"), None).status,
         409
     );
     assert_eq!(
-        env.platform(
-            "POST",
-            &format!("/api/v1/internal/tenants/demo/signing-keys/{old_kid}/retire"),
-            None
-        )
-        .status,
+        env.platform("POST", &format!("/api/v1/internal/tenants/demo/signing-keys/{old_kid}/retire"), None).status,
         204
     );
-    assert_eq!(
-        env.platform(
-            "POST",
-            "/api/v1/internal/tenants/demo/signing-keys/nope/retire",
-            None
-        )
-        .status,
-        404
-    );
-    let jwks = env
-        .send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x")
-        .json();
+    assert_eq!(env.platform("POST", "/api/v1/internal/tenants/demo/signing-keys/nope/retire", None).status, 404);
+    let jwks = env.send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x").json();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
-    let listed = env
-        .platform("GET", "/api/v1/internal/tenants/demo/signing-keys", None)
-        .json();
+    let listed = env.platform("GET", "/api/v1/internal/tenants/demo/signing-keys", None).json();
     assert_eq!(listed["signing_keys"].as_array().unwrap().len(), 2);
 }
 
@@ -1091,51 +671,28 @@ fn master_key_rotation_keeps_old_data_readable() {
     let env = Env::new();
     env.tenant("demo");
     // A new master key, the old one kept as previous: existing tenants work.
-    env.host.set_secret(
-        "MASTER_KEY_PREVIOUS",
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-    );
-    env.host
-        .set_secret("MASTER_KEY", "HxwdHhscGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=");
-    assert_eq!(
-        env.platform("POST", "/api/v1/internal/tenants/demo/signing-keys", None)
-            .status,
-        201
-    );
+    env.host.set_secret("MASTER_KEY_PREVIOUS", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    env.host.set_secret("MASTER_KEY", "HxwdHhscGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=");
+    assert_eq!(env.platform("POST", "/api/v1/internal/tenants/demo/signing-keys", None).status, 201);
     env.tenant("fresh");
     // Without the previous key, the old tenant's keys cannot be opened: a
     // server error, never data from the wrong key.
     env.host.set_secret("MASTER_KEY_PREVIOUS", "");
-    assert_eq!(
-        env.platform("POST", "/api/v1/internal/tenants/demo/signing-keys", None)
-            .status,
-        500
-    );
-    assert_eq!(
-        env.platform("POST", "/api/v1/internal/tenants/fresh/signing-keys", None)
-            .status,
-        201
-    );
+    assert_eq!(env.platform("POST", "/api/v1/internal/tenants/demo/signing-keys", None).status, 500);
+    assert_eq!(env.platform("POST", "/api/v1/internal/tenants/fresh/signing-keys", None).status, 201);
 }
 
 #[test]
 fn custom_domains_resolve_tenants() {
     let env = Env::new();
     env.tenant("demo");
-    let r = env.platform(
-        "POST",
-        "/api/v1/internal/tenants/demo/domains",
-        Some(json!({ "domain": "Login.Example.com" })),
-    );
+    let r =
+        env.platform("POST", "/api/v1/internal/tenants/demo/domains", Some(json!({ "domain": "Login.Example.com" })));
     assert_eq!(r.status, 201, "{}", r.body);
     env.tenant("other");
     assert_eq!(
-        env.platform(
-            "POST",
-            "/api/v1/internal/tenants/other/domains",
-            Some(json!({ "domain": "login.example.com" }))
-        )
-        .status,
+        env.platform("POST", "/api/v1/internal/tenants/other/domains", Some(json!({ "domain": "login.example.com" })))
+            .status,
         409
     );
 
@@ -1143,31 +700,16 @@ fn custom_domains_resolve_tenants() {
         .header("host", "login.example.com")
         .body(Vec::new())
         .unwrap();
-    req.extensions_mut()
-        .insert(tessera_core::ClientIp("x".into()));
+    req.extensions_mut().insert(tessera_core::ClientIp("x".into()));
     let resp = env.host.handle(req);
     assert_eq!(resp.status(), 200);
     let v: Value = serde_json::from_slice(resp.body()).unwrap();
     assert_eq!(v["issuer"], "https://login.example.com");
 
-    let req = http::Request::get("/login")
-        .header("host", "unknown.example.com")
-        .body(Vec::new())
-        .unwrap();
+    let req = http::Request::get("/login").header("host", "unknown.example.com").body(Vec::new()).unwrap();
     assert_eq!(env.host.handle(req).status(), 404);
-    assert_eq!(
-        env.platform(
-            "DELETE",
-            "/api/v1/internal/tenants/demo/domains/login.example.com",
-            None
-        )
-        .status,
-        204
-    );
-    let req = http::Request::get("/login")
-        .header("host", "login.example.com")
-        .body(Vec::new())
-        .unwrap();
+    assert_eq!(env.platform("DELETE", "/api/v1/internal/tenants/demo/domains/login.example.com", None).status, 204);
+    let req = http::Request::get("/login").header("host", "login.example.com").body(Vec::new()).unwrap();
     assert_eq!(env.host.handle(req).status(), 404);
 }
 
@@ -1177,48 +719,21 @@ fn api_keys_are_shown_once_and_revocable() {
     let key = env.tenant("demo");
     assert!(key.starts_with("tmk_"));
     let listed = env.platform("GET", "/api/v1/internal/tenants/demo/api-keys", None);
-    assert!(
-        !listed.body.contains(&key[12..]),
-        "the secret is never listed"
-    );
-    let id = listed.json()["api_keys"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert!(!listed.body.contains(&key[12..]), "the secret is never listed");
+    let id = listed.json()["api_keys"][0]["id"].as_str().unwrap().to_string();
     let stored: String = env
         .host
         .db
         .conn()
-        .query_row(
-            "SELECT secret_hash FROM tenant_api_keys WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )
+        .query_row("SELECT secret_hash FROM tenant_api_keys WHERE id = ?1", [&id], |r| r.get(0))
         .unwrap();
     assert!(!stored.contains(&key[12..]));
-    assert_eq!(
-        env.api("GET", "/t/demo/api/v1/users", &key, None).status,
-        200
-    );
+    assert_eq!(env.api("GET", "/t/demo/api/v1/users", &key, None).status, 200);
     // Right prefix, wrong secret.
     let forged = format!("{}{}", &key[..key.len() - 4], "AAAA");
-    assert_eq!(
-        env.api("GET", "/t/demo/api/v1/users", &forged, None).status,
-        401
-    );
-    assert_eq!(
-        env.platform(
-            "DELETE",
-            &format!("/api/v1/internal/tenants/demo/api-keys/{id}"),
-            None
-        )
-        .status,
-        204
-    );
-    assert_eq!(
-        env.api("GET", "/t/demo/api/v1/users", &key, None).status,
-        401
-    );
+    assert_eq!(env.api("GET", "/t/demo/api/v1/users", &forged, None).status, 401);
+    assert_eq!(env.platform("DELETE", &format!("/api/v1/internal/tenants/demo/api-keys/{id}"), None).status, 204);
+    assert_eq!(env.api("GET", "/t/demo/api/v1/users", &key, None).status, 401);
 }
 
 #[test]
@@ -1226,18 +741,14 @@ fn http_email_provider_goes_through_outbound() {
     let env = Env::new();
     env.tenant("demo");
     env.host.set_var("EMAIL_PROVIDER", "http");
-    env.host
-        .set_var("EMAIL_API_URL", "https://mail.example.test/emails");
+    env.host.set_var("EMAIL_API_URL", "https://mail.example.test/emails");
     env.host.set_secret("EMAIL_API_KEY", "re_supersecret");
     let mut b = Browser::default();
     let r = env.submit(
         &mut b,
         "/t/demo/signup",
         "/t/demo/signup",
-        &[
-            ("email", "ana@example.com"),
-            ("password", "correct horse battery"),
-        ],
+        &[("email", "ana@example.com"), ("password", "correct horse battery")],
     );
     assert_eq!(r.status, 200);
     let sent = env.host.outbound.sent.borrow();
@@ -1246,25 +757,13 @@ fn http_email_provider_goes_through_outbound() {
     assert_eq!(sent[0].headers()["authorization"], "Bearer re_supersecret");
     let body: Value = serde_json::from_slice(sent[0].body()).unwrap();
     assert_eq!(body["to"][0], "ana@example.com");
-    assert!(body["text"]
-        .as_str()
-        .unwrap()
-        .contains("/t/demo/verify-email?token="));
+    assert!(body["text"].as_str().unwrap().contains("/t/demo/verify-email?token="));
     drop(sent);
     // The dev mailbox is closed when a real provider is configured.
-    assert_eq!(
-        env.platform("GET", "/api/v1/internal/dev/mailbox", None)
-            .status,
-        404
-    );
+    assert_eq!(env.platform("GET", "/api/v1/internal/dev/mailbox", None).status, 404);
     // A failing provider is a server error, and the API key is not in it.
     env.host.outbound.status.set(500);
-    let r = env.submit(
-        &mut b,
-        "/t/demo/password-reset",
-        "/t/demo/password-reset",
-        &[("email", "ana@example.com")],
-    );
+    let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ana@example.com")]);
     assert_eq!(r.status, 500);
     assert!(!r.body.contains("supersecret"));
 }
@@ -1274,47 +773,13 @@ fn bad_input_gets_clear_client_errors() {
     let env = Env::new();
     let key = env.tenant("demo");
     let cases: Vec<(Resp, u16, &str)> = vec![
-        (
-            env.send("GET", "/t/nope/login", &[], b"", "x"),
-            404,
-            "text/html",
-        ),
-        (
-            env.send("GET", "/t/nope/api/v1/users", &[], b"", "x"),
-            404,
-            "application/problem+json",
-        ),
-        (
-            env.send("GET", "/t/NOPE!/login", &[], b"", "x"),
-            404,
-            "text/html",
-        ),
-        (
-            env.send("PUT", "/t/demo/login", &[], b"", "x"),
-            405,
-            "text/html",
-        ),
-        (
-            env.send("DELETE", "/api/v1/internal/tenants", &[], b"", "x"),
-            405,
-            "application/problem+json",
-        ),
-        (
-            env.send("GET", "/t/demo/no-such-page", &[], b"", "x"),
-            404,
-            "text/html",
-        ),
-        (
-            env.send(
-                "POST",
-                "/t/demo/login",
-                &[("content-type", "application/json")],
-                b"{}",
-                "x",
-            ),
-            415,
-            "text/html",
-        ),
+        (env.send("GET", "/t/nope/login", &[], b"", "x"), 404, "text/html"),
+        (env.send("GET", "/t/nope/api/v1/users", &[], b"", "x"), 404, "application/problem+json"),
+        (env.send("GET", "/t/NOPE!/login", &[], b"", "x"), 404, "text/html"),
+        (env.send("PUT", "/t/demo/login", &[], b"", "x"), 405, "text/html"),
+        (env.send("DELETE", "/api/v1/internal/tenants", &[], b"", "x"), 405, "application/problem+json"),
+        (env.send("GET", "/t/demo/no-such-page", &[], b"", "x"), 404, "text/html"),
+        (env.send("POST", "/t/demo/login", &[("content-type", "application/json")], b"{}", "x"), 415, "text/html"),
         (
             env.send(
                 "POST",
@@ -1337,19 +802,12 @@ fn bad_input_gets_clear_client_errors() {
             413,
             "text/html",
         ),
-        (
-            env.api("POST", "/t/demo/api/v1/users", &key, None),
-            415,
-            "application/problem+json",
-        ),
+        (env.api("POST", "/t/demo/api/v1/users", &key, None), 415, "application/problem+json"),
         (
             env.send(
                 "POST",
                 "/t/demo/api/v1/users",
-                &[
-                    ("authorization", &format!("Bearer {key}")),
-                    ("content-type", "application/json"),
-                ],
+                &[("authorization", &format!("Bearer {key}")), ("content-type", "application/json")],
                 b"{\"email\":",
                 "x",
             ),
@@ -1360,57 +818,28 @@ fn bad_input_gets_clear_client_errors() {
             env.send(
                 "POST",
                 "/t/demo/api/v1/users",
-                &[
-                    ("authorization", &format!("Bearer {key}")),
-                    ("content-type", "application/json"),
-                ],
+                &[("authorization", &format!("Bearer {key}")), ("content-type", "application/json")],
                 b"[1,2]",
                 "x",
             ),
             400,
             "application/problem+json",
         ),
-        (
-            env.platform(
-                "POST",
-                "/api/v1/internal/tenants",
-                Some(json!({ "slug": 5 })),
-            ),
-            400,
-            "application/problem+json",
-        ),
+        (env.platform("POST", "/api/v1/internal/tenants", Some(json!({ "slug": 5 }))), 400, "application/problem+json"),
     ];
     for (i, (r, status, ct)) in cases.iter().enumerate() {
         assert_eq!(r.status, *status, "case {i}: {}", r.body);
-        assert!(
-            r.header("content-type").starts_with(ct),
-            "case {i}: {}",
-            r.header("content-type")
-        );
+        assert!(r.header("content-type").starts_with(ct), "case {i}: {}", r.header("content-type"));
     }
     let r = env.send("PUT", "/t/demo/login", &[], b"", "x");
     assert_eq!(r.header("allow"), "GET, POST");
     // The benchmark endpoint exists only where BENCH_ENDPOINTS=true.
-    assert_eq!(
-        env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None)
-            .status,
-        404
-    );
+    assert_eq!(env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None).status, 404);
     env.host.set_var("BENCH_ENDPOINTS", "true");
-    assert_eq!(
-        env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None)
-            .status,
-        200
-    );
-    assert_eq!(
-        env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=500", None)
-            .status,
-        400
-    );
+    assert_eq!(env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None).status, 200);
+    assert_eq!(env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=500", None).status, 400);
     // Problem bodies carry the RFC 9457 members.
-    let p = env
-        .api("GET", "/t/demo/api/v1/users/usr_nope", &key, None)
-        .json();
+    let p = env.api("GET", "/t/demo/api/v1/users/usr_nope", &key, None).json();
     assert_eq!(p["status"], 404);
     assert!(p["title"].is_string() && p["detail"].is_string());
 }
@@ -1443,12 +872,7 @@ fn weaker_password_hashes_are_upgraded_on_login() {
     let env = Env::new();
     let key = env.tenant("demo");
     let id = env
-        .api(
-            "POST",
-            "/t/demo/api/v1/users",
-            &key,
-            Some(json!({ "email": "old@example.com", "email_verified": true })),
-        )
+        .api("POST", "/t/demo/api/v1/users", &key, Some(json!({ "email": "old@example.com", "email_verified": true })))
         .json()["id"]
         .as_str()
         .unwrap()
@@ -1460,50 +884,28 @@ fn weaker_password_hashes_are_upgraded_on_login() {
         argon2::Version::V0x13,
         argon2::Params::new(8192, 1, 1, None).unwrap(),
     );
-    let h = weak
-        .hash_password(
-            b"legacy password",
-            &SaltString::encode_b64(&[7; 16]).unwrap(),
-        )
-        .unwrap()
-        .to_string();
-    env.host
-        .db
-        .conn()
-        .execute(
-            "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-            [&h, &id],
-        )
-        .unwrap();
-    assert_eq!(
-        env.login(
-            &mut Browser::default(),
-            "demo",
-            "old@example.com",
-            "legacy password"
-        )
-        .status,
-        303
-    );
-    let now: String = env
-        .host
-        .db
-        .conn()
-        .query_row(
-            "SELECT password_hash FROM users WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let h = weak.hash_password(b"legacy password", &SaltString::encode_b64(&[7; 16]).unwrap()).unwrap().to_string();
+    env.host.db.conn().execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", [&h, &id]).unwrap();
+    assert_eq!(env.login(&mut Browser::default(), "demo", "old@example.com", "legacy password").status, 303);
+    let now: String =
+        env.host.db.conn().query_row("SELECT password_hash FROM users WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
     assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
-    assert_eq!(
-        env.login(
-            &mut Browser::default(),
-            "demo",
-            "old@example.com",
-            "legacy password"
-        )
-        .status,
-        303
-    );
+    assert_eq!(env.login(&mut Browser::default(), "demo", "old@example.com", "legacy password").status, 303);
+}
+
+#[test]
+fn reset_mail_is_rate_limited_per_address() {
+    let env = Env::new();
+    env.tenant("demo");
+    env.signup_verified("demo", "ana@example.com", "correct horse battery");
+    let before = env.mailbox("ana@example.com").len();
+    let mut b = Browser::default();
+    for _ in 0..8 {
+        let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ana@example.com")]);
+        assert_eq!(r.status, 200, "the answer never changes");
+    }
+    assert_eq!(env.mailbox("ana@example.com").len() - before, 5);
+    env.host.clock.advance(61 * 60_000);
+    env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ana@example.com")]);
+    assert_eq!(env.mailbox("ana@example.com").len() - before, 6);
 }

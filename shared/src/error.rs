@@ -79,12 +79,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        Error {
-            kind,
-            detail: detail.into(),
-            allow: None,
-            internal: None,
-        }
+        Error { kind, detail: detail.into(), allow: None, internal: None }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidRequest, detail)
@@ -103,13 +98,7 @@ impl Error {
     }
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
         let allow = allow.into();
-        Error {
-            ..Self::new(
-                ErrorKind::MethodNotAllowed,
-                format!("allowed methods: {allow}"),
-            )
-        }
-        .with_allow(allow)
+        Error { ..Self::new(ErrorKind::MethodNotAllowed, format!("allowed methods: {allow}")) }.with_allow(allow)
     }
 
     fn with_allow(mut self, allow: String) -> Self {
@@ -120,10 +109,7 @@ impl Error {
     pub fn server(internal: impl Into<String>) -> Self {
         Error {
             internal: Some(internal.into()),
-            ..Self::new(
-                ErrorKind::Server,
-                "the server could not complete the request",
-            )
+            ..Self::new(ErrorKind::Server, "the server could not complete the request")
         }
     }
 

@@ -67,9 +67,7 @@ impl Row {
     pub fn text(&self, name: &str) -> Result<String, DbError> {
         match self.get(name) {
             Some(Value::Text(s)) => Ok(s.clone()),
-            other => Err(DbError::other(format!(
-                "column {name}: expected text, got {other:?}"
-            ))),
+            other => Err(DbError::other(format!("column {name}: expected text, got {other:?}"))),
         }
     }
 
@@ -77,15 +75,12 @@ impl Row {
         match self.get(name) {
             Some(Value::Text(s)) => Ok(Some(s.clone())),
             Some(Value::Null) | None => Ok(None),
-            other => Err(DbError::other(format!(
-                "column {name}: expected text, got {other:?}"
-            ))),
+            other => Err(DbError::other(format!("column {name}: expected text, got {other:?}"))),
         }
     }
 
     pub fn int(&self, name: &str) -> Result<i64, DbError> {
-        self.opt_int(name)?
-            .ok_or_else(|| DbError::other(format!("column {name}: unexpected NULL")))
+        self.opt_int(name)?.ok_or_else(|| DbError::other(format!("column {name}: unexpected NULL")))
     }
 
     pub fn opt_int(&self, name: &str) -> Result<Option<i64>, DbError> {
@@ -94,9 +89,7 @@ impl Row {
             // D1 returns every number as a JS double.
             Some(Value::Real(f)) if f.fract() == 0.0 => Ok(Some(*f as i64)),
             Some(Value::Null) | None => Ok(None),
-            other => Err(DbError::other(format!(
-                "column {name}: expected integer, got {other:?}"
-            ))),
+            other => Err(DbError::other(format!("column {name}: expected integer, got {other:?}"))),
         }
     }
 
@@ -114,10 +107,7 @@ pub struct Statement {
 
 impl Statement {
     pub fn new(sql: impl Into<String>, params: Vec<Value>) -> Self {
-        Statement {
-            sql: sql.into(),
-            params,
-        }
+        Statement { sql: sql.into(), params }
     }
 }
 
@@ -138,17 +128,13 @@ pub struct DbError {
 
 impl DbError {
     pub fn other(message: impl Into<String>) -> Self {
-        DbError {
-            kind: DbErrorKind::Other,
-            message: message.into(),
-        }
+        DbError { kind: DbErrorKind::Other, message: message.into() }
     }
 
     /// SQLite, D1 and Spin all report constraint failures with SQLite's text.
     pub fn from_message(message: impl Into<String>) -> Self {
         let message = message.into();
-        let kind = if message.contains("UNIQUE constraint failed")
-            || message.contains("PRIMARY KEY constraint failed")
+        let kind = if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY constraint failed")
         {
             DbErrorKind::Unique
         } else {
@@ -209,10 +195,7 @@ pub struct OutboundError(pub String);
 
 /// HTTP out: email provider, actions host, log sinks.
 pub trait Outbound {
-    async fn send(
-        &self,
-        req: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, OutboundError>;
+    async fn send(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, OutboundError>;
 }
 
 /// Deployment secrets and plain configuration variables.
@@ -240,6 +223,12 @@ pub trait Host {
     fn events(&self) -> &Self::Events;
     fn outbound(&self) -> &Self::Outbound;
     fn secrets(&self) -> &Self::Secrets;
+
+    /// Writes an operator-facing line about a server-side failure (the
+    /// platform's log: `console.error` on Workers, stderr natively). Never
+    /// called with a secret: callers pass `Error::internal`, which handlers
+    /// fill without secrets.
+    fn report_error(&self, _message: &str) {}
 }
 
 /// Helpers every handler uses on top of the raw traits.

@@ -22,9 +22,7 @@ impl Page {
                 .parse::<u32>()
                 .ok()
                 .filter(|l| (1..=MAX_LIMIT).contains(l))
-                .ok_or_else(|| {
-                    Error::bad_request(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
-                })?,
+                .ok_or_else(|| Error::bad_request(format!("limit must be an integer from 1 to {MAX_LIMIT}")))?,
         };
         let after = match req.query_param("cursor") {
             None | Some("") => None,
@@ -39,11 +37,7 @@ impl Page {
 
     /// Trims a result fetched with `limit + 1` rows and returns the cursor of
     /// the next page, if there is one.
-    pub fn finish<T>(
-        &self,
-        mut items: Vec<T>,
-        id: impl Fn(&T) -> &str,
-    ) -> (Vec<T>, Option<String>) {
+    pub fn finish<T>(&self, mut items: Vec<T>, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
         if items.len() > self.limit as usize {
             items.truncate(self.limit as usize);
             let next = items.last().map(|i| b64url(id(i).as_bytes()));

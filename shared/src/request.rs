@@ -31,36 +31,18 @@ pub struct Request {
 impl Request {
     pub fn from_http(req: http::Request<Vec<u8>>) -> Self {
         let (parts, body) = req.into_parts();
-        let client_ip = parts
-            .extensions
-            .get::<ClientIp>()
-            .map(|c| c.0.clone())
-            .unwrap_or_else(|| "unknown".into());
-        let host_header = parts
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned);
-        let authority = parts
-            .uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .or(host_header)
-            .unwrap_or_else(|| "localhost".into());
-        let host_name = authority
-            .rsplit_once(':')
-            .map_or(authority.as_str(), |(h, _)| h)
-            .to_ascii_lowercase();
+        let client_ip = parts.extensions.get::<ClientIp>().map(|c| c.0.clone()).unwrap_or_else(|| "unknown".into());
+        let host_header = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+        let authority =
+            parts.uri.authority().map(|a| a.as_str().to_owned()).or(host_header).unwrap_or_else(|| "localhost".into());
+        let host_name = authority.rsplit_once(':').map_or(authority.as_str(), |(h, _)| h).to_ascii_lowercase();
         let scheme = match parts.uri.scheme_str() {
             Some(s) => s.to_owned(),
             None if is_loopback(&host_name) => "http".into(),
             None => "https".into(),
         };
-        let query = parts
-            .uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
+        let query =
+            parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
         Request {
             method: parts.method,
             path: parts.uri.path().to_owned(),
@@ -78,10 +60,7 @@ impl Request {
     }
 
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
@@ -99,20 +78,11 @@ impl Request {
     pub fn bearer(&self) -> Option<&str> {
         let v = self.header("authorization")?;
         let (scheme, token) = v.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim())
-            .filter(|t| !t.is_empty())
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
     }
 
     fn media_type(&self) -> Option<String> {
-        self.header("content-type").map(|ct| {
-            ct.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        self.header("content-type").map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
     }
 
     /// An `application/x-www-form-urlencoded` body.
@@ -131,12 +101,7 @@ impl Request {
         match self.media_type().as_deref() {
             Some("application/json") => {}
             Some(ct) if ct.ends_with("+json") => {}
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::UnsupportedMediaType,
-                    "expected an application/json body",
-                ))
-            }
+            _ => return Err(Error::new(ErrorKind::UnsupportedMediaType, "expected an application/json body")),
         }
         serde_json::from_slice(&self.body).map_err(|e| Error::bad_request(json_error_detail(&e)))
     }
@@ -148,11 +113,7 @@ impl Request {
 fn json_error_detail(e: &serde_json::Error) -> String {
     let msg = e.to_string();
     if msg.contains("invalid type") || msg.contains("invalid value") {
-        format!(
-            "invalid JSON value at line {} column {}",
-            e.line(),
-            e.column()
-        )
+        format!("invalid JSON value at line {} column {}", e.line(), e.column())
     } else {
         format!("invalid JSON: {msg}")
     }
@@ -183,10 +144,7 @@ impl Form {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn require(&self, name: &str) -> Result<&str> {
@@ -201,9 +159,7 @@ mod tests {
     use super::*;
 
     fn req(headers: &[(&str, &str)], body: &str) -> Request {
-        let mut b = http::Request::builder()
-            .method("POST")
-            .uri("http://127.0.0.1:8787/t/demo/login?x=1");
+        let mut b = http::Request::builder().method("POST").uri("http://127.0.0.1:8787/t/demo/login?x=1");
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
@@ -221,23 +177,11 @@ mod tests {
 
     #[test]
     fn forms_refuse_repeats_and_wrong_type() {
-        let r = req(
-            &[("content-type", "application/x-www-form-urlencoded")],
-            "a=1&a=2",
-        );
+        let r = req(&[("content-type", "application/x-www-form-urlencoded")], "a=1&a=2");
         assert_eq!(r.form().err().unwrap().kind, ErrorKind::InvalidRequest);
         let r = req(&[("content-type", "text/plain")], "a=1");
-        assert_eq!(
-            r.form().err().unwrap().kind,
-            ErrorKind::UnsupportedMediaType
-        );
-        let r = req(
-            &[(
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )],
-            "a=1&b=",
-        );
+        assert_eq!(r.form().err().unwrap().kind, ErrorKind::UnsupportedMediaType);
+        let r = req(&[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], "a=1&b=");
         let f = r.form().unwrap();
         assert_eq!(f.get("a"), Some("1"));
         assert!(f.require("b").is_err());
@@ -250,23 +194,14 @@ mod tests {
             #[allow(dead_code)]
             flag: bool,
         }
-        let r = req(
-            &[("content-type", "application/json")],
-            r#"{"flag":"hunter2"}"#,
-        );
+        let r = req(&[("content-type", "application/json")], r#"{"flag":"hunter2"}"#);
         let e = r.json::<T>().unwrap_err();
         assert!(!e.detail.contains("hunter2"), "{}", e.detail);
     }
 
     #[test]
     fn cookies_and_bearer() {
-        let r = req(
-            &[
-                ("cookie", "a=1; tessera_session=xyz"),
-                ("authorization", "Bearer tok"),
-            ],
-            "",
-        );
+        let r = req(&[("cookie", "a=1; tessera_session=xyz"), ("authorization", "Bearer tok")], "");
         assert_eq!(r.cookie("tessera_session").as_deref(), Some("xyz"));
         assert_eq!(r.bearer(), Some("tok"));
     }

@@ -5,10 +5,7 @@ use http::{Response, StatusCode};
 pub type HttpResponse = Response<Vec<u8>>;
 
 fn base(status: StatusCode, content_type: &str) -> http::response::Builder {
-    Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .header("x-content-type-options", "nosniff")
+    Response::builder().status(status).header("content-type", content_type).header("x-content-type-options", "nosniff")
 }
 
 pub fn json(status: StatusCode, value: &serde_json::Value) -> HttpResponse {
@@ -28,16 +25,11 @@ pub fn json_cached(value: &serde_json::Value, max_age: u32) -> HttpResponse {
 }
 
 pub fn no_content() -> HttpResponse {
-    Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .body(Vec::new())
-        .expect("static")
+    Response::builder().status(StatusCode::NO_CONTENT).body(Vec::new()).expect("static")
 }
 
 pub fn text(status: StatusCode, body: &str) -> HttpResponse {
-    base(status, "text/plain; charset=utf-8")
-        .body(body.as_bytes().to_vec())
-        .expect("static headers")
+    base(status, "text/plain; charset=utf-8").body(body.as_bytes().to_vec()).expect("static headers")
 }
 
 /// A hosted page. Pages are never framed (clickjacking) nor cached, and a

@@ -47,6 +47,14 @@ pub enum RouteId {
     TenantLogs,
     DevMailbox,
     DevBenchArgon2,
+    PlatformJwks,
+    PlatformToken,
+    PlatformKeysList,
+    PlatformKeysCreate,
+    PlatformKeyRotate,
+    PlatformKeyRevoke,
+    PlatformSigningKeyRotate,
+    PlatformAudit,
     // OIDC.
     Discovery,
     Jwks,
@@ -86,20 +94,8 @@ pub struct Route {
     pub id: RouteId,
 }
 
-const fn r(
-    method: &'static str,
-    path: &'static str,
-    scope: Scope,
-    surface: Surface,
-    id: RouteId,
-) -> Route {
-    Route {
-        method,
-        path,
-        scope,
-        surface,
-        id,
-    }
+const fn r(method: &'static str, path: &'static str, scope: Scope, surface: Surface, id: RouteId) -> Route {
+    Route { method, path, scope, surface, id }
 }
 
 use RouteId::*;
@@ -111,98 +107,28 @@ pub static ROUTES: &[Route] = &[
     r("GET", "/api/v1/internal/tenants", P, J, TenantsList),
     r("POST", "/api/v1/internal/tenants", P, J, TenantsCreate),
     r("GET", "/api/v1/internal/tenants/{tenant}", P, J, TenantGet),
-    r(
-        "PATCH",
-        "/api/v1/internal/tenants/{tenant}",
-        P,
-        J,
-        TenantUpdate,
-    ),
-    r(
-        "DELETE",
-        "/api/v1/internal/tenants/{tenant}",
-        P,
-        J,
-        TenantDelete,
-    ),
-    r(
-        "GET",
-        "/api/v1/internal/tenants/{tenant}/api-keys",
-        P,
-        J,
-        ApiKeysList,
-    ),
-    r(
-        "POST",
-        "/api/v1/internal/tenants/{tenant}/api-keys",
-        P,
-        J,
-        ApiKeysCreate,
-    ),
-    r(
-        "DELETE",
-        "/api/v1/internal/tenants/{tenant}/api-keys/{key_id}",
-        P,
-        J,
-        ApiKeyRevoke,
-    ),
-    r(
-        "GET",
-        "/api/v1/internal/tenants/{tenant}/signing-keys",
-        P,
-        J,
-        SigningKeysList,
-    ),
-    r(
-        "POST",
-        "/api/v1/internal/tenants/{tenant}/signing-keys",
-        P,
-        J,
-        SigningKeysRotate,
-    ),
-    r(
-        "POST",
-        "/api/v1/internal/tenants/{tenant}/signing-keys/{kid}/retire",
-        P,
-        J,
-        SigningKeyRetire,
-    ),
-    r(
-        "GET",
-        "/api/v1/internal/tenants/{tenant}/domains",
-        P,
-        J,
-        DomainsList,
-    ),
-    r(
-        "POST",
-        "/api/v1/internal/tenants/{tenant}/domains",
-        P,
-        J,
-        DomainsAdd,
-    ),
-    r(
-        "DELETE",
-        "/api/v1/internal/tenants/{tenant}/domains/{domain}",
-        P,
-        J,
-        DomainRemove,
-    ),
-    r(
-        "GET",
-        "/api/v1/internal/tenants/{tenant}/logs",
-        P,
-        J,
-        TenantLogs,
-    ),
+    r("PATCH", "/api/v1/internal/tenants/{tenant}", P, J, TenantUpdate),
+    r("DELETE", "/api/v1/internal/tenants/{tenant}", P, J, TenantDelete),
+    r("GET", "/api/v1/internal/tenants/{tenant}/api-keys", P, J, ApiKeysList),
+    r("POST", "/api/v1/internal/tenants/{tenant}/api-keys", P, J, ApiKeysCreate),
+    r("DELETE", "/api/v1/internal/tenants/{tenant}/api-keys/{key_id}", P, J, ApiKeyRevoke),
+    r("GET", "/api/v1/internal/tenants/{tenant}/signing-keys", P, J, SigningKeysList),
+    r("POST", "/api/v1/internal/tenants/{tenant}/signing-keys", P, J, SigningKeysRotate),
+    r("POST", "/api/v1/internal/tenants/{tenant}/signing-keys/{kid}/retire", P, J, SigningKeyRetire),
+    r("GET", "/api/v1/internal/tenants/{tenant}/domains", P, J, DomainsList),
+    r("POST", "/api/v1/internal/tenants/{tenant}/domains", P, J, DomainsAdd),
+    r("DELETE", "/api/v1/internal/tenants/{tenant}/domains/{domain}", P, J, DomainRemove),
+    r("GET", "/api/v1/internal/tenants/{tenant}/logs", P, J, TenantLogs),
     r("GET", "/api/v1/internal/dev/mailbox", P, J, DevMailbox),
-    r(
-        "POST",
-        "/api/v1/internal/dev/bench/argon2",
-        P,
-        J,
-        DevBenchArgon2,
-    ),
+    r("POST", "/api/v1/internal/dev/bench/argon2", P, J, DevBenchArgon2),
+    r("GET", "/api/v1/internal/.well-known/jwks.json", P, J, PlatformJwks),
+    r("POST", "/api/v1/internal/auth/token", P, J, PlatformToken),
+    r("GET", "/api/v1/internal/api-keys", P, J, PlatformKeysList),
+    r("POST", "/api/v1/internal/api-keys", P, J, PlatformKeysCreate),
+    r("POST", "/api/v1/internal/api-keys/{key_id}/rotate", P, J, PlatformKeyRotate),
+    r("DELETE", "/api/v1/internal/api-keys/{key_id}", P, J, PlatformKeyRevoke),
+    r("POST", "/api/v1/internal/platform-signing-keys", P, J, PlatformSigningKeyRotate),
+    r("GET", "/api/v1/internal/audit", P, J, PlatformAudit),
     r("GET", "/.well-known/openid-configuration", T, J, Discovery),
     r("GET", "/.well-known/jwks.json", T, J, Jwks),
     r("GET", "/", T, H, Home),
@@ -241,17 +167,11 @@ pub struct Ctx<'a, H: Host> {
 impl<H: Host> Ctx<'_, H> {
     /// The tenant of a tenant-scoped route (always resolved before dispatch).
     pub fn tenant(&self) -> &TenantCtx {
-        self.tenant
-            .as_ref()
-            .expect("tenant routes are dispatched with a tenant")
+        self.tenant.as_ref().expect("tenant routes are dispatched with a tenant")
     }
 
     pub fn param(&self, name: &str) -> &str {
-        self.params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
+        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()).unwrap_or("")
     }
 }
 
@@ -328,95 +248,56 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
     let req = Request::from_http(req);
     let fallback_surface = surface_for(&req.path);
     if req.body.len() > MAX_BODY_BYTES {
-        let e = Error::new(
-            ErrorKind::PayloadTooLarge,
-            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
-        );
+        let e = Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {MAX_BODY_BYTES} bytes"));
         return render_error(fallback_surface, &e);
     }
     match route(&req, host).await {
         Ok(resp) => resp,
-        Err((surface, e)) => render_error(surface, &e),
+        Err((surface, e)) => {
+            if let Some(internal) = &e.internal {
+                // The path only: queries can carry one-time tokens.
+                host.report_error(&format!("{} {}: {internal}", req.method, req.path));
+            }
+            render_error(surface, &e)
+        }
     }
 }
 
 async fn route<H: Host>(req: &Request, host: &H) -> Result<HttpResponse, (Surface, Error)> {
     let fallback = surface_for(&req.path);
-    let (scope, tenant, rest) =
-        if req.path == "/healthz" || req.path.starts_with("/api/v1/internal/") {
-            (Scope::Platform, None, req.path.clone())
-        } else if let Some(after) = req.path.strip_prefix("/t/") {
-            let (slug, rest) = match after.find('/') {
-                Some(i) => (&after[..i], after[i..].to_string()),
-                None => (after, "/".to_string()),
-            };
-            let found = if tenant::validate_slug(slug).is_ok() {
-                tenant::find_by_slug(host, slug)
-                    .await
-                    .map_err(|e| (fallback, e))?
-            } else {
-                None
-            };
-            let t = found.ok_or_else(|| {
-                (
-                    fallback,
-                    Error::not_found(format!("no tenant named '{slug}'")),
-                )
-            })?;
-            (
-                Scope::Tenant,
-                Some(TenantCtx::new(t, &req.origin, false)),
-                rest,
-            )
-        } else {
-            let found = tenant::find_by_domain(host, &req.host_name)
-                .await
-                .map_err(|e| (fallback, e))?;
-            let t = found.ok_or_else(|| {
-                (
-                    fallback,
-                    Error::not_found("no tenant is served at this address"),
-                )
-            })?;
-            (
-                Scope::Tenant,
-                Some(TenantCtx::new(t, &req.origin, true)),
-                req.path.clone(),
-            )
+    let (scope, tenant, rest) = if req.path == "/healthz" || req.path.starts_with("/api/v1/internal/") {
+        (Scope::Platform, None, req.path.clone())
+    } else if let Some(after) = req.path.strip_prefix("/t/") {
+        let (slug, rest) = match after.find('/') {
+            Some(i) => (&after[..i], after[i..].to_string()),
+            None => (after, "/".to_string()),
         };
+        let found = if tenant::validate_slug(slug).is_ok() {
+            tenant::find_by_slug(host, slug).await.map_err(|e| (fallback, e))?
+        } else {
+            None
+        };
+        let t = found.ok_or_else(|| (fallback, Error::not_found(format!("no tenant named '{slug}'"))))?;
+        (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, false)), rest)
+    } else {
+        let found = tenant::find_by_domain(host, &req.host_name).await.map_err(|e| (fallback, e))?;
+        let t = found.ok_or_else(|| (fallback, Error::not_found("no tenant is served at this address")))?;
+        (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, true)), req.path.clone())
+    };
 
     let (route, params) = match resolve(scope, req.method.as_str(), &rest) {
         Resolved::Route(r, p) => (r, p),
-        Resolved::NoMethod(allow) => {
-            return Err((surface_for(&rest), Error::method_not_allowed(allow)))
-        }
-        Resolved::NotFound => {
-            return Err((
-                surface_for(&rest),
-                Error::not_found(format!("no route for {}", req.path)),
-            ))
-        }
+        Resolved::NoMethod(allow) => return Err((surface_for(&rest), Error::method_not_allowed(allow))),
+        Resolved::NotFound => return Err((surface_for(&rest), Error::not_found(format!("no route for {}", req.path)))),
     };
-    let cx = Ctx {
-        host,
-        req,
-        tenant,
-        params,
-    };
-    dispatch(route.id, &cx)
-        .await
-        .map_err(|e| (route.surface, e))
+    let cx = Ctx { host, req, tenant, params };
+    dispatch(route.id, &cx).await.map_err(|e| (route.surface, e))
 }
 
 async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     use crate::{admin, internal, oidc, session, users};
     match id {
         Health => Ok(crate::response::text(StatusCode::OK, "ok")),
-        TenantsList | TenantsCreate | TenantGet | TenantUpdate | TenantDelete | ApiKeysList
-        | ApiKeysCreate | ApiKeyRevoke | SigningKeysList | SigningKeysRotate | SigningKeyRetire
-        | DomainsList | DomainsAdd | DomainRemove | TenantLogs | DevMailbox | DevBenchArgon2 => {
-            internal::dispatch(id, cx).await
-        }
         Discovery => oidc::discovery::get(cx).await,
         Jwks => oidc::jwks::get(cx).await,
         Home => Ok(crate::response::see_other(&cx.tenant().path("/account"))),
@@ -434,8 +315,11 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
         ResetSubmit => users::reset::submit_request(cx).await,
         ResetConfirmShow => users::reset::show_confirm(cx).await,
         ResetConfirmSubmit => users::reset::submit_confirm(cx).await,
-        UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock | UserUnblock
-        | LogsList => admin::dispatch(id, cx).await,
+        UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock | UserUnblock | LogsList => {
+            admin::dispatch(id, cx).await
+        }
+        // Everything else is the internal API, guarded route by route there.
+        _ => internal::dispatch(id, cx).await,
     }
 }
 
@@ -459,22 +343,14 @@ mod tests {
             Resolved::NoMethod(a) => assert_eq!(a, "GET, POST"),
             _ => panic!("expected 405"),
         }
-        assert!(matches!(
-            resolve(Scope::Tenant, "GET", "/nope"),
-            Resolved::NotFound
-        ));
+        assert!(matches!(resolve(Scope::Tenant, "GET", "/nope"), Resolved::NotFound));
     }
 
     #[test]
     fn every_route_is_unique() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[..i] {
-                assert!(
-                    !(a.method == b.method && a.path == b.path && a.scope == b.scope),
-                    "{} {}",
-                    a.method,
-                    a.path
-                );
+                assert!(!(a.method == b.method && a.path == b.path && a.scope == b.scope), "{} {}", a.method, a.path);
             }
         }
     }
@@ -482,10 +358,7 @@ mod tests {
     #[test]
     fn internal_routes_are_platform_scoped() {
         for r in ROUTES {
-            assert_eq!(
-                r.path.starts_with("/api/v1/internal/"),
-                r.scope == Scope::Platform && r.id != RouteId::Health
-            );
+            assert_eq!(r.path.starts_with("/api/v1/internal/"), r.scope == Scope::Platform && r.id != RouteId::Health);
         }
     }
 }

@@ -2,15 +2,14 @@
 //! (`EVENTS`), `fetch`, and secrets/vars from the environment.
 
 use tessera_core::host::{
-    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row,
-    Secrets, Statement, Value,
+    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, Statement,
+    Value,
 };
 use tessera_core::types::Secret;
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
 use worker::{
-    D1Database, D1PreparedStatement, Env, Fetch, Headers, KvStore, Method, Queue, Request,
-    RequestInit, Response,
+    D1Database, D1PreparedStatement, Env, Fetch, Headers, KvStore, Method, Queue, Request, RequestInit, Response,
 };
 
 pub struct WorkersHost {
@@ -34,20 +33,13 @@ impl WorkersHost {
 }
 
 pub async fn to_http(req: &mut Request) -> worker::Result<http::Request<Vec<u8>>> {
-    let mut b = http::Request::builder()
-        .method(req.method().as_ref())
-        .uri(req.url()?.as_str());
+    let mut b = http::Request::builder().method(req.method().as_ref()).uri(req.url()?.as_str());
     for (k, v) in req.headers().entries() {
         b = b.header(k, v);
     }
-    let ip = req
-        .headers()
-        .get("cf-connecting-ip")?
-        .unwrap_or_else(|| "unknown".into());
+    let ip = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
     let body = req.bytes().await.unwrap_or_default();
-    let mut r = b
-        .body(body)
-        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut r = b.body(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
     r.extensions_mut().insert(ClientIp(ip));
     Ok(r)
 }
@@ -61,11 +53,7 @@ pub fn from_http(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
         }
     }
     // A null-body status (204, 304) must not carry even an empty body.
-    let r = if body.is_empty() {
-        Response::empty()?
-    } else {
-        Response::from_bytes(body)?
-    };
+    let r = if body.is_empty() { Response::empty()? } else { Response::from_bytes(body)? };
     Ok(r.with_status(parts.status.as_u16()).with_headers(headers))
 }
 
@@ -109,41 +97,20 @@ impl D1Db {
 impl Db for D1Db {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let res = self.prepare(sql, params)?.all().await.map_err(db_err)?;
-        let rows: Vec<serde_json::Map<String, serde_json::Value>> =
-            res.results().map_err(db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|m| Row {
-                columns: m.into_iter().map(|(k, v)| (k, from_json(v))).collect(),
-            })
-            .collect())
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> = res.results().map_err(db_err)?;
+        Ok(rows.into_iter().map(|m| Row { columns: m.into_iter().map(|(k, v)| (k, from_json(v))).collect() }).collect())
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let res = self.prepare(sql, params)?.run().await.map_err(db_err)?;
-        Ok(res
-            .meta()
-            .map_err(db_err)?
-            .and_then(|m| m.changes)
-            .unwrap_or(0) as u64)
+        Ok(res.meta().map_err(db_err)?.and_then(|m| m.changes).unwrap_or(0) as u64)
     }
 
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>, DbError> {
-        let prepared = statements
-            .iter()
-            .map(|s| self.prepare(&s.sql, &s.params))
-            .collect::<Result<Vec<_>, _>>()?;
+        let prepared = statements.iter().map(|s| self.prepare(&s.sql, &s.params)).collect::<Result<Vec<_>, _>>()?;
         // D1 runs a batch as one transaction: all statements or none.
         let results = self.0.batch(prepared).await.map_err(db_err)?;
-        results
-            .iter()
-            .map(|r| {
-                Ok(r.meta()
-                    .map_err(db_err)?
-                    .and_then(|m| m.changes)
-                    .unwrap_or(0) as u64)
-            })
-            .collect()
+        results.iter().map(|r| Ok(r.meta().map_err(db_err)?.and_then(|m| m.changes).unwrap_or(0) as u64)).collect()
     }
 }
 
@@ -151,11 +118,7 @@ pub struct WorkersKv(KvStore);
 
 impl Kv for WorkersKv {
     async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
-        self.0
-            .get(key)
-            .text()
-            .await
-            .map_err(|e| KvError(e.to_string()))
+        self.0.get(key).text().await.map_err(|e| KvError(e.to_string()))
     }
 
     async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), KvError> {
@@ -196,10 +159,7 @@ pub struct QueueEvents(Option<Queue>);
 impl Events for QueueEvents {
     async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
         match &self.0 {
-            Some(q) => q
-                .send(event_json.to_string())
-                .await
-                .map_err(|e| EventsError(e.to_string())),
+            Some(q) => q.send(event_json.to_string()).await.map_err(|e| EventsError(e.to_string())),
             None => Ok(()),
         }
     }
@@ -208,10 +168,7 @@ impl Events for QueueEvents {
 pub struct FetchOutbound;
 
 impl Outbound for FetchOutbound {
-    async fn send(
-        &self,
-        req: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
+    async fn send(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, OutboundError> {
         let err = |e: worker::Error| OutboundError(e.to_string());
         let (parts, body) = req.into_parts();
         let headers = Headers::new();
@@ -221,8 +178,7 @@ impl Outbound for FetchOutbound {
             }
         }
         let mut init = RequestInit::new();
-        init.with_method(Method::from(parts.method.to_string()))
-            .with_headers(headers);
+        init.with_method(Method::from(parts.method.to_string())).with_headers(headers);
         if !body.is_empty() {
             init.with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
         }
@@ -278,5 +234,8 @@ impl Host for WorkersHost {
     }
     fn secrets(&self) -> &EnvSecrets {
         &self.secrets
+    }
+    fn report_error(&self, message: &str) {
+        worker::console_error!("tessera: {message}");
     }
 }

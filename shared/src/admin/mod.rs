@@ -22,12 +22,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
 }
 
 /// Audits a change made through the management API.
-pub async fn audit<H: Host>(
-    cx: &Ctx<'_, H>,
-    key: &ApiKey,
-    what: &str,
-    details: serde_json::Value,
-) -> Result<()> {
+pub async fn audit<H: Host>(cx: &Ctx<'_, H>, key: &ApiKey, what: &str, details: serde_json::Value) -> Result<()> {
     logs::record(
         cx.host,
         Audit {

@@ -23,20 +23,11 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Re
     match id {
         RouteId::UsersList => {
             let page = Page::from_request(cx.req)?;
-            let rows = users::list(
-                cx.host,
-                tenant,
-                cx.req.query_param("email"),
-                page.after.as_deref(),
-                page.limit + 1,
-            )
-            .await?;
+            let rows = users::list(cx.host, tenant, cx.req.query_param("email"), page.after.as_deref(), page.limit + 1)
+                .await?;
             let (items, next) = page.finish(rows, |u| u.id.as_str());
             let items: Vec<Value> = items.iter().map(to_json).collect();
-            Ok(json(
-                StatusCode::OK,
-                &serde_json::json!({ "users": items, "next_cursor": next }),
-            ))
+            Ok(json(StatusCode::OK, &serde_json::json!({ "users": items, "next_cursor": next })))
         }
         RouteId::UsersCreate => create(cx, key).await,
         _ => {
@@ -48,28 +39,15 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Re
                 RouteId::UserUpdate => update(cx, key, &user).await,
                 RouteId::UserBlock | RouteId::UserUnblock => {
                     let blocked = id == RouteId::UserBlock;
-                    let patch = UserPatch {
-                        blocked: Some(blocked),
-                        ..Default::default()
-                    };
+                    let patch = UserPatch { blocked: Some(blocked), ..Default::default() };
                     let u = users::update(cx.host, tenant, &user, patch).await?;
-                    let what = if blocked {
-                        "user blocked"
-                    } else {
-                        "user unblocked"
-                    };
+                    let what = if blocked { "user blocked" } else { "user unblocked" };
                     super::audit(cx, key, what, serde_json::json!({ "user_id": u.id })).await?;
                     Ok(json(StatusCode::OK, &to_json(&u)))
                 }
                 RouteId::UserDelete => {
                     users::delete(cx.host, tenant, user.id.as_str()).await?;
-                    super::audit(
-                        cx,
-                        key,
-                        "user deleted",
-                        serde_json::json!({ "user_id": user.id }),
-                    )
-                    .await?;
+                    super::audit(cx, key, "user deleted", serde_json::json!({ "user_id": user.id })).await?;
                     Ok(no_content())
                 }
                 _ => Err(Error::not_found("no such route")),
@@ -103,13 +81,7 @@ async fn create<H: Host>(cx: &Ctx<'_, H>, key: &ApiKey) -> Result<HttpResponse> 
         },
     )
     .await?;
-    super::audit(
-        cx,
-        key,
-        "user created",
-        serde_json::json!({ "user_id": user.id }),
-    )
-    .await?;
+    super::audit(cx, key, "user created", serde_json::json!({ "user_id": user.id })).await?;
     Ok(json(StatusCode::CREATED, &to_json(&user)))
 }
 
@@ -154,24 +126,12 @@ async fn update<H: Host>(cx: &Ctx<'_, H>, key: &ApiKey, user: &User) -> Result<H
     };
     let fields: Vec<&String> = m.keys().collect();
     let u = users::update(cx.host, cx.tenant().id(), user, patch).await?;
-    super::audit(
-        cx,
-        key,
-        "user updated",
-        serde_json::json!({ "user_id": u.id, "fields": fields }),
-    )
-    .await?;
+    super::audit(cx, key, "user updated", serde_json::json!({ "user_id": u.id, "fields": fields })).await?;
     Ok(json(StatusCode::OK, &to_json(&u)))
 }
 
 pub async fn logs<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let page = Page::from_request(cx.req)?;
-    let events = crate::logs::list(
-        cx.host,
-        cx.tenant().id(),
-        cx.req.query_param("type"),
-        page.limit,
-    )
-    .await?;
+    let events = crate::logs::list(cx.host, cx.tenant().id(), cx.req.query_param("type"), page.limit).await?;
     Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
 }

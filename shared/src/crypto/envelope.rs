@@ -44,10 +44,7 @@ impl SymmetricKey {
     /// the same master key always has the same id on every host.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         let id = b64url(&sha256(&bytes))[..10].to_string();
-        SymmetricKey {
-            id,
-            key: Secret::new(bytes),
-        }
+        SymmetricKey { id, key: Secret::new(bytes) }
     }
 
     /// Parses the master key secret: 32 bytes in base64 (standard or url).
@@ -76,13 +73,7 @@ impl SymmetricKey {
     pub fn seal(&self, nonce: [u8; 12], plaintext: &[u8], aad: &[u8]) -> String {
         let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*self.key.expose()));
         let ct = cipher
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
+            .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad })
             .expect("AES-GCM encryption of in-memory data cannot fail");
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ct);
@@ -129,21 +120,12 @@ mod tests {
         let k = SymmetricKey::from_bytes([7; 32]);
         let sealed = k.seal([1; 12], b"secret scalar", b"tenant-a");
         assert_eq!(sealed_key_id(&sealed), Some(k.id()));
-        assert_eq!(
-            k.open(&sealed, b"tenant-a").unwrap().expose(),
-            b"secret scalar"
-        );
+        assert_eq!(k.open(&sealed, b"tenant-a").unwrap().expose(), b"secret scalar");
         // Bound to its owner: the same row under another tenant fails.
-        assert_eq!(
-            k.open(&sealed, b"tenant-b").unwrap_err(),
-            EnvelopeError::Tampered
-        );
+        assert_eq!(k.open(&sealed, b"tenant-b").unwrap_err(), EnvelopeError::Tampered);
         // Another key is told apart by id, not by a decryption failure.
         let other = SymmetricKey::from_bytes([8; 32]);
-        assert!(matches!(
-            other.open(&sealed, b"tenant-a"),
-            Err(EnvelopeError::UnknownKey(_))
-        ));
+        assert!(matches!(other.open(&sealed, b"tenant-a"), Err(EnvelopeError::UnknownKey(_))));
         assert_eq!(k.open("v1.x", b"").unwrap_err(), EnvelopeError::Malformed);
     }
 
@@ -163,9 +145,6 @@ mod tests {
         use base64::Engine;
         let enc = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
         assert!(SymmetricKey::parse_master(&enc).is_ok());
-        assert_eq!(
-            SymmetricKey::parse_master("c2hvcnQ=").unwrap_err(),
-            EnvelopeError::BadMasterKey
-        );
+        assert_eq!(SymmetricKey::parse_master("c2hvcnQ=").unwrap_err(), EnvelopeError::BadMasterKey);
     }
 }

@@ -51,44 +51,24 @@ pub async fn send<H: Host>(host: &H, tenant: &TenantId, email: Email) -> Result<
 }
 
 async fn send_http<H: Host>(host: &H, email: Email) -> Result<()> {
-    let url = host
-        .secrets()
-        .var("EMAIL_API_URL")
-        .ok_or_else(|| Error::server("EMAIL_API_URL is not configured"))?;
-    let key = host
-        .secrets()
-        .secret("EMAIL_API_KEY")
-        .ok_or_else(|| Error::server("EMAIL_API_KEY is not configured"))?;
-    let from = host
-        .secrets()
-        .var("EMAIL_FROM")
-        .unwrap_or_else(|| "no-reply@tessera.local".into());
+    let url = host.secrets().var("EMAIL_API_URL").ok_or_else(|| Error::server("EMAIL_API_URL is not configured"))?;
+    let key = host.secrets().secret("EMAIL_API_KEY").ok_or_else(|| Error::server("EMAIL_API_KEY is not configured"))?;
+    let from = host.secrets().var("EMAIL_FROM").unwrap_or_else(|| "no-reply@tessera.local".into());
     let body = serde_json::json!({ "from": from, "to": [email.to], "subject": email.subject, "text": email.text });
     let req = http::Request::post(url)
         .header("content-type", "application/json")
         .header("authorization", format!("Bearer {}", key.expose()))
         .body(body.to_string().into_bytes())
         .map_err(|e| Error::server(format!("email request: {e}")))?;
-    let resp = host
-        .outbound()
-        .send(req)
-        .await
-        .map_err(|e| Error::server(e.to_string()))?;
+    let resp = host.outbound().send(req).await.map_err(|e| Error::server(e.to_string()))?;
     if !resp.status().is_success() {
-        return Err(Error::server(format!(
-            "email provider answered {}",
-            resp.status()
-        )));
+        return Err(Error::server(format!("email provider answered {}", resp.status())));
     }
     Ok(())
 }
 
 /// Messages in the dev mailbox, newest first, optionally for one address.
-pub async fn dev_mailbox<H: Host>(
-    host: &H,
-    to: Option<&str>,
-    limit: u32,
-) -> Result<Vec<serde_json::Value>> {
+pub async fn dev_mailbox<H: Host>(host: &H, to: Option<&str>, limit: u32) -> Result<Vec<serde_json::Value>> {
     let to = to.map(|t| t.trim().to_lowercase());
     let rows = host
         .db()

@@ -1,296 +1,207 @@
-//! The internal platform API (`/api/v1/internal/*`): tenant lifecycle, their
-//! management API keys, signing keys and domains, and the dev mailbox.
+//! The internal platform API (`/api/v1/internal/*`): tenant lifecycle,
+//! platform credentials, the platform audit log and dev tools.
 //!
-//! Every route here passes [`authenticate`] first: a platform API key from the
-//! `PLATFORM_API_KEY` secret, compared in constant time. Without that secret
-//! configured, nothing here is reachable at all.
+//! Every route is guarded here, in one place: [`guard`] names what each route
+//! needs (an exhaustive match, so a new route cannot be added without a
+//! decision), the caller is authenticated ([`auth`]), its role checked, and
+//! the call, allowed or not, is recorded as a platform audit event.
+
+pub mod auth;
+pub mod jwt;
+pub mod platform_keys;
+pub mod tenants;
 
 use http::StatusCode;
 use serde::Deserialize;
 
-use crate::crypto::ct_eq_str;
 use crate::error::{Error, Result};
 use crate::host::{Host, Secrets};
-use crate::keys::{self, RetireOutcome};
 use crate::logs::{self, Audit, EventType};
 use crate::pagination::Page;
-use crate::response::{json, no_content, HttpResponse};
-use crate::router::{Ctx, RouteId};
-use crate::tenant::{self, api_keys, Settings, Tenant};
+use crate::response::{json, json_cached, no_content, HttpResponse};
+use crate::router::{Ctx, RouteId, ROUTES};
+use auth::{Credential, Permission, Principal, Role};
 
-/// Checks the platform credential. Missing and wrong credentials are the same
-/// 401; no detail says which.
-pub fn authenticate<H: Host>(cx: &Ctx<'_, H>) -> Result<()> {
-    let expected = cx
-        .host
-        .secrets()
-        .secret("PLATFORM_API_KEY")
-        .filter(|k| k.expose().len() >= 16);
-    match (cx.req.bearer(), expected) {
-        (Some(presented), Some(expected)) if ct_eq_str(presented, expected.expose()) => Ok(()),
-        _ => Err(Error::unauthorized("a valid platform API key is required")),
+/// What a route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Readable by anyone (public keys, health).
+    Public,
+    /// A platform credential whose role has this permission.
+    Platform(Permission),
+    /// Not an internal route (tenant routes have their own guards).
+    NotInternal,
+}
+
+pub fn guard(id: RouteId) -> Guard {
+    use Permission::*;
+    use RouteId::*;
+    match id {
+        Health | PlatformJwks => Guard::Public,
+        TenantsList | TenantGet | ApiKeysList | SigningKeysList | DomainsList | TenantLogs | PlatformKeysList
+        | PlatformAudit | PlatformToken => Guard::Platform(Read),
+        TenantsCreate | TenantUpdate | TenantDelete | DomainsAdd | DomainRemove => Guard::Platform(TenantWrite),
+        ApiKeysCreate
+        | ApiKeyRevoke
+        | SigningKeysRotate
+        | SigningKeyRetire
+        | PlatformKeysCreate
+        | PlatformKeyRotate
+        | PlatformKeyRevoke
+        | PlatformSigningKeyRotate => Guard::Platform(KeyWrite),
+        DevMailbox | DevBenchArgon2 => Guard::Platform(Secrets),
+        Discovery | Jwks | Home | LoginShow | LoginSubmit | SignupShow | SignupSubmit | LogoutShow | LogoutSubmit
+        | Account | VerifyShow | VerifySubmit | VerifyResend | ResetShow | ResetSubmit | ResetConfirmShow
+        | ResetConfirmSubmit | UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock
+        | UserUnblock | LogsList => Guard::NotInternal,
     }
 }
 
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    authenticate(cx)?;
-    match id {
-        RouteId::TenantsList => list_tenants(cx).await,
-        RouteId::TenantsCreate => create_tenant(cx).await,
-        RouteId::DevMailbox => dev_mailbox(cx).await,
-        RouteId::DevBenchArgon2 => bench_argon2(cx),
-        _ => {
-            let t = tenant::find(cx.host, cx.param("tenant"))
-                .await?
-                .ok_or_else(|| Error::not_found("no such tenant"))?;
-            match id {
-                RouteId::TenantGet => Ok(json(StatusCode::OK, &tenant_json(cx, &t).await?)),
-                RouteId::TenantUpdate => update_tenant(cx, &t).await,
-                RouteId::TenantDelete => {
-                    tenant::delete(cx.host, &t).await?;
-                    audit(
-                        cx,
-                        None,
-                        "tenant deleted",
-                        serde_json::json!({ "tenant": t.id, "slug": t.slug }),
-                    )
-                    .await?;
-                    Ok(no_content())
-                }
-                RouteId::ApiKeysList => {
-                    let keys = api_keys::list(cx.host, &t.id).await?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &serde_json::json!({ "api_keys": keys }),
-                    ))
-                }
-                RouteId::ApiKeysCreate => create_api_key(cx, &t).await,
-                RouteId::ApiKeyRevoke => {
-                    if !api_keys::revoke(cx.host, &t.id, cx.param("key_id")).await? {
-                        return Err(Error::not_found("no such API key"));
-                    }
-                    audit(
-                        cx,
-                        Some(&t),
-                        "management API key revoked",
-                        serde_json::json!({ "key_id": cx.param("key_id") }),
-                    )
-                    .await?;
-                    Ok(no_content())
-                }
-                RouteId::SigningKeysList => {
-                    let keys = keys::list(cx.host, &t.id).await?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &serde_json::json!({ "signing_keys": keys }),
-                    ))
-                }
-                RouteId::SigningKeysRotate => {
-                    let key = keys::rotate(cx.host, &t.id).await?;
-                    audit(
-                        cx,
-                        Some(&t),
-                        "signing key rotated",
-                        serde_json::json!({ "kid": key.kid }),
-                    )
-                    .await?;
-                    Ok(json(
-                        StatusCode::CREATED,
-                        &serde_json::to_value(key).map_err(|e| Error::server(e.to_string()))?,
-                    ))
-                }
-                RouteId::SigningKeyRetire => {
-                    match keys::retire(cx.host, &t.id, cx.param("kid")).await? {
-                        RetireOutcome::Retired => {
-                            audit(
-                                cx,
-                                Some(&t),
-                                "signing key retired",
-                                serde_json::json!({ "kid": cx.param("kid") }),
-                            )
-                            .await?;
-                            Ok(no_content())
-                        }
-                        RetireOutcome::NotFound => Err(Error::not_found("no such signing key")),
-                        RetireOutcome::IsActive => Err(Error::conflict(
-                            "the active signing key cannot be retired; rotate first",
-                        )),
-                    }
-                }
-                RouteId::DomainsList => {
-                    let d = tenant::domains(cx.host, &t).await?;
-                    Ok(json(StatusCode::OK, &serde_json::json!({ "domains": d })))
-                }
-                RouteId::DomainsAdd => {
-                    #[derive(Deserialize)]
-                    #[serde(deny_unknown_fields)]
-                    struct Body {
-                        domain: String,
-                    }
-                    let b: Body = cx.req.json()?;
-                    let d = tenant::add_domain(cx.host, &t, &b.domain).await?;
-                    audit(
-                        cx,
-                        Some(&t),
-                        "custom domain added",
-                        serde_json::json!({ "domain": d }),
-                    )
-                    .await?;
-                    Ok(json(
-                        StatusCode::CREATED,
-                        &serde_json::json!({ "domain": d }),
-                    ))
-                }
-                RouteId::DomainRemove => {
-                    if !tenant::remove_domain(cx.host, &t, cx.param("domain")).await? {
-                        return Err(Error::not_found("no such domain on this tenant"));
-                    }
-                    audit(
-                        cx,
-                        Some(&t),
-                        "custom domain removed",
-                        serde_json::json!({ "domain": cx.param("domain") }),
-                    )
-                    .await?;
-                    Ok(no_content())
-                }
-                RouteId::TenantLogs => {
-                    let page = Page::from_request(cx.req)?;
-                    let events =
-                        logs::list(cx.host, &t.id, cx.req.query_param("type"), page.limit).await?;
-                    Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
-                }
-                _ => Err(Error::not_found("no such route")),
-            }
+    let permission = match guard(id) {
+        Guard::Public => return public(id, cx).await,
+        Guard::Platform(p) => p,
+        Guard::NotInternal => return Err(Error::not_found("no such route")),
+    };
+    let principal = auth::authenticate(cx.host, cx.req).await;
+    let result = match &principal {
+        Err(e) => Err(e.clone()),
+        Ok(p) if !p.role.allows(permission) => {
+            Err(Error::forbidden(format!("the {} role may not do this", p.role.as_str())))
         }
-    }
+        Ok(p) => handle(id, cx, p).await,
+    };
+    let status = match &result {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status().as_u16(),
+    };
+    record(cx, id, principal.as_ref().ok(), status).await;
+    result
 }
 
-async fn audit<H: Host>(
-    cx: &Ctx<'_, H>,
-    t: Option<&Tenant>,
-    what: &str,
-    details: serde_json::Value,
-) -> Result<()> {
-    logs::record(
+/// Records who did what to which tenant, and how it ended. A failure to
+/// record is reported to the operator, never turned into the caller's error.
+async fn record<H: Host>(cx: &Ctx<'_, H>, id: RouteId, who: Option<&Principal>, status: u16) {
+    let pattern = ROUTES.iter().find(|r| r.id == id).map_or("", |r| r.path);
+    let kind = if status < 400 { EventType::PlatformApiCall } else { EventType::PlatformApiDenied };
+    let tenant = cx.param("tenant");
+    let res = logs::record(
         cx.host,
         Audit {
-            tenant: t.map(|t| &t.id),
-            kind: EventType::ApiOperation,
-            description: format!("platform API: {what}"),
+            tenant: None,
+            kind,
+            description: format!("{} {pattern}", cx.req.method),
             user: None,
             client_ip: &cx.req.client_ip,
-            details,
+            details: serde_json::json!({
+                "actor": who.map_or_else(|| "anonymous".to_string(), Principal::actor),
+                "role": who.map(|p| p.role.as_str()),
+                "tenant": if tenant.is_empty() { None } else { Some(tenant) },
+                "status": status,
+            }),
         },
     )
-    .await
-}
-
-async fn tenant_json<H: Host>(cx: &Ctx<'_, H>, t: &Tenant) -> Result<serde_json::Value> {
-    let mut v = serde_json::to_value(t).map_err(|e| Error::server(e.to_string()))?;
-    v["issuer"] = format!("{}/t/{}", cx.req.origin, t.slug).into();
-    v["domains"] = tenant::domains(cx.host, t).await?.into();
-    Ok(v)
-}
-
-async fn list_tenants<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let page = Page::from_request(cx.req)?;
-    let rows = tenant::list(cx.host, page.after.as_deref(), page.limit + 1).await?;
-    let (items, next) = page.finish(rows, |t| t.id.as_str());
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "tenants": items, "next_cursor": next }),
-    ))
-}
-
-async fn create_tenant<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        slug: String,
-        name: Option<String>,
+    .await;
+    if let Err(e) = res {
+        cx.host.report_error(&format!("recording a platform audit event: {e:?}"));
     }
-    let b: Body = cx.req.json()?;
-    let name = b.name.clone().unwrap_or_else(|| b.slug.clone());
-    let t = tenant::create(cx.host, &b.slug, &name).await?;
-    audit(
-        cx,
-        Some(&t),
-        "tenant created",
-        serde_json::json!({ "slug": t.slug }),
-    )
-    .await?;
-    let v = tenant_json(cx, &t).await?;
-    Ok(json(StatusCode::CREATED, &v))
 }
 
-async fn update_tenant<H: Host>(cx: &Ctx<'_, H>, t: &Tenant) -> Result<HttpResponse> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        name: Option<String>,
-        settings: Option<serde_json::Map<String, serde_json::Value>>,
+async fn public<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    match id {
+        RouteId::PlatformJwks => Ok(json_cached(&jwt::jwks(cx.host).await?, 300)),
+        _ => Err(Error::not_found("no such route")),
     }
-    let b: Body = cx.req.json()?;
-    let settings = match b.settings {
-        None => None,
-        Some(patch) => {
-            // Merge the given fields over the current settings, then re-check
-            // the whole (unknown fields refused, ranges validated).
-            let mut current =
-                serde_json::to_value(&t.settings).map_err(|e| Error::server(e.to_string()))?;
-            for (k, v) in patch {
-                current[k] = v;
-            }
-            let s: Settings = serde_json::from_value(current)
-                .map_err(|e| Error::bad_request(format!("settings: {e}")))?;
-            s.validate().map_err(Error::bad_request)?;
-            Some(s)
+}
+
+async fn handle<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Principal) -> Result<HttpResponse> {
+    match id {
+        RouteId::PlatformToken => mint_token(cx, who).await,
+        RouteId::PlatformKeysList => {
+            let keys = platform_keys::list(cx.host).await?;
+            Ok(json(StatusCode::OK, &serde_json::json!({ "api_keys": keys })))
         }
-    };
-    let updated = tenant::update(cx.host, t, b.name.as_deref(), settings).await?;
-    audit(cx, Some(&updated), "tenant updated", serde_json::json!({})).await?;
-    Ok(json(StatusCode::OK, &tenant_json(cx, &updated).await?))
+        RouteId::PlatformKeysCreate => {
+            let new: platform_keys::NewKey = cx.req.json()?;
+            let (key, secret) = platform_keys::create(cx.host, new).await?;
+            Ok(json(StatusCode::CREATED, &with_secret(&key, &secret)))
+        }
+        RouteId::PlatformKeyRotate => {
+            #[derive(Deserialize, Default)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                overlap_seconds: Option<i64>,
+            }
+            let b: Body = if cx.req.body.is_empty() { Body::default() } else { cx.req.json()? };
+            let overlap = b.overlap_seconds.unwrap_or(platform_keys::DEFAULT_OVERLAP_SECS);
+            let (key, secret) = platform_keys::rotate(cx.host, cx.param("key_id"), overlap).await?;
+            Ok(json(StatusCode::CREATED, &with_secret(&key, &secret)))
+        }
+        RouteId::PlatformKeyRevoke => {
+            if !platform_keys::revoke(cx.host, cx.param("key_id")).await? {
+                return Err(Error::not_found("no such live platform API key"));
+            }
+            Ok(no_content())
+        }
+        RouteId::PlatformSigningKeyRotate => {
+            let kid = jwt::rotate(cx.host).await?;
+            Ok(json(StatusCode::CREATED, &serde_json::json!({ "kid": kid })))
+        }
+        RouteId::PlatformAudit => {
+            let page = Page::from_request(cx.req)?;
+            let events = logs::list_platform(cx.host, page.limit).await?;
+            Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
+        }
+        RouteId::DevMailbox => dev_mailbox(cx).await,
+        RouteId::DevBenchArgon2 => bench_argon2(cx),
+        _ => tenants::dispatch(id, cx).await,
+    }
 }
 
-async fn create_api_key<H: Host>(cx: &Ctx<'_, H>, t: &Tenant) -> Result<HttpResponse> {
+fn with_secret(key: &platform_keys::PlatformKey, secret: &crate::types::Secret<String>) -> serde_json::Value {
+    let mut v = serde_json::to_value(key).unwrap_or_default();
+    // Shown this once; only its digest is stored.
+    v["key"] = secret.expose().clone().into();
+    v
+}
+
+/// Exchanges a platform API key for a short-lived super-admin JWT.
+async fn mint_token<H: Host>(cx: &Ctx<'_, H>, who: &Principal) -> Result<HttpResponse> {
     #[derive(Deserialize, Default)]
     #[serde(deny_unknown_fields)]
     struct Body {
-        name: Option<String>,
+        ttl_seconds: Option<i64>,
+        role: Option<String>,
     }
-    let b: Body = if cx.req.body.is_empty() {
-        Body::default()
-    } else {
-        cx.req.json()?
+    if matches!(who.credential, Credential::Jwt { .. }) {
+        return Err(Error::forbidden("a token cannot mint tokens; use a platform API key"));
+    }
+    let b: Body = if cx.req.body.is_empty() { Body::default() } else { cx.req.json()? };
+    let ttl = b.ttl_seconds.unwrap_or(jwt::DEFAULT_LIFETIME_SECS);
+    if !(30..=jwt::MAX_LIFETIME_SECS).contains(&ttl) {
+        return Err(Error::bad_request(format!("ttl_seconds must be from 30 to {}", jwt::MAX_LIFETIME_SECS)));
+    }
+    let role = match b.role.as_deref() {
+        None => who.role,
+        Some(r) => Role::parse(r).ok_or_else(|| Error::bad_request("unknown role"))?,
     };
-    let (key, secret) =
-        api_keys::create(cx.host, &t.id, b.name.as_deref().unwrap_or("management")).await?;
-    audit(
-        cx,
-        Some(t),
-        "management API key created",
-        serde_json::json!({ "key_id": key.id }),
-    )
-    .await?;
-    let mut v = serde_json::to_value(&key).map_err(|e| Error::server(e.to_string()))?;
-    // Shown this once; only its digest is stored.
-    v["key"] = secret.expose().clone().into();
-    Ok(json(StatusCode::CREATED, &v))
+    if role > who.role {
+        return Err(Error::forbidden("a token cannot carry a higher role than the key that mints it"));
+    }
+    let token = jwt::mint(cx.host, cx.req, &who.actor(), role, ttl).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl, "role": role.as_str() }),
+    ))
 }
 
 async fn dev_mailbox<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     if crate::email::provider(cx.host) != crate::email::Provider::Dev {
-        return Err(Error::not_found(
-            "the dev mailbox exists only with EMAIL_PROVIDER=dev",
-        ));
+        return Err(Error::not_found("the dev mailbox exists only with EMAIL_PROVIDER=dev"));
     }
     let page = Page::from_request(cx.req)?;
     let messages = crate::email::dev_mailbox(cx.host, cx.req.query_param("to"), page.limit).await?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "messages": messages }),
-    ))
+    Ok(json(StatusCode::OK, &serde_json::json!({ "messages": messages })))
 }
 
 /// Runs `n` Argon2id hashes with the production parameters, so a benchmark

@@ -57,9 +57,6 @@ mod tests {
         let again = PublicJwk::from_verifying_key(sk.verifying_key());
         assert_eq!(jwk, again);
         let other = SigningKey::from_slice(&[4u8; 32]).unwrap();
-        assert_ne!(
-            PublicJwk::from_verifying_key(other.verifying_key()).kid,
-            jwk.kid
-        );
+        assert_ne!(PublicJwk::from_verifying_key(other.verifying_key()).kid, jwk.kid);
     }
 }

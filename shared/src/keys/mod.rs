@@ -30,12 +30,10 @@ pub struct MasterKeys {
 
 impl MasterKeys {
     pub fn load<H: Host>(host: &H) -> Result<Self> {
-        let current = host
-            .secrets()
-            .secret("MASTER_KEY")
-            .ok_or_else(|| Error::server("MASTER_KEY secret is not configured"))?;
-        let current = SymmetricKey::parse_master(current.expose())
-            .map_err(|e| Error::server(format!("MASTER_KEY: {e}")))?;
+        let current =
+            host.secrets().secret("MASTER_KEY").ok_or_else(|| Error::server("MASTER_KEY secret is not configured"))?;
+        let current =
+            SymmetricKey::parse_master(current.expose()).map_err(|e| Error::server(format!("MASTER_KEY: {e}")))?;
         let previous = match host.secrets().secret("MASTER_KEY_PREVIOUS") {
             Some(p) if !p.expose().trim().is_empty() => Some(
                 SymmetricKey::parse_master(p.expose())
@@ -50,6 +48,16 @@ impl MasterKeys {
     /// PRF, labelled), so one secret does not serve two purposes.
     pub fn derive(&self, label: &[u8]) -> [u8; 32] {
         crate::crypto::hmac_sha256(self.current.bytes(), label)
+    }
+
+    /// Seals a deployment-level secret (not tenant data: that goes through
+    /// the tenant's data key) directly under the current master key.
+    pub fn seal<H: Host>(&self, host: &H, plaintext: &[u8], aad: &[u8]) -> String {
+        self.current.seal(host.random_bytes::<12>(), plaintext, aad)
+    }
+
+    pub fn open(&self, sealed: &str, aad: &[u8]) -> Result<Secret<Vec<u8>>> {
+        self.for_sealed(sealed)?.open(sealed, aad).map_err(|e| Error::server(format!("opening sealed value: {e}")))
     }
 
     fn for_sealed(&self, sealed: &str) -> Result<&SymmetricKey> {
@@ -73,7 +81,7 @@ fn signing_aad(tenant: &TenantId, kid: &str) -> Vec<u8> {
 /// A new P-256 private key from the host's RNG. A random 256-bit string is a
 /// valid scalar unless it is zero or above the group order (probability about
 /// 2^-32), in which case another is drawn.
-fn generate_signing_key<H: Host>(host: &H) -> SigningKey {
+pub fn generate_signing_key<H: Host>(host: &H) -> SigningKey {
     loop {
         let bytes = host.random_bytes::<32>();
         if let Ok(k) = SigningKey::from_slice(&bytes) {
@@ -87,9 +95,7 @@ fn generate_signing_key<H: Host>(host: &H) -> SigningKey {
 pub fn new_tenant_key_material<H: Host>(host: &H, tenant: &TenantId) -> Result<Vec<Statement>> {
     let master = MasterKeys::load(host)?;
     let dek = SymmetricKey::from_bytes(host.random_bytes::<32>());
-    let wrapped = master
-        .current
-        .seal(host.random_bytes::<12>(), dek.bytes(), &dek_aad(tenant));
+    let wrapped = master.current.seal(host.random_bytes::<12>(), dek.bytes(), &dek_aad(tenant));
     let now = host.now();
     Ok(vec![
         Statement::new(
@@ -100,19 +106,10 @@ pub fn new_tenant_key_material<H: Host>(host: &H, tenant: &TenantId) -> Result<V
     ])
 }
 
-fn new_signing_key_statement<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    dek: &SymmetricKey,
-    now: i64,
-) -> Statement {
+fn new_signing_key_statement<H: Host>(host: &H, tenant: &TenantId, dek: &SymmetricKey, now: i64) -> Statement {
     let key = generate_signing_key(host);
     let jwk = PublicJwk::from_verifying_key(key.verifying_key());
-    let sealed = dek.seal(
-        host.random_bytes::<12>(),
-        &key.to_bytes(),
-        &signing_aad(tenant, &jwk.kid),
-    );
+    let sealed = dek.seal(host.random_bytes::<12>(), &key.to_bytes(), &signing_aad(tenant, &jwk.kid));
     Statement::new(
         "INSERT INTO signing_keys (kid, tenant_id, alg, public_jwk, private_key_enc, status, created_at, activated_at)
          VALUES (?1, ?2, 'ES256', ?3, ?4, 'active', ?5, ?5)",
@@ -124,25 +121,15 @@ fn new_signing_key_statement<H: Host>(
 pub async fn data_key<H: Host>(host: &H, tenant: &TenantId) -> Result<SymmetricKey> {
     let rows = host
         .db()
-        .query(
-            "SELECT wrapped_key FROM tenant_data_keys WHERE tenant_id = ?1",
-            &[tenant.as_str().into()],
-        )
+        .query("SELECT wrapped_key FROM tenant_data_keys WHERE tenant_id = ?1", &[tenant.as_str().into()])
         .await?;
-    let wrapped = rows
-        .first()
-        .ok_or_else(|| Error::server("tenant has no data key"))?
-        .text("wrapped_key")?;
+    let wrapped = rows.first().ok_or_else(|| Error::server("tenant has no data key"))?.text("wrapped_key")?;
     let master = MasterKeys::load(host)?;
     let bytes = master
         .for_sealed(&wrapped)?
         .open(&wrapped, &dek_aad(tenant))
         .map_err(|e| Error::server(format!("unwrapping data key: {e}")))?;
-    let arr: [u8; 32] = bytes
-        .expose()
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::server("data key length"))?;
+    let arr: [u8; 32] = bytes.expose().as_slice().try_into().map_err(|_| Error::server("data key length"))?;
     Ok(SymmetricKey::from_bytes(arr))
 }
 
@@ -201,13 +188,7 @@ pub async fn rotate<H: Host>(host: &H, tenant: &TenantId) -> Result<KeyInfo> {
         ])
         .await?;
     host.kv().delete(&jwks_cache_key(tenant)).await?;
-    Ok(KeyInfo {
-        kid,
-        alg: "ES256".into(),
-        status: "active".into(),
-        created_at: now,
-        retired_at: None,
-    })
+    Ok(KeyInfo { kid, alg: "ES256".into(), status: "active".into(), created_at: now, retired_at: None })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -240,18 +221,11 @@ pub async fn retire<H: Host>(host: &H, tenant: &TenantId, kid: &str) -> Result<R
             &[tenant.as_str().into(), kid.into()],
         )
         .await?;
-    Ok(
-        match rows
-            .first()
-            .map(|r| r.text("status"))
-            .transpose()?
-            .as_deref()
-        {
-            Some("active") => RetireOutcome::IsActive,
-            Some("retired") => RetireOutcome::Retired,
-            _ => RetireOutcome::NotFound,
-        },
-    )
+    Ok(match rows.first().map(|r| r.text("status")).transpose()?.as_deref() {
+        Some("active") => RetireOutcome::IsActive,
+        Some("retired") => RetireOutcome::Retired,
+        _ => RetireOutcome::NotFound,
+    })
 }
 
 /// The JSON Web Key Set (RFC 7517 §5) of the keys that verify: active and
@@ -285,10 +259,7 @@ pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Va
 }
 
 /// The active private key and its kid, decrypted for signing.
-pub async fn active_signing_key<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-) -> Result<(String, Secret<SigningKey>)> {
+pub async fn active_signing_key<H: Host>(host: &H, tenant: &TenantId) -> Result<(String, Secret<SigningKey>)> {
     let rows = host
         .db()
         .query(
@@ -296,15 +267,12 @@ pub async fn active_signing_key<H: Host>(
             &[tenant.as_str().into()],
         )
         .await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| Error::server("tenant has no active signing key"))?;
+    let row = rows.first().ok_or_else(|| Error::server("tenant has no active signing key"))?;
     let kid = row.text("kid")?;
     let dek = data_key(host, tenant).await?;
     let scalar = dek
         .open(&row.text("private_key_enc")?, &signing_aad(tenant, &kid))
         .map_err(|e| Error::server(format!("decrypting signing key {kid}: {e}")))?;
-    let key = SigningKey::from_slice(scalar.expose())
-        .map_err(|_| Error::server("stored signing key is invalid"))?;
+    let key = SigningKey::from_slice(scalar.expose()).map_err(|_| Error::server("stored signing key is invalid"))?;
     Ok((kid, Secret::new(key)))
 }

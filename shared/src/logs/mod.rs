@@ -36,6 +36,10 @@ pub enum EventType {
     PasswordChanged,
     /// `sapi`: a management or platform API change.
     ApiOperation,
+    /// `sapi` / `fapi` in the platform category: an internal API call that
+    /// was allowed / refused.
+    PlatformApiCall,
+    PlatformApiDenied,
 }
 
 impl EventType {
@@ -53,7 +57,8 @@ impl EventType {
             EventType::EmailVerified => "sv",
             EventType::PasswordResetRequested => "scpr",
             EventType::PasswordChanged => "scp",
-            EventType::ApiOperation => "sapi",
+            EventType::ApiOperation | EventType::PlatformApiCall => "sapi",
+            EventType::PlatformApiDenied => "fapi",
         }
     }
 
@@ -71,6 +76,7 @@ impl EventType {
             | EventType::PasswordResetRequested
             | EventType::PasswordChanged => "user",
             EventType::ApiOperation => "admin",
+            EventType::PlatformApiCall | EventType::PlatformApiDenied => "platform",
         }
     }
 
@@ -79,7 +85,8 @@ impl EventType {
             EventType::LoginWrongPassword
             | EventType::LoginUnknownUser
             | EventType::LoginFailed
-            | EventType::SignupFailed => "warning",
+            | EventType::SignupFailed
+            | EventType::PlatformApiDenied => "warning",
             EventType::AccountLocked | EventType::IpThrottled => "error",
             _ => "info",
         }
@@ -134,6 +141,33 @@ pub async fn record<H: Host>(host: &H, audit: Audit<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Platform audit events (every internal API call), newest first.
+pub async fn list_platform<H: Host>(host: &H, limit: u32) -> Result<Vec<serde_json::Value>> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT id, type, category, severity, description, user_id, client_ip, details, created_at
+             FROM audit_events WHERE category = 'platform' ORDER BY created_at DESC, rowid DESC LIMIT ?1",
+            &[crate::host::Value::Integer(limit as i64)],
+        )
+        .await?;
+    rows.iter().map(event_json).collect()
+}
+
+fn event_json(r: &crate::host::Row) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "id": r.text("id")?,
+        "type": r.text("type")?,
+        "category": r.text("category")?,
+        "severity": r.text("severity")?,
+        "description": r.text("description")?,
+        "user_id": r.opt_text("user_id")?,
+        "ip": r.text("client_ip")?,
+        "details": serde_json::from_str::<serde_json::Value>(&r.text("details")?).unwrap_or_default(),
+        "date": r.int("created_at")?,
+    }))
+}
+
 /// Stored events of a tenant, newest first.
 pub async fn list<H: Host>(
     host: &H,
@@ -149,19 +183,5 @@ pub async fn list<H: Host>(
             &[tenant.as_str().into(), event_type.into(), crate::host::Value::Integer(limit as i64)],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(serde_json::json!({
-                "id": r.text("id")?,
-                "type": r.text("type")?,
-                "category": r.text("category")?,
-                "severity": r.text("severity")?,
-                "description": r.text("description")?,
-                "user_id": r.opt_text("user_id")?,
-                "ip": r.text("client_ip")?,
-                "details": serde_json::from_str::<serde_json::Value>(&r.text("details")?).unwrap_or_default(),
-                "date": r.int("created_at")?,
-            }))
-        })
-        .collect()
+    rows.iter().map(event_json).collect()
 }

@@ -25,26 +25,17 @@ fn mac<H: Host>(host: &H, tctx: &TenantCtx, cookie_value: &str) -> Result<String
 }
 
 fn well_formed(v: &str) -> bool {
-    v.len() == 43
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The token to embed in a form, and the cookie to set if the browser has
 /// none yet.
-pub fn issue<H: Host>(
-    host: &H,
-    req: &Request,
-    tctx: &TenantCtx,
-) -> Result<(String, Option<String>)> {
+pub fn issue<H: Host>(host: &H, req: &Request, tctx: &TenantCtx) -> Result<(String, Option<String>)> {
     match req.cookie(COOKIE).filter(|v| well_formed(v)) {
         Some(v) => Ok((mac(host, tctx, &v)?, None)),
         None => {
             let v = b64url(&host.random_bytes::<32>());
-            let set = format!(
-                "{COOKIE}={v}; Path={}; HttpOnly; Secure; SameSite=Lax",
-                tctx.cookie_path()
-            );
+            let set = format!("{COOKIE}={v}; Path={}; HttpOnly; Secure; SameSite=Lax", tctx.cookie_path());
             Ok((mac(host, tctx, &v)?, Some(set)))
         }
     }
@@ -52,15 +43,8 @@ pub fn issue<H: Host>(
 
 /// Checks a submitted form's token against the cookie.
 pub fn verify<H: Host>(host: &H, req: &Request, tctx: &TenantCtx, form: &Form) -> Result<()> {
-    let refused = || {
-        Error::forbidden(
-            "the form's CSRF token is missing or invalid; reload the page and try again",
-        )
-    };
-    let cookie = req
-        .cookie(COOKIE)
-        .filter(|v| well_formed(v))
-        .ok_or_else(refused)?;
+    let refused = || Error::forbidden("the form's CSRF token is missing or invalid; reload the page and try again");
+    let cookie = req.cookie(COOKIE).filter(|v| well_formed(v)).ok_or_else(refused)?;
     let submitted = form.get(FIELD).ok_or_else(refused)?;
     if ct_eq_str(submitted, &mac(host, tctx, &cookie)?) {
         Ok(())

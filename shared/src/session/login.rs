@@ -19,10 +19,7 @@ use crate::users::{self, password};
 
 pub async fn show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let return_to = session::safe_return_to(cx.tenant(), cx.req.query_param("return_to"));
-    if session::current(cx.host, cx.req, cx.tenant())
-        .await?
-        .is_some()
-        && cx.req.query_param("prompt") != Some("login")
+    if session::current(cx.host, cx.req, cx.tenant()).await?.is_some() && cx.req.query_param("prompt") != Some("login")
     {
         return Ok(see_other(&return_to));
     }
@@ -42,10 +39,7 @@ fn render<H: Host>(
 ) -> Result<HttpResponse> {
     let (token, set) = csrf::issue(cx.host, cx.req, cx.tenant())?;
     let page = pages::login(cx.tenant(), &token, email, return_to, msg);
-    Ok(with_cookies(
-        html(status, page),
-        &set.into_iter().collect::<Vec<_>>(),
-    ))
+    Ok(with_cookies(html(status, page), &set.into_iter().collect::<Vec<_>>()))
 }
 
 pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -59,35 +53,19 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let window_ms = settings.lockout_minutes as i64 * 60_000;
 
     let ip_key = throttle::ip_key(&cx.req.client_ip);
-    if throttle::locked_until(cx.host, tenant_id, &ip_key)
-        .await?
-        .is_some()
-    {
+    if throttle::locked_until(cx.host, tenant_id, &ip_key).await?.is_some() {
         return render(
             cx,
             StatusCode::TOO_MANY_REQUESTS,
             &email,
             &return_to,
-            Some((
-                "error",
-                "Too many failed attempts from your network. Try again later.",
-            )),
+            Some(("error", "Too many failed attempts from your network. Try again later.")),
         );
     }
     let acct_key = throttle::account_key(&email);
-    let locked_msg =
-        "Too many failed attempts for this account. Try again later, or reset your password.";
-    if throttle::locked_until(cx.host, tenant_id, &acct_key)
-        .await?
-        .is_some()
-    {
-        return render(
-            cx,
-            StatusCode::TOO_MANY_REQUESTS,
-            &email,
-            &return_to,
-            Some(("error", locked_msg)),
-        );
+    let locked_msg = "Too many failed attempts for this account. Try again later, or reset your password.";
+    if throttle::locked_until(cx.host, tenant_id, &acct_key).await?.is_some() {
+        return render(cx, StatusCode::TOO_MANY_REQUESTS, &email, &return_to, Some(("error", locked_msg)));
     }
     if email.is_empty() || form.get("password").unwrap_or("").is_empty() {
         return render(
@@ -100,13 +78,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     }
     let pw = Secret::new(form.get("password").unwrap_or("").to_string());
     if pw.expose().len() > password::MAX_PASSWORD_BYTES {
-        return render(
-            cx,
-            StatusCode::BAD_REQUEST,
-            &email,
-            &return_to,
-            Some(("error", "Wrong email or password.")),
-        );
+        return render(cx, StatusCode::BAD_REQUEST, &email, &return_to, Some(("error", "Wrong email or password.")));
     }
 
     let found = users::find_by_email(cx.host, tenant_id, &email).await?;
@@ -114,44 +86,17 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let user = match (found, &verdict) {
         (Some((user, _)), password::Verified::Ok | password::Verified::OkNeedsRehash) => user,
         (found, _) => {
-            let kind = if found.is_some() {
-                EventType::LoginWrongPassword
-            } else {
-                EventType::LoginUnknownUser
-            };
+            let kind = if found.is_some() { EventType::LoginWrongPassword } else { EventType::LoginUnknownUser };
             let user_id = found.as_ref().map(|(u, _)| u.id.clone());
-            cx.audit(
-                kind,
-                "wrong email or password",
-                user_id.as_ref(),
-                serde_json::json!({ "email": email }),
-            )
-            .await?;
-            let ip_locked = throttle::record_failure(
-                cx.host,
-                tenant_id,
-                &ip_key,
-                settings.ip_failure_limit,
-                window_ms,
-            )
-            .await?;
+            cx.audit(kind, "wrong email or password", user_id.as_ref(), serde_json::json!({ "email": email })).await?;
+            let ip_locked =
+                throttle::record_failure(cx.host, tenant_id, &ip_key, settings.ip_failure_limit, window_ms).await?;
             if ip_locked {
-                cx.audit(
-                    EventType::IpThrottled,
-                    "too many failed logins from one IP",
-                    None,
-                    serde_json::json!({}),
-                )
-                .await?;
+                cx.audit(EventType::IpThrottled, "too many failed logins from one IP", None, serde_json::json!({}))
+                    .await?;
             }
-            let acct_locked = throttle::record_failure(
-                cx.host,
-                tenant_id,
-                &acct_key,
-                settings.lockout_threshold,
-                window_ms,
-            )
-            .await?;
+            let acct_locked =
+                throttle::record_failure(cx.host, tenant_id, &acct_key, settings.lockout_threshold, window_ms).await?;
             if acct_locked {
                 cx.audit(
                     EventType::AccountLocked,
@@ -160,13 +105,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
                     serde_json::json!({ "email": email }),
                 )
                 .await?;
-                return render(
-                    cx,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &email,
-                    &return_to,
-                    Some(("error", locked_msg)),
-                );
+                return render(cx, StatusCode::TOO_MANY_REQUESTS, &email, &return_to, Some(("error", locked_msg)));
             }
             return render(
                 cx,
@@ -179,51 +118,21 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
 
     if user.blocked {
-        cx.audit(
-            EventType::LoginFailed,
-            "user is blocked",
-            Some(&user.id),
-            serde_json::json!({}),
-        )
-        .await?;
-        return render(
-            cx,
-            StatusCode::FORBIDDEN,
-            &email,
-            &return_to,
-            Some(("error", "This account is blocked.")),
-        );
+        cx.audit(EventType::LoginFailed, "user is blocked", Some(&user.id), serde_json::json!({})).await?;
+        return render(cx, StatusCode::FORBIDDEN, &email, &return_to, Some(("error", "This account is blocked.")));
     }
     if settings.require_email_verification && !user.email_verified {
-        cx.audit(
-            EventType::LoginFailed,
-            "email not verified",
-            Some(&user.id),
-            serde_json::json!({}),
-        )
-        .await?;
+        cx.audit(EventType::LoginFailed, "email not verified", Some(&user.id), serde_json::json!({})).await?;
         let (token, set) = csrf::issue(cx.host, cx.req, t)?;
         let mut page = pages::login(
             t,
             &token,
             &email,
             &return_to,
-            Some((
-                "error",
-                "Verify your email address first: open the link we sent you.",
-            )),
+            Some(("error", "Verify your email address first: open the link we sent you.")),
         );
-        page = page.replace(
-            "</main>",
-            &format!(
-                "{}</main>",
-                pages::resend_verification(t, &token, &user.email)
-            ),
-        );
-        return Ok(with_cookies(
-            html(StatusCode::FORBIDDEN, page),
-            &set.into_iter().collect::<Vec<_>>(),
-        ));
+        page = page.replace("</main>", &format!("{}</main>", pages::resend_verification(t, &token, &user.email)));
+        return Ok(with_cookies(html(StatusCode::FORBIDDEN, page), &set.into_iter().collect::<Vec<_>>()));
     }
 
     throttle::clear(cx.host, tenant_id, &acct_key).await?;
@@ -233,13 +142,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     }
     let cookie = session::start(cx.host, t, &user.id).await?;
     users::record_login(cx.host, tenant_id, &user.id).await?;
-    cx.audit(
-        EventType::LoginSuccess,
-        "login",
-        Some(&user.id),
-        serde_json::json!({}),
-    )
-    .await?;
+    cx.audit(EventType::LoginSuccess, "login", Some(&user.id), serde_json::json!({})).await?;
     Ok(with_cookies(see_other(&return_to), &[cookie]))
 }
 

@@ -18,10 +18,7 @@ pub async fn show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         return Ok(see_other(&t.path("/login")));
     }
     let (token, set) = csrf::issue(cx.host, cx.req, t)?;
-    Ok(with_cookies(
-        html(StatusCode::OK, pages::logout_confirm(t, &token)),
-        &set.into_iter().collect::<Vec<_>>(),
-    ))
+    Ok(with_cookies(html(StatusCode::OK, pages::logout_confirm(t, &token)), &set.into_iter().collect::<Vec<_>>()))
 }
 
 pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -31,18 +28,9 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let current = session::current(cx.host, cx.req, t).await?;
     let clear = session::end(cx.host, cx.req, t).await?;
     if let Some(s) = current {
-        cx.audit(
-            EventType::Logout,
-            "logout",
-            Some(&s.user.id),
-            serde_json::json!({}),
-        )
-        .await?;
+        cx.audit(EventType::Logout, "logout", Some(&s.user.id), serde_json::json!({})).await?;
     }
-    Ok(with_cookies(
-        see_other(&t.path("/login?notice=logged_out")),
-        &[clear],
-    ))
+    Ok(with_cookies(see_other(&t.path("/login?notice=logged_out")), &[clear]))
 }
 
 pub async fn account<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -52,8 +40,5 @@ pub async fn account<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         return Ok(see_other(&t.path(&format!("/login?return_to={back}"))));
     };
     let (token, set) = csrf::issue(cx.host, cx.req, t)?;
-    Ok(with_cookies(
-        html(StatusCode::OK, pages::account(t, &token, &s.user)),
-        &set.into_iter().collect::<Vec<_>>(),
-    ))
+    Ok(with_cookies(html(StatusCode::OK, pages::account(t, &token, &s.user)), &set.into_iter().collect::<Vec<_>>()))
 }

@@ -28,10 +28,7 @@ pub struct Session {
 
 /// A `Set-Cookie` value for `name` under the tenant's cookie path.
 pub fn cookie(tctx: &TenantCtx, name: &str, value: &str, max_age_secs: i64) -> String {
-    format!(
-        "{name}={value}; Path={}; Max-Age={max_age_secs}; HttpOnly; Secure; SameSite=Lax",
-        tctx.cookie_path()
-    )
+    format!("{name}={value}; Path={}; Max-Age={max_age_secs}; HttpOnly; Secure; SameSite=Lax", tctx.cookie_path())
 }
 
 /// Starts a session and returns the cookie that carries it.
@@ -40,28 +37,31 @@ pub async fn start<H: Host>(host: &H, tctx: &TenantCtx, user: &UserId) -> Result
     let now = host.now();
     let lifetime_ms = tctx.tenant.settings.session_lifetime_minutes as i64 * 60_000;
     host.db()
-        .execute(
-            "INSERT INTO sessions (id_hash, tenant_id, user_id, created_at, auth_time, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
-            &[
-                token_hash(&token).into(),
-                tctx.id().as_str().into(),
-                user.as_str().into(),
-                now.into(),
-                (now + lifetime_ms).into(),
-            ],
-        )
+        .batch(vec![
+            // Sweep this user's expired sessions while we are here.
+            Statement::new(
+                "DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2 AND expires_at <= ?3",
+                vec![tctx.id().as_str().into(), user.as_str().into(), now.into()],
+            ),
+            Statement::new(
+                "INSERT INTO sessions (id_hash, tenant_id, user_id, created_at, auth_time, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                vec![
+                    token_hash(&token).into(),
+                    tctx.id().as_str().into(),
+                    user.as_str().into(),
+                    now.into(),
+                    (now + lifetime_ms).into(),
+                ],
+            ),
+        ])
         .await?;
     Ok(cookie(tctx, COOKIE, &token, lifetime_ms / 1000))
 }
 
 /// The session the request's cookie names, if it is live, belongs to this
 /// tenant, and its user is not blocked.
-pub async fn current<H: Host>(
-    host: &H,
-    req: &Request,
-    tctx: &TenantCtx,
-) -> Result<Option<Session>> {
+pub async fn current<H: Host>(host: &H, req: &Request, tctx: &TenantCtx) -> Result<Option<Session>> {
     let Some(token) = req.cookie(COOKIE) else {
         return Ok(None);
     };
@@ -79,11 +79,7 @@ pub async fn current<H: Host>(
     let Some(user) = crate::users::get(host, tctx.id(), &row.text("user_id")?).await? else {
         return Ok(None);
     };
-    Ok(Some(Session {
-        user,
-        auth_time: row.int("auth_time")?,
-        expires_at: row.int("expires_at")?,
-    }))
+    Ok(Some(Session { user, auth_time: row.int("auth_time")?, expires_at: row.int("expires_at")? }))
 }
 
 /// Ends the session named by the request's cookie; returns the cookie that
@@ -118,8 +114,7 @@ pub fn safe_return_to(tctx: &TenantCtx, candidate: Option<&str>) -> String {
     } else {
         c == tctx.base_path || c.starts_with(&format!("{}/", tctx.base_path))
     };
-    let unsafe_chars =
-        c.starts_with("//") || c.contains('\\') || c.chars().any(|ch| ch.is_control());
+    let unsafe_chars = c.starts_with("//") || c.contains('\\') || c.chars().any(|ch| ch.is_control());
     if within && !unsafe_chars {
         c.to_owned()
     } else {
@@ -147,17 +142,8 @@ mod tests {
     #[test]
     fn return_to_stays_inside_the_tenant() {
         let t = tctx();
-        assert_eq!(
-            safe_return_to(&t, Some("/t/demo/account?x=1")),
-            "/t/demo/account?x=1"
-        );
-        for bad in [
-            "//evil.example",
-            "https://evil.example",
-            "/t/demo2/account",
-            "/t/demo/\\evil",
-            "/other",
-        ] {
+        assert_eq!(safe_return_to(&t, Some("/t/demo/account?x=1")), "/t/demo/account?x=1");
+        for bad in ["//evil.example", "https://evil.example", "/t/demo2/account", "/t/demo/\\evil", "/other"] {
             assert_eq!(safe_return_to(&t, Some(bad)), "/t/demo/account", "{bad}");
         }
     }
@@ -165,9 +151,6 @@ mod tests {
     #[test]
     fn cookies_are_scoped_and_hardened() {
         let c = cookie(&tctx(), COOKIE, "abc", 60);
-        assert_eq!(
-            c,
-            "tessera_session=abc; Path=/t/demo; Max-Age=60; HttpOnly; Secure; SameSite=Lax"
-        );
+        assert_eq!(c, "tessera_session=abc; Path=/t/demo; Max-Age=60; HttpOnly; Secure; SameSite=Lax");
     }
 }

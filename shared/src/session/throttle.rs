@@ -54,22 +54,13 @@ pub async fn record_failure<H: Host>(
             &[tenant.as_str().into(), key.into(), now.into(), Value::Integer(window_ms)],
         )
         .await?;
-    let failures = rows
-        .first()
-        .map(|r| r.int("failures"))
-        .transpose()?
-        .unwrap_or(1);
+    let failures = rows.first().map(|r| r.int("failures")).transpose()?.unwrap_or(1);
     if failures >= threshold as i64 {
         host.db()
             .execute(
                 "UPDATE login_throttle SET locked_until = ?1, failures = 0, window_start = ?2
                  WHERE tenant_id = ?3 AND key = ?4",
-                &[
-                    (now + window_ms).into(),
-                    now.into(),
-                    tenant.as_str().into(),
-                    key.into(),
-                ],
+                &[(now + window_ms).into(), now.into(), tenant.as_str().into(), key.into()],
             )
             .await?;
         return Ok(true);
@@ -79,10 +70,21 @@ pub async fn record_failure<H: Host>(
 
 pub async fn clear<H: Host>(host: &H, tenant: &TenantId, key: &str) -> Result<()> {
     host.db()
-        .execute(
-            "DELETE FROM login_throttle WHERE tenant_id = ?1 AND key = ?2",
-            &[tenant.as_str().into(), key.into()],
-        )
+        .execute("DELETE FROM login_throttle WHERE tenant_id = ?1 AND key = ?2", &[tenant.as_str().into(), key.into()])
         .await?;
     Ok(())
+}
+
+/// Unsolicited emails (reset links, resent verifications, sign-up notices)
+/// per address per hour: enough for a person, too few to bomb a mailbox.
+pub const MAILS_PER_HOUR: u32 = 5;
+
+/// Whether one more such email may go to `email` now; counts it if so.
+pub async fn allow_mail<H: Host>(host: &H, tenant: &TenantId, email: &str) -> Result<bool> {
+    let key = format!("mail:{}", email.trim().to_lowercase());
+    if locked_until(host, tenant, &key).await?.is_some() {
+        return Ok(false);
+    }
+    // The (limit + 1)-th mail within the hour locks the key instead of going.
+    Ok(!record_failure(host, tenant, &key, MAILS_PER_HOUR + 1, 3_600_000).await?)
 }

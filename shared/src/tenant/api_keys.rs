@@ -37,17 +37,10 @@ impl ApiKey {
 }
 
 /// Creates a key and returns it with the secret, which is never stored.
-pub async fn create<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    name: &str,
-) -> Result<(ApiKey, Secret<String>)> {
+pub async fn create<H: Host>(host: &H, tenant: &TenantId, name: &str) -> Result<(ApiKey, Secret<String>)> {
     let name = crate::tenant::validate_name(name)?;
     let prefix = hex(&host.random_bytes::<6>());
-    let secret = format!(
-        "{KEY_PREFIX}{prefix}_{}",
-        b64url(&host.random_bytes::<32>())
-    );
+    let secret = format!("{KEY_PREFIX}{prefix}_{}", b64url(&host.random_bytes::<32>()));
     let key = ApiKey {
         id: ApiKeyId::generate(host),
         tenant_id: tenant.clone(),

@@ -52,17 +52,9 @@ pub struct TenantCtx {
 
 impl TenantCtx {
     pub fn new(tenant: Tenant, origin: &str, via_domain: bool) -> Self {
-        let base_path = if via_domain {
-            String::new()
-        } else {
-            format!("/t/{}", tenant.slug)
-        };
+        let base_path = if via_domain { String::new() } else { format!("/t/{}", tenant.slug) };
         let issuer = format!("{origin}{base_path}");
-        TenantCtx {
-            tenant,
-            base_path,
-            issuer,
-        }
+        TenantCtx { tenant, base_path, issuer }
     }
 
     pub fn id(&self) -> &TenantId {
@@ -96,39 +88,23 @@ const COLUMNS: &str = "id, slug, name, settings, created_at, updated_at";
 /// inner hyphens (a DNS label, so it can become a subdomain later).
 pub fn validate_slug(slug: &str) -> Result<()> {
     let ok = (2..=63).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
         && !slug.ends_with('-');
     if ok {
         Ok(())
     } else {
-        Err(Error::bad_request(
-            "slug must be 2-63 characters of a-z, 0-9 and inner hyphens",
-        ))
+        Err(Error::bad_request("slug must be 2-63 characters of a-z, 0-9 and inner hyphens"))
     }
 }
 
 pub async fn find_by_slug<H: Host>(host: &H, slug: &str) -> Result<Option<Tenant>> {
-    let rows = host
-        .db()
-        .query(
-            &format!("SELECT {COLUMNS} FROM tenants WHERE slug = ?1"),
-            &[slug.into()],
-        )
-        .await?;
+    let rows = host.db().query(&format!("SELECT {COLUMNS} FROM tenants WHERE slug = ?1"), &[slug.into()]).await?;
     rows.first().map(Tenant::from_row).transpose()
 }
 
 pub async fn find_by_id<H: Host>(host: &H, id: &str) -> Result<Option<Tenant>> {
-    let rows = host
-        .db()
-        .query(
-            &format!("SELECT {COLUMNS} FROM tenants WHERE id = ?1"),
-            &[id.into()],
-        )
-        .await?;
+    let rows = host.db().query(&format!("SELECT {COLUMNS} FROM tenants WHERE id = ?1"), &[id.into()]).await?;
     rows.first().map(Tenant::from_row).transpose()
 }
 
@@ -179,28 +155,17 @@ pub async fn create<H: Host>(host: &H, slug: &str, name: &str) -> Result<Tenant>
     match host.db().batch(stmts).await {
         Ok(_) => {}
         Err(e) if e.kind == crate::host::DbErrorKind::Unique => {
-            return Err(Error::conflict(format!(
-                "a tenant with slug '{slug}' already exists"
-            )))
+            return Err(Error::conflict(format!("a tenant with slug '{slug}' already exists")))
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(Tenant {
-        id,
-        slug: slug.into(),
-        name,
-        settings,
-        created_at: now,
-        updated_at: now,
-    })
+    Ok(Tenant { id, slug: slug.into(), name, settings, created_at: now, updated_at: now })
 }
 
 pub fn validate_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(Error::bad_request(
-            "name must be 1-200 printable characters",
-        ));
+        return Err(Error::bad_request("name must be 1-200 printable characters"));
     }
     Ok(name.to_owned())
 }
@@ -220,30 +185,15 @@ pub async fn update<H: Host>(
     host.db()
         .execute(
             "UPDATE tenants SET name = ?1, settings = ?2, updated_at = ?3 WHERE id = ?4",
-            &[
-                name.clone().into(),
-                settings.to_json().into(),
-                now.into(),
-                tenant.id.as_str().into(),
-            ],
+            &[name.clone().into(), settings.to_json().into(), now.into(), tenant.id.as_str().into()],
         )
         .await?;
-    Ok(Tenant {
-        name,
-        settings,
-        updated_at: now,
-        ..tenant.clone()
-    })
+    Ok(Tenant { name, settings, updated_at: now, ..tenant.clone() })
 }
 
 /// Deletes a tenant and, through `ON DELETE CASCADE`, everything it owns.
 pub async fn delete<H: Host>(host: &H, tenant: &Tenant) -> Result<()> {
-    host.db()
-        .execute(
-            "DELETE FROM tenants WHERE id = ?1",
-            &[tenant.id.as_str().into()],
-        )
-        .await?;
+    host.db().execute("DELETE FROM tenants WHERE id = ?1", &[tenant.id.as_str().into()]).await?;
     Ok(())
 }
 
@@ -264,9 +214,7 @@ pub fn normalize_domain(domain: &str) -> Result<String> {
     if ok {
         Ok(d)
     } else {
-        Err(Error::bad_request(
-            "domain must be a DNS host name such as login.example.com",
-        ))
+        Err(Error::bad_request("domain must be a DNS host name such as login.example.com"))
     }
 }
 
@@ -276,11 +224,7 @@ pub async fn add_domain<H: Host>(host: &H, tenant: &Tenant, domain: &str) -> Res
         .db()
         .execute(
             "INSERT INTO custom_domains (domain, tenant_id, created_at) VALUES (?1, ?2, ?3)",
-            &[
-                d.clone().into(),
-                tenant.id.as_str().into(),
-                host.now().into(),
-            ],
+            &[d.clone().into(), tenant.id.as_str().into(), host.now().into()],
         )
         .await
     {
@@ -307,14 +251,9 @@ pub async fn remove_domain<H: Host>(host: &H, tenant: &Tenant, domain: &str) -> 
 pub async fn domains<H: Host>(host: &H, tenant: &Tenant) -> Result<Vec<String>> {
     let rows = host
         .db()
-        .query(
-            "SELECT domain FROM custom_domains WHERE tenant_id = ?1 ORDER BY domain",
-            &[tenant.id.as_str().into()],
-        )
+        .query("SELECT domain FROM custom_domains WHERE tenant_id = ?1 ORDER BY domain", &[tenant.id.as_str().into()])
         .await?;
-    rows.iter()
-        .map(|r| r.text("domain").map_err(Into::into))
-        .collect()
+    rows.iter().map(|r| r.text("domain").map_err(Into::into)).collect()
 }
 
 #[cfg(test)]
@@ -332,10 +271,7 @@ mod tests {
 
     #[test]
     fn domains() {
-        assert_eq!(
-            normalize_domain("Login.Example.COM.").unwrap(),
-            "login.example.com"
-        );
+        assert_eq!(normalize_domain("Login.Example.COM.").unwrap(), "login.example.com");
         for bad in ["localhost", "a..b", "-a.com", "a.com:443", "exa mple.com"] {
             assert!(normalize_domain(bad).is_err(), "{bad}");
         }

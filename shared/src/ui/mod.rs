@@ -30,9 +30,7 @@ button{margin-top:1.2rem;width:100%;padding:.65rem;border:0;border-radius:6px;ba
 
 /// A whole page around `body` (already-escaped HTML).
 pub fn page(tenant_name: Option<&str>, title: &str, body: &str) -> String {
-    let tenant = tenant_name
-        .map(|n| format!("<div class=\"tenant\">{}</div>", escape(n)))
-        .unwrap_or_default();
+    let tenant = tenant_name.map(|n| format!("<div class=\"tenant\">{}</div>", escape(n))).unwrap_or_default();
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{t}</title><style>{STYLE}</style></head>\
@@ -42,20 +40,12 @@ pub fn page(tenant_name: Option<&str>, title: &str, body: &str) -> String {
 }
 
 pub fn error_page(title: &str, detail: &str) -> String {
-    page(
-        None,
-        title,
-        &format!("<p class=\"error\" role=\"alert\">{}</p>", escape(detail)),
-    )
+    page(None, title, &format!("<p class=\"error\" role=\"alert\">{}</p>", escape(detail)))
 }
 
 /// A message box; `kind` is `error` or `notice`.
 pub fn message(kind: &str, text: &str) -> String {
-    let role = if kind == "error" {
-        " role=\"alert\""
-    } else {
-        ""
-    };
+    let role = if kind == "error" { " role=\"alert\"" } else { "" };
     format!("<p class=\"{kind}\"{role}>{}</p>", escape(text))
 }
 
@@ -65,10 +55,7 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;"
-        );
+        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;");
         let p = page(Some("<b>"), "Sign in", "");
         assert!(p.contains("&lt;b&gt;"));
         assert!(!p.contains("<b>"));

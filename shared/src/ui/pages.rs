@@ -16,26 +16,14 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     pub fn new(name: &'a str, label: &'a str, kind: &'a str, autocomplete: &'a str) -> Self {
-        Field {
-            name,
-            label,
-            kind,
-            value: "",
-            autocomplete,
-        }
+        Field { name, label, kind, value: "", autocomplete }
     }
     pub fn value(mut self, v: &'a str) -> Self {
         self.value = v;
         self
     }
     pub fn hidden(name: &'a str, value: &'a str) -> Self {
-        Field {
-            name,
-            label: "",
-            kind: "hidden",
-            value,
-            autocomplete: "",
-        }
+        Field { name, label: "", kind: "hidden", value, autocomplete: "" }
     }
 }
 
@@ -48,11 +36,7 @@ pub fn form(action: &str, csrf_token: &str, fields: &[Field], button: &str) -> S
     );
     for f in fields {
         if f.kind == "hidden" {
-            out.push_str(&format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                escape(f.name),
-                escape(f.value)
-            ));
+            out.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(f.name), escape(f.value)));
             continue;
         }
         let required = if f.kind == "text" { "" } else { " required" };
@@ -65,10 +49,7 @@ pub fn form(action: &str, csrf_token: &str, fields: &[Field], button: &str) -> S
             a = escape(f.autocomplete),
         ));
     }
-    out.push_str(&format!(
-        "<button type=\"submit\">{}</button></form>",
-        escape(button)
-    ));
+    out.push_str(&format!("<button type=\"submit\">{}</button></form>", escape(button)));
     out
 }
 
@@ -77,20 +58,12 @@ fn msg_html(msg: Option<(&str, &str)>) -> String {
 }
 
 fn links(items: &[(&str, &str)]) -> String {
-    let inner: String = items
-        .iter()
-        .map(|(href, text)| format!("<a href=\"{}\">{}</a>", escape(href), escape(text)))
-        .collect();
+    let inner: String =
+        items.iter().map(|(href, text)| format!("<a href=\"{}\">{}</a>", escape(href), escape(text))).collect();
     format!("<div class=\"links\">{inner}</div>")
 }
 
-pub fn login(
-    t: &TenantCtx,
-    csrf_token: &str,
-    email: &str,
-    return_to: &str,
-    msg: Option<(&str, &str)>,
-) -> String {
+pub fn login(t: &TenantCtx, csrf_token: &str, email: &str, return_to: &str, msg: Option<(&str, &str)>) -> String {
     let body = format!(
         "{}{}{}",
         msg_html(msg),
@@ -104,21 +77,12 @@ pub fn login(
             ],
             "Sign in",
         ),
-        links(&[
-            (&t.path("/signup"), "Create an account"),
-            (&t.path("/password-reset"), "Forgot password?")
-        ]),
+        links(&[(&t.path("/signup"), "Create an account"), (&t.path("/password-reset"), "Forgot password?")]),
     );
     page(Some(&t.tenant.name), "Sign in", &body)
 }
 
-pub fn signup(
-    t: &TenantCtx,
-    csrf_token: &str,
-    email: &str,
-    name: &str,
-    msg: Option<(&str, &str)>,
-) -> String {
+pub fn signup(t: &TenantCtx, csrf_token: &str, email: &str, name: &str, msg: Option<(&str, &str)>) -> String {
     let body = format!(
         "{}{}{}",
         msg_html(msg),
@@ -138,30 +102,15 @@ pub fn signup(
 }
 
 /// A page that only tells something, with an optional link onwards.
-pub fn notice(
-    t: &TenantCtx,
-    title: &str,
-    kind: &str,
-    text: &str,
-    link: Option<(&str, &str)>,
-) -> String {
-    let body = format!(
-        "{}{}",
-        message(kind, text),
-        link.map(|l| links(&[l])).unwrap_or_default()
-    );
+pub fn notice(t: &TenantCtx, title: &str, kind: &str, text: &str, link: Option<(&str, &str)>) -> String {
+    let body = format!("{}{}", message(kind, text), link.map(|l| links(&[l])).unwrap_or_default());
     page(Some(&t.tenant.name), title, &body)
 }
 
 pub fn verify_email(t: &TenantCtx, csrf_token: &str, token: &str) -> String {
     let body = format!(
         "<p>Confirm that this address is yours.</p>{}",
-        form(
-            &t.path("/verify-email"),
-            csrf_token,
-            &[Field::hidden("token", token)],
-            "Verify email address"
-        )
+        form(&t.path("/verify-email"), csrf_token, &[Field::hidden("token", token)], "Verify email address")
     );
     page(Some(&t.tenant.name), "Verify your email", &body)
 }
@@ -190,22 +139,14 @@ pub fn reset_request(t: &TenantCtx, csrf_token: &str, msg: Option<(&str, &str)>)
     page(Some(&t.tenant.name), "Reset your password", &body)
 }
 
-pub fn reset_confirm(
-    t: &TenantCtx,
-    csrf_token: &str,
-    token: &str,
-    msg: Option<(&str, &str)>,
-) -> String {
+pub fn reset_confirm(t: &TenantCtx, csrf_token: &str, token: &str, msg: Option<(&str, &str)>) -> String {
     let body = format!(
         "{}{}",
         msg_html(msg),
         form(
             &t.path("/password-reset/confirm"),
             csrf_token,
-            &[
-                Field::new("password", "New password", "password", "new-password"),
-                Field::hidden("token", token)
-            ],
+            &[Field::new("password", "New password", "password", "new-password"), Field::hidden("token", token)],
             "Set new password",
         ),
     );
@@ -213,11 +154,7 @@ pub fn reset_confirm(
 }
 
 pub fn account(t: &TenantCtx, csrf_token: &str, user: &User) -> String {
-    let name = user
-        .name
-        .as_deref()
-        .map(|n| format!(" ({})", escape(n)))
-        .unwrap_or_default();
+    let name = user.name.as_deref().map(|n| format!(" ({})", escape(n))).unwrap_or_default();
     let body = format!(
         "<p>Signed in as <strong id=\"email\">{}</strong>{name}.</p>{}",
         escape(&user.email),
@@ -227,9 +164,6 @@ pub fn account(t: &TenantCtx, csrf_token: &str, user: &User) -> String {
 }
 
 pub fn logout_confirm(t: &TenantCtx, csrf_token: &str) -> String {
-    let body = format!(
-        "<p>Do you want to sign out?</p>{}",
-        form(&t.path("/logout"), csrf_token, &[], "Sign out")
-    );
+    let body = format!("<p>Do you want to sign out?</p>{}", form(&t.path("/logout"), csrf_token, &[], "Sign out"));
     page(Some(&t.tenant.name), "Sign out", &body)
 }

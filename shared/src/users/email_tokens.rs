@@ -36,12 +36,7 @@ impl Purpose {
 
 /// Issues a token. Earlier unused tokens of the same purpose for the user are
 /// invalidated, so only the newest link works.
-pub async fn issue<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    user: &UserId,
-    purpose: Purpose,
-) -> Result<Secret<String>> {
+pub async fn issue<H: Host>(host: &H, tenant: &TenantId, user: &UserId, purpose: Purpose) -> Result<Secret<String>> {
     let token = b64url(&host.random_bytes::<32>());
     let now = host.now();
     host.db()
@@ -69,12 +64,7 @@ pub async fn issue<H: Host>(
 
 /// Whether a token would be accepted now, without using it (to decide which
 /// page to show).
-pub async fn is_valid<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    token: &str,
-    purpose: Purpose,
-) -> Result<bool> {
+pub async fn is_valid<H: Host>(host: &H, tenant: &TenantId, token: &str, purpose: Purpose) -> Result<bool> {
     let rows = host
         .db()
         .query(
@@ -87,12 +77,7 @@ pub async fn is_valid<H: Host>(
 }
 
 /// Uses a token; returns its user when it was valid, unused and unexpired.
-pub async fn consume<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    token: &str,
-    purpose: Purpose,
-) -> Result<Option<UserId>> {
+pub async fn consume<H: Host>(host: &H, tenant: &TenantId, token: &str, purpose: Purpose) -> Result<Option<UserId>> {
     let now = host.now();
     let rows = host
         .db()

@@ -28,8 +28,7 @@ pub struct User {
     pub last_login_at: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "id, email, email_verified, name, blocked, created_at, updated_at, last_login_at";
+const COLUMNS: &str = "id, email, email_verified, name, blocked, created_at, updated_at, last_login_at";
 
 impl User {
     fn from_row(r: &Row) -> Result<Self> {
@@ -72,9 +71,7 @@ pub fn normalize_email(email: &str) -> Result<String> {
 pub fn validate_display_name(name: &str) -> Result<String> {
     let n = name.trim();
     if n.chars().count() > 200 || n.chars().any(char::is_control) {
-        return Err(Error::bad_request(
-            "name must be at most 200 printable characters",
-        ));
+        return Err(Error::bad_request("name must be at most 200 printable characters"));
     }
     Ok(n.to_owned())
 }
@@ -90,17 +87,8 @@ pub struct NewUser {
 /// tenant's policy. A duplicate email is a `Conflict`.
 pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Result<User> {
     let email = normalize_email(&new.email)?;
-    let name = new
-        .name
-        .as_deref()
-        .map(validate_display_name)
-        .transpose()?
-        .filter(|n| !n.is_empty());
-    let hash = new
-        .password
-        .as_ref()
-        .map(|p| password::hash(p, host.random_bytes::<16>()))
-        .transpose()?;
+    let name = new.name.as_deref().map(validate_display_name).transpose()?.filter(|n| !n.is_empty());
+    let hash = new.password.as_ref().map(|p| password::hash(p, host.random_bytes::<16>())).transpose()?;
     let now = host.now();
     let user = User {
         id: UserId::generate(host),
@@ -130,9 +118,7 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Resul
         .await;
     match res {
         Ok(_) => Ok(user),
-        Err(e) if e.kind == DbErrorKind::Unique => {
-            Err(Error::conflict("a user with this email already exists"))
-        }
+        Err(e) if e.kind == DbErrorKind::Unique => Err(Error::conflict("a user with this email already exists")),
         Err(e) => Err(e.into()),
     }
 }
@@ -160,9 +146,7 @@ pub async fn find_by_email<H: Host>(
     let rows = host
         .db()
         .query(
-            &format!(
-                "SELECT {COLUMNS}, password_hash FROM users WHERE tenant_id = ?1 AND email = ?2"
-            ),
+            &format!("SELECT {COLUMNS}, password_hash FROM users WHERE tenant_id = ?1 AND email = ?2"),
             &[tenant.as_str().into(), email.into()],
         )
         .await?;
@@ -206,12 +190,7 @@ pub struct UserPatch {
 
 /// Applies a patch. Changing the password or blocking the user ends every
 /// session they have.
-pub async fn update<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    user: &User,
-    patch: UserPatch,
-) -> Result<User> {
+pub async fn update<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: UserPatch) -> Result<User> {
     let mut next = user.clone();
     if let Some(e) = patch.email {
         let e = normalize_email(&e)?;
@@ -225,20 +204,12 @@ pub async fn update<H: Host>(
         next.email_verified = v;
     }
     if let Some(n) = patch.name {
-        next.name = n
-            .as_deref()
-            .map(validate_display_name)
-            .transpose()?
-            .filter(|n| !n.is_empty());
+        next.name = n.as_deref().map(validate_display_name).transpose()?.filter(|n| !n.is_empty());
     }
     if let Some(b) = patch.blocked {
         next.blocked = b;
     }
-    let hash = patch
-        .password
-        .as_ref()
-        .map(|p| password::hash(p, host.random_bytes::<16>()))
-        .transpose()?;
+    let hash = patch.password.as_ref().map(|p| password::hash(p, host.random_bytes::<16>())).transpose()?;
     next.updated_at = host.now();
     let mut stmts = vec![Statement::new(
         "UPDATE users SET email = ?1, email_verified = ?2, name = ?3, blocked = ?4, updated_at = ?5,
@@ -260,9 +231,7 @@ pub async fn update<H: Host>(
     }
     match host.db().batch(stmts).await {
         Ok(_) => Ok(next),
-        Err(e) if e.kind == DbErrorKind::Unique => {
-            Err(Error::conflict("a user with this email already exists"))
-        }
+        Err(e) if e.kind == DbErrorKind::Unique => Err(Error::conflict("a user with this email already exists")),
         Err(e) => Err(e.into()),
     }
 }
@@ -270,30 +239,17 @@ pub async fn update<H: Host>(
 pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bool> {
     let n = host
         .db()
-        .execute(
-            "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
-            &[tenant.as_str().into(), id.into()],
-        )
+        .execute("DELETE FROM users WHERE tenant_id = ?1 AND id = ?2", &[tenant.as_str().into(), id.into()])
         .await?;
     Ok(n > 0)
 }
 
 /// Replaces the password hash (used by reset and by rehash-on-login).
-pub async fn set_password_hash<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    user: &UserId,
-    hash: &str,
-) -> Result<()> {
+pub async fn set_password_hash<H: Host>(host: &H, tenant: &TenantId, user: &UserId, hash: &str) -> Result<()> {
     host.db()
         .execute(
             "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4",
-            &[
-                hash.into(),
-                host.now().into(),
-                tenant.as_str().into(),
-                user.as_str().into(),
-            ],
+            &[hash.into(), host.now().into(), tenant.as_str().into(), user.as_str().into()],
         )
         .await?;
     Ok(())
@@ -303,11 +259,7 @@ pub async fn mark_verified<H: Host>(host: &H, tenant: &TenantId, user: &UserId) 
     host.db()
         .execute(
             "UPDATE users SET email_verified = 1, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
-            &[
-                host.now().into(),
-                tenant.as_str().into(),
-                user.as_str().into(),
-            ],
+            &[host.now().into(), tenant.as_str().into(), user.as_str().into()],
         )
         .await?;
     Ok(())
@@ -317,11 +269,7 @@ pub async fn record_login<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -
     host.db()
         .execute(
             "UPDATE users SET last_login_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
-            &[
-                host.now().into(),
-                tenant.as_str().into(),
-                user.as_str().into(),
-            ],
+            &[host.now().into(), tenant.as_str().into(), user.as_str().into()],
         )
         .await?;
     Ok(())
@@ -333,20 +281,9 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            normalize_email("  Ana@Example.COM ").unwrap(),
-            "ana@example.com"
-        );
-        for bad in [
-            "",
-            "ana",
-            "ana@",
-            "@example.com",
-            "ana@example",
-            "a b@example.com",
-            "ana@.com",
-            "ana@example..com",
-        ] {
+        assert_eq!(normalize_email("  Ana@Example.COM ").unwrap(), "ana@example.com");
+        for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a b@example.com", "ana@.com", "ana@example..com"]
+        {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -16,8 +16,7 @@ pub const P_COST: u32 = 1;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 fn hasher() -> Argon2<'static> {
-    let params =
-        Params::new(M_COST_KIB, T_COST, P_COST, None).expect("static Argon2 parameters are valid");
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).expect("static Argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -33,7 +32,8 @@ pub fn hash(password: &Secret<String>, salt: [u8; 16]) -> Result<String> {
 /// A hash with today's parameters whose password nobody knows. Verifying
 /// against it when an account does not exist costs the same time as a real
 /// verification, so response time does not reveal which emails have accounts.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dGVzc2VyYWR1bW15c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$dGVzc2VyYWR1bW15c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verified {
@@ -57,10 +57,7 @@ fn verify_phc(password: &Secret<String>, stored: &str) -> Verified {
         return Verified::Wrong;
     };
     // The verifier reads algorithm and parameters from the PHC string.
-    if Argon2::default()
-        .verify_password(password.expose().as_bytes(), &parsed)
-        .is_err()
-    {
+    if Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_err() {
         return Verified::Wrong;
     }
     let weaker = match Params::try_from(&parsed) {
@@ -84,14 +81,10 @@ fn verify_phc(password: &Secret<String>, stored: &str) -> Verified {
 pub fn check_policy(password: &str, min_len: u32) -> Result<()> {
     let chars = password.chars().count();
     if chars < min_len as usize {
-        return Err(Error::bad_request(format!(
-            "password must be at least {min_len} characters"
-        )));
+        return Err(Error::bad_request(format!("password must be at least {min_len} characters")));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(Error::bad_request(format!(
-            "password must be at most {MAX_PASSWORD_BYTES} bytes"
-        )));
+        return Err(Error::bad_request(format!("password must be at most {MAX_PASSWORD_BYTES} bytes")));
     }
     Ok(())
 }
@@ -116,11 +109,7 @@ mod tests {
 
     #[test]
     fn weaker_parameters_ask_for_rehash() {
-        let weak = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(8192, 1, 1, None).unwrap(),
-        );
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap());
         let salt = SaltString::encode_b64(&[1; 16]).unwrap();
         let h = weak.hash_password(b"pw-123456", &salt).unwrap().to_string();
         assert_eq!(verify(&s("pw-123456"), Some(&h)), Verified::OkNeedsRehash);

@@ -18,10 +18,7 @@ use crate::users::{self, email_tokens, email_tokens::Purpose, password};
 pub async fn show_request<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let (token, set) = csrf::issue(cx.host, cx.req, cx.tenant())?;
     Ok(with_cookies(
-        html(
-            StatusCode::OK,
-            pages::reset_request(cx.tenant(), &token, None),
-        ),
+        html(StatusCode::OK, pages::reset_request(cx.tenant(), &token, None)),
         &set.into_iter().collect::<Vec<_>>(),
     ))
 }
@@ -32,14 +29,9 @@ pub async fn submit_request<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     csrf::verify(cx.host, cx.req, t, &form)?;
     let email_in = form.get("email").unwrap_or("");
     if let Some((user, _)) = users::find_by_email(cx.host, t.id(), email_in).await? {
-        if !user.blocked {
-            let token =
-                email_tokens::issue(cx.host, t.id(), &user.id, Purpose::ResetPassword).await?;
-            let link = format!(
-                "{}?token={}",
-                t.url("/password-reset/confirm"),
-                token.expose()
-            );
+        if !user.blocked && throttle::allow_mail(cx.host, t.id(), &user.email).await? {
+            let token = email_tokens::issue(cx.host, t.id(), &user.id, Purpose::ResetPassword).await?;
+            let link = format!("{}?token={}", t.url("/password-reset/confirm"), token.expose());
             email::send(
                 cx.host,
                 t.id(),
@@ -96,19 +88,14 @@ fn render_confirm<H: Host>(
 ) -> Result<HttpResponse> {
     let (csrf_token, set) = csrf::issue(cx.host, cx.req, cx.tenant())?;
     Ok(with_cookies(
-        html(
-            status,
-            pages::reset_confirm(cx.tenant(), &csrf_token, token, msg),
-        ),
+        html(status, pages::reset_confirm(cx.tenant(), &csrf_token, token, msg)),
         &set.into_iter().collect::<Vec<_>>(),
     ))
 }
 
 pub async fn show_confirm<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let token = cx.req.query_param("token").unwrap_or("");
-    if token.is_empty()
-        || !email_tokens::is_valid(cx.host, cx.tenant().id(), token, Purpose::ResetPassword).await?
-    {
+    if token.is_empty() || !email_tokens::is_valid(cx.host, cx.tenant().id(), token, Purpose::ResetPassword).await? {
         return Ok(invalid_link(cx));
     }
     render_confirm(cx, StatusCode::OK, token, None)
@@ -123,16 +110,9 @@ pub async fn submit_confirm<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     // Check the policy before using the token, so a too-short password does
     // not burn the link.
     if let Err(e) = password::check_policy(pw, t.tenant.settings.password_min_length) {
-        return render_confirm(
-            cx,
-            StatusCode::BAD_REQUEST,
-            token,
-            Some(("error", &e.detail)),
-        );
+        return render_confirm(cx, StatusCode::BAD_REQUEST, token, Some(("error", &e.detail)));
     }
-    let Some(user_id) =
-        email_tokens::consume(cx.host, t.id(), token, Purpose::ResetPassword).await?
-    else {
+    let Some(user_id) = email_tokens::consume(cx.host, t.id(), token, Purpose::ResetPassword).await? else {
         return Ok(invalid_link(cx));
     };
     let hash = password::hash(&Secret::new(pw.to_string()), cx.host.random_bytes::<16>())?;
@@ -150,13 +130,8 @@ pub async fn submit_confirm<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     if let Some(user) = users::get(cx.host, t.id(), user_id.as_str()).await? {
         throttle::clear(cx.host, t.id(), &throttle::account_key(&user.email)).await?;
     }
-    cx.audit(
-        EventType::PasswordChanged,
-        "password changed by reset link",
-        Some(&user_id),
-        serde_json::json!({}),
-    )
-    .await?;
+    cx.audit(EventType::PasswordChanged, "password changed by reset link", Some(&user_id), serde_json::json!({}))
+        .await?;
     Ok(html(
         StatusCode::OK,
         pages::notice(

@@ -12,7 +12,7 @@ use crate::host::Host;
 use crate::logs::EventType;
 use crate::response::{html, with_cookies, HttpResponse};
 use crate::router::Ctx;
-use crate::session::csrf;
+use crate::session::{csrf, throttle};
 use crate::types::Secret;
 use crate::ui::pages;
 use crate::users::{self, email_tokens, email_tokens::Purpose, password, NewUser};
@@ -49,20 +49,8 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let email = match checked {
         Ok(e) => e,
         Err(err) => {
-            cx.audit(
-                EventType::SignupFailed,
-                &err.detail,
-                None,
-                serde_json::json!({ "email": email_in }),
-            )
-            .await?;
-            return render(
-                cx,
-                StatusCode::BAD_REQUEST,
-                &email_in,
-                &name,
-                Some(("error", &err.detail)),
-            );
+            cx.audit(EventType::SignupFailed, &err.detail, None, serde_json::json!({ "email": email_in })).await?;
+            return render(cx, StatusCode::BAD_REQUEST, &email_in, &name, Some(("error", &err.detail)));
         }
     };
 
@@ -74,18 +62,15 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     match users::create(cx.host, t.id(), new).await {
         Ok(user) => {
-            let token =
-                email_tokens::issue(cx.host, t.id(), &user.id, Purpose::VerifyEmail).await?;
+            let token = email_tokens::issue(cx.host, t.id(), &user.id, Purpose::VerifyEmail).await?;
             send_verification(cx, &user.email, token.expose()).await?;
-            cx.audit(
-                EventType::SignupSuccess,
-                "signup",
-                Some(&user.id),
-                serde_json::json!({ "email": user.email }),
-            )
-            .await?;
+            cx.audit(EventType::SignupSuccess, "signup", Some(&user.id), serde_json::json!({ "email": user.email }))
+                .await?;
         }
         Err(e) if e.kind == ErrorKind::Conflict => {
+            if !throttle::allow_mail(cx.host, t.id(), &email).await? {
+                return Ok(check_email(t, &email));
+            }
             email::send(
                 cx.host,
                 t.id(),
@@ -102,17 +87,16 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
                 },
             )
             .await?;
-            cx.audit(
-                EventType::SignupFailed,
-                "email already registered",
-                None,
-                serde_json::json!({ "email": email }),
-            )
-            .await?;
+            cx.audit(EventType::SignupFailed, "email already registered", None, serde_json::json!({ "email": email }))
+                .await?;
         }
         Err(e) => return Err(e),
     }
-    Ok(html(
+    Ok(check_email(t, &email))
+}
+
+fn check_email(t: &crate::tenant::TenantCtx, email: &str) -> HttpResponse {
+    html(
         StatusCode::OK,
         pages::notice(
             t,
@@ -121,7 +105,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             &format!("We sent a message to {email}. Open the link in it to verify your address, then sign in."),
             Some((&t.path("/login"), "Go to sign in")),
         ),
-    ))
+    )
 }
 
 pub async fn send_verification<H: Host>(cx: &Ctx<'_, H>, to: &str, token: &str) -> Result<()> {

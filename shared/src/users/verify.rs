@@ -9,7 +9,7 @@ use crate::host::Host;
 use crate::logs::EventType;
 use crate::response::{html, with_cookies, HttpResponse};
 use crate::router::Ctx;
-use crate::session::csrf;
+use crate::session::{csrf, throttle};
 use crate::ui::pages;
 use crate::users::{self, email_tokens, email_tokens::Purpose};
 
@@ -30,9 +30,7 @@ fn invalid_link<H: Host>(cx: &Ctx<'_, H>) -> HttpResponse {
 pub async fn show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let t = cx.tenant();
     let token = cx.req.query_param("token").unwrap_or("");
-    if token.is_empty()
-        || !email_tokens::is_valid(cx.host, t.id(), token, Purpose::VerifyEmail).await?
-    {
+    if token.is_empty() || !email_tokens::is_valid(cx.host, t.id(), token, Purpose::VerifyEmail).await? {
         return Ok(invalid_link(cx));
     }
     let (csrf_token, set) = csrf::issue(cx.host, cx.req, t)?;
@@ -47,18 +45,11 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let form = cx.req.form()?;
     csrf::verify(cx.host, cx.req, t, &form)?;
     let token = form.get("token").unwrap_or("");
-    let Some(user_id) = email_tokens::consume(cx.host, t.id(), token, Purpose::VerifyEmail).await?
-    else {
+    let Some(user_id) = email_tokens::consume(cx.host, t.id(), token, Purpose::VerifyEmail).await? else {
         return Ok(invalid_link(cx));
     };
     users::mark_verified(cx.host, t.id(), &user_id).await?;
-    cx.audit(
-        EventType::EmailVerified,
-        "email verified",
-        Some(&user_id),
-        serde_json::json!({}),
-    )
-    .await?;
+    cx.audit(EventType::EmailVerified, "email verified", Some(&user_id), serde_json::json!({})).await?;
     Ok(html(
         StatusCode::OK,
         pages::notice(
@@ -79,9 +70,8 @@ pub async fn resend<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     csrf::verify(cx.host, cx.req, t, &form)?;
     let email = form.get("email").unwrap_or("");
     if let Some((user, _)) = users::find_by_email(cx.host, t.id(), email).await? {
-        if !user.email_verified && !user.blocked {
-            let token =
-                email_tokens::issue(cx.host, t.id(), &user.id, Purpose::VerifyEmail).await?;
+        if !user.email_verified && !user.blocked && throttle::allow_mail(cx.host, t.id(), &user.email).await? {
+            let token = email_tokens::issue(cx.host, t.id(), &user.id, Purpose::VerifyEmail).await?;
             super::signup::send_verification(cx, &user.email, token.expose()).await?;
         }
     }

@@ -1,0 +1,253 @@
+//! Super-admin JWTs for the internal API (ES256).
+//!
+//! The platform has its own signing key (sealed by the master key) and
+//! publishes its JWKS at `/api/v1/internal/.well-known/jwks.json`. A platform
+//! API key can mint a short-lived token (`POST /api/v1/internal/auth/token`);
+//! tokens from another issuer are accepted when the operator trusts it
+//! (`PLATFORM_JWT_TRUSTED`: `[{"issuer": ..., "jwks": {"keys": [...]}}]`).
+//!
+//! Checks (RFC 7519 §4.1, RFC 8725 §3): `alg` is ES256 only; `kid` names a
+//! key of the issuer the token claims; `iss`, `aud` (`PLATFORM_JWT_AUDIENCE`,
+//! default `tessera-platform`), `exp`, `nbf`, `jti` and a platform `role` are
+//! required; the lifetime is at most an hour; each `jti` is accepted once.
+
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::alg::Es256;
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use p256::ecdsa::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{unauthorized, Credential, Principal, Role};
+use crate::crypto::{b64url, b64url_decode};
+use crate::error::{Error, Result};
+use crate::host::{Db, Host, HostExt, Secrets, Statement};
+use crate::keys::{generate_signing_key, MasterKeys, PublicJwk};
+use crate::request::Request;
+use crate::types::Secret;
+
+pub const MAX_LIFETIME_SECS: i64 = 3600;
+pub const DEFAULT_LIFETIME_SECS: i64 = 300;
+const LEEWAY_SECS: i64 = 30;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PlatformClaims {
+    iss: String,
+    sub: String,
+    aud: Audience,
+    jti: String,
+    role: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn contains(&self, aud: &str) -> bool {
+        match self {
+            Audience::One(a) => a == aud,
+            Audience::Many(v) => v.iter().any(|a| a == aud),
+        }
+    }
+}
+
+pub fn issuer<H: Host>(host: &H, req: &Request) -> String {
+    host.secrets().var("PLATFORM_JWT_ISSUER").unwrap_or_else(|| format!("{}/api/v1/internal", req.origin))
+}
+
+pub fn audience<H: Host>(host: &H) -> String {
+    host.secrets().var("PLATFORM_JWT_AUDIENCE").unwrap_or_else(|| "tessera-platform".into())
+}
+
+fn aad(kid: &str) -> Vec<u8> {
+    format!("tessera:platform-sig:{kid}").into_bytes()
+}
+
+fn datetime(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::server("clock out of range"))
+}
+
+/// The active platform signing key, created on first use.
+async fn active_key<H: Host>(host: &H) -> Result<(String, Secret<SigningKey>)> {
+    let master = MasterKeys::load(host)?;
+    for _ in 0..2 {
+        let rows = host
+            .db()
+            .query("SELECT kid, private_key_enc FROM platform_signing_keys WHERE status = 'active'", &[])
+            .await?;
+        if let Some(r) = rows.first() {
+            let kid = r.text("kid")?;
+            let scalar = master.open(&r.text("private_key_enc")?, &aad(&kid))?;
+            let key =
+                SigningKey::from_slice(scalar.expose()).map_err(|_| Error::server("stored platform key is invalid"))?;
+            return Ok((kid, Secret::new(key)));
+        }
+        insert_new_key(host, &master, "active").await?;
+    }
+    Err(Error::server("could not create the platform signing key"))
+}
+
+async fn insert_new_key<H: Host>(host: &H, master: &MasterKeys, status: &str) -> Result<String> {
+    let key = generate_signing_key(host);
+    let jwk = PublicJwk::from_verifying_key(key.verifying_key());
+    let sealed = master.seal(host, &key.to_bytes(), &aad(&jwk.kid));
+    // OR IGNORE: a concurrent first use may have created the active key; the
+    // partial unique index keeps exactly one.
+    host.db()
+        .execute(
+            "INSERT OR IGNORE INTO platform_signing_keys (kid, public_jwk, private_key_enc, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[jwk.kid.clone().into(), jwk.to_json().into(), sealed.into(), status.into(), host.now().into()],
+        )
+        .await?;
+    Ok(jwk.kid)
+}
+
+/// A new active platform key; the previous one keeps verifying.
+pub async fn rotate<H: Host>(host: &H) -> Result<String> {
+    let master = MasterKeys::load(host)?;
+    active_key(host).await?;
+    let key = generate_signing_key(host);
+    let jwk = PublicJwk::from_verifying_key(key.verifying_key());
+    let sealed = master.seal(host, &key.to_bytes(), &aad(&jwk.kid));
+    host.db()
+        .batch(vec![
+            Statement::new("UPDATE platform_signing_keys SET status = 'verify_only' WHERE status = 'active'", vec![]),
+            Statement::new(
+                "INSERT INTO platform_signing_keys (kid, public_jwk, private_key_enc, status, created_at)
+                 VALUES (?1, ?2, ?3, 'active', ?4)",
+                vec![jwk.kid.clone().into(), jwk.to_json().into(), sealed.into(), host.now().into()],
+            ),
+        ])
+        .await?;
+    Ok(jwk.kid)
+}
+
+pub async fn jwks<H: Host>(host: &H) -> Result<serde_json::Value> {
+    active_key(host).await?;
+    let rows = host
+        .db()
+        .query(
+            "SELECT public_jwk FROM platform_signing_keys WHERE status IN ('active', 'verify_only')
+             ORDER BY status = 'active' DESC, created_at DESC",
+            &[],
+        )
+        .await?;
+    let keys = rows
+        .iter()
+        .map(|r| {
+            r.text("public_jwk")
+                .map_err(Error::from)
+                .and_then(|j| serde_json::from_str(&j).map_err(|e| Error::server(e.to_string())))
+        })
+        .collect::<Result<Vec<serde_json::Value>>>()?;
+    Ok(serde_json::json!({ "keys": keys }))
+}
+
+/// Mints a token for `subject` with `role`, valid for `lifetime_secs`.
+pub async fn mint<H: Host>(host: &H, req: &Request, subject: &str, role: Role, lifetime_secs: i64) -> Result<String> {
+    let (kid, key) = active_key(host).await?;
+    let now = datetime(host.now())?;
+    let claims = PlatformClaims {
+        iss: issuer(host, req),
+        sub: subject.to_string(),
+        aud: Audience::One(audience(host)),
+        jti: b64url(&host.random_bytes::<16>()),
+        role: role.as_str().to_string(),
+    };
+    let mut c = Claims::new(claims);
+    c.issued_at = Some(now);
+    c.not_before = Some(now);
+    c.expiration = Some(now + Duration::seconds(lifetime_secs));
+    let header = Header::empty().with_key_id(kid).with_token_type("JWT");
+    Es256.token(&header, &c, key.expose()).map_err(|e| Error::server(format!("signing: {e}")))
+}
+
+/// The verifying keys an issuer's token may name, by kid.
+async fn key_for<H: Host>(host: &H, req: &Request, iss: &str, kid: &str) -> Result<Option<VerifyingKey>> {
+    if iss == issuer(host, req) {
+        let rows = host
+            .db()
+            .query(
+                "SELECT public_jwk FROM platform_signing_keys WHERE kid = ?1 AND status IN ('active', 'verify_only')",
+                &[kid.into()],
+            )
+            .await?;
+        return Ok(match rows.first() {
+            Some(r) => jwk_to_key(&serde_json::from_str(&r.text("public_jwk")?).unwrap_or_default()),
+            None => None,
+        });
+    }
+    let Some(trusted) = host.secrets().var("PLATFORM_JWT_TRUSTED") else {
+        return Ok(None);
+    };
+    let trusted: Vec<serde_json::Value> = serde_json::from_str(&trusted)
+        .map_err(|e| Error::server(format!("PLATFORM_JWT_TRUSTED is not a JSON array: {e}")))?;
+    Ok(trusted
+        .iter()
+        .filter(|t| t["issuer"] == iss)
+        .flat_map(|t| t["jwks"]["keys"].as_array().cloned().unwrap_or_default())
+        .find(|k| k["kid"] == kid)
+        .and_then(|k| jwk_to_key(&k)))
+}
+
+fn jwk_to_key(jwk: &serde_json::Value) -> Option<VerifyingKey> {
+    if jwk["kty"] != "EC" || jwk["crv"] != "P-256" {
+        return None;
+    }
+    let x = b64url_decode(jwk["x"].as_str()?)?;
+    let y = b64url_decode(jwk["y"].as_str()?)?;
+    if x.len() != 32 || y.len() != 32 {
+        return None;
+    }
+    let mut sec1 = vec![4u8];
+    sec1.extend(x);
+    sec1.extend(y);
+    VerifyingKey::from_sec1_bytes(&sec1).ok()
+}
+
+pub async fn authenticate<H: Host>(host: &H, req: &Request, token: &str) -> Result<Principal> {
+    let untrusted = UntrustedToken::new(token).map_err(|_| unauthorized())?;
+    let kid = untrusted.header().key_id.clone().ok_or_else(unauthorized)?;
+    // The issuer decides which keys may verify; it is read before the
+    // signature check only to pick them, and checked again after.
+    let claimed: Claims<PlatformClaims> = untrusted.deserialize_claims_unchecked().map_err(|_| unauthorized())?;
+    let key = key_for(host, req, &claimed.custom.iss, &kid).await?.ok_or_else(unauthorized)?;
+    let token = Es256.validator::<PlatformClaims>(&key).validate(&untrusted).map_err(|_| unauthorized())?;
+    let claims = token.claims();
+    let now_ms = host.now();
+    let now = datetime(now_ms)?;
+    let time = TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || now);
+    claims.validate_expiration(&time).map_err(|_| unauthorized())?;
+    if claims.not_before.is_some() {
+        claims.validate_maturity(&time).map_err(|_| unauthorized())?;
+    }
+    let exp = claims.expiration.ok_or_else(unauthorized)?;
+    if (exp - now).num_seconds() > MAX_LIFETIME_SECS + LEEWAY_SECS {
+        return Err(unauthorized());
+    }
+    let c = &claims.custom;
+    if c.iss != claimed.custom.iss || !c.aud.contains(&audience(host)) || c.jti.is_empty() || c.sub.is_empty() {
+        return Err(unauthorized());
+    }
+    let role = Role::parse(&c.role).ok_or_else(unauthorized)?;
+    // Single use: the first INSERT of this (issuer, jti) wins.
+    let ledger_key = format!("{}|{}", c.iss, c.jti);
+    let rows = host
+        .db()
+        .batch(vec![
+            Statement::new("DELETE FROM platform_jti WHERE expires_at < ?1", vec![now_ms.into()]),
+            Statement::new(
+                "INSERT OR IGNORE INTO platform_jti (jti, expires_at) VALUES (?1, ?2)",
+                vec![ledger_key.into(), (exp.timestamp_millis() + LEEWAY_SECS * 1000).into()],
+            ),
+        ])
+        .await?;
+    if rows.get(1) != Some(&1) {
+        return Err(unauthorized());
+    }
+    Ok(Principal { credential: Credential::Jwt { issuer: c.iss.clone(), subject: c.sub.clone() }, role })
+}
