@@ -24,6 +24,8 @@ pub enum Scope {
 pub enum Surface {
     Html,
     Problem,
+    /// `{"error", "error_description"}` (RFC 6749 §5.2).
+    OAuth,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +85,26 @@ pub enum RouteId {
     UserBlock,
     UserUnblock,
     LogsList,
+    // OAuth / OIDC.
+    Authorize,
+    ConsentSubmit,
+    Token,
+    Revoke,
+    Introspect,
+    UserInfo,
+    AccountConsentRevoke,
+    ClientsList,
+    ClientsCreate,
+    ClientGet,
+    ClientUpdate,
+    ClientDelete,
+    ClientRotateSecret,
+    ResourcesList,
+    ResourcesCreate,
+    ResourceGet,
+    ResourceDelete,
+    ConsentsList,
+    ConsentRevoke,
 }
 
 pub struct Route {
@@ -100,7 +122,7 @@ const fn r(method: &'static str, path: &'static str, scope: Scope, surface: Surf
 
 use RouteId::*;
 use Scope::{Platform as P, Tenant as T};
-use Surface::{Html as H, Problem as J};
+use Surface::{Html as H, OAuth as O, Problem as J};
 
 pub static ROUTES: &[Route] = &[
     r("GET", "/healthz", P, J, Health),
@@ -154,6 +176,26 @@ pub static ROUTES: &[Route] = &[
     r("POST", "/api/v1/users/{user_id}/block", T, J, UserBlock),
     r("POST", "/api/v1/users/{user_id}/unblock", T, J, UserUnblock),
     r("GET", "/api/v1/logs", T, J, LogsList),
+    r("GET", "/authorize", T, H, Authorize),
+    r("POST", "/consent", T, H, ConsentSubmit),
+    r("POST", "/oauth/token", T, O, Token),
+    r("POST", "/oauth/revoke", T, O, Revoke),
+    r("POST", "/oauth/introspect", T, O, Introspect),
+    r("GET", "/userinfo", T, O, UserInfo),
+    r("POST", "/userinfo", T, O, UserInfo),
+    r("POST", "/account/consents/revoke", T, H, AccountConsentRevoke),
+    r("GET", "/api/v1/clients", T, J, ClientsList),
+    r("POST", "/api/v1/clients", T, J, ClientsCreate),
+    r("GET", "/api/v1/clients/{client_id}", T, J, ClientGet),
+    r("PATCH", "/api/v1/clients/{client_id}", T, J, ClientUpdate),
+    r("DELETE", "/api/v1/clients/{client_id}", T, J, ClientDelete),
+    r("POST", "/api/v1/clients/{client_id}/rotate-secret", T, J, ClientRotateSecret),
+    r("GET", "/api/v1/resource-servers", T, J, ResourcesList),
+    r("POST", "/api/v1/resource-servers", T, J, ResourcesCreate),
+    r("GET", "/api/v1/resource-servers/{api_id}", T, J, ResourceGet),
+    r("DELETE", "/api/v1/resource-servers/{api_id}", T, J, ResourceDelete),
+    r("GET", "/api/v1/users/{user_id}/consents", T, J, ConsentsList),
+    r("DELETE", "/api/v1/users/{user_id}/consents/{client_id}", T, J, ConsentRevoke),
 ];
 
 /// Everything a handler sees.
@@ -206,7 +248,9 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The error format for a path no route claimed.
 fn surface_for(path: &str) -> Surface {
-    if path.contains("/api/") || path.contains("/.well-known/") || path == "/healthz" {
+    if path.contains("/oauth/") || path.ends_with("/userinfo") {
+        Surface::OAuth
+    } else if path.contains("/api/") || path.contains("/.well-known/") || path == "/healthz" {
         Surface::Problem
     } else {
         Surface::Html
@@ -217,6 +261,7 @@ fn render_error(surface: Surface, e: &Error) -> HttpResponse {
     match surface {
         Surface::Html => e.to_html(),
         Surface::Problem => e.to_problem(),
+        Surface::OAuth => e.to_oauth(),
     }
 }
 
@@ -295,7 +340,7 @@ async fn route<H: Host>(req: &Request, host: &H) -> Result<HttpResponse, (Surfac
 }
 
 async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    use crate::{admin, internal, oidc, session, users};
+    use crate::{admin, internal, oauth, oidc, session, users};
     match id {
         Health => Ok(crate::response::text(StatusCode::OK, "ok")),
         Discovery => oidc::discovery::get(cx).await,
@@ -305,8 +350,8 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
         LoginSubmit => session::login::submit(cx).await,
         SignupShow => users::signup::show(cx).await,
         SignupSubmit => users::signup::submit(cx).await,
-        LogoutShow => session::logout::show(cx).await,
-        LogoutSubmit => session::logout::submit(cx).await,
+        LogoutShow => oidc::end_session::get(cx).await,
+        LogoutSubmit => oidc::end_session::post(cx).await,
         Account => session::logout::account(cx).await,
         VerifyShow => users::verify::show(cx).await,
         VerifySubmit => users::verify::submit(cx).await,
@@ -315,9 +360,16 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
         ResetSubmit => users::reset::submit_request(cx).await,
         ResetConfirmShow => users::reset::show_confirm(cx).await,
         ResetConfirmSubmit => users::reset::submit_confirm(cx).await,
-        UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock | UserUnblock | LogsList => {
-            admin::dispatch(id, cx).await
-        }
+        UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock | UserUnblock | LogsList
+        | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete | ClientRotateSecret | ResourcesList
+        | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList | ConsentRevoke => admin::dispatch(id, cx).await,
+        Authorize => oauth::authorize::get(cx).await,
+        ConsentSubmit => oauth::consent::submit(cx).await,
+        Token => oauth::token::post(cx).await,
+        Revoke => oauth::revoke::post(cx).await,
+        Introspect => oauth::introspect::post(cx).await,
+        UserInfo => oidc::userinfo::get(cx).await,
+        AccountConsentRevoke => session::logout::revoke_consent(cx).await,
         // Everything else is the internal API, guarded route by route there.
         _ => internal::dispatch(id, cx).await,
     }

@@ -3,6 +3,7 @@
 //! looked up by prefix *and* tenant id, so another tenant's key is unknown
 //! here. Errors are problem+json.
 
+pub mod clients;
 pub mod users;
 
 use crate::error::Result;
@@ -17,6 +18,18 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
     let key = api_keys::authenticate(cx.host, cx.tenant().id(), presented).await?;
     match id {
         RouteId::LogsList => users::logs(cx).await,
+        RouteId::ClientsList
+        | RouteId::ClientsCreate
+        | RouteId::ClientGet
+        | RouteId::ClientUpdate
+        | RouteId::ClientDelete
+        | RouteId::ClientRotateSecret
+        | RouteId::ResourcesList
+        | RouteId::ResourcesCreate
+        | RouteId::ResourceGet
+        | RouteId::ResourceDelete
+        | RouteId::ConsentsList
+        | RouteId::ConsentRevoke => clients::dispatch(id, cx, &key).await,
         _ => users::dispatch(id, cx, &key).await,
     }
 }

@@ -18,7 +18,7 @@ use p256::ecdsa::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{unauthorized, Credential, Principal, Role};
-use crate::crypto::{b64url, b64url_decode};
+use crate::crypto::b64url;
 use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Secrets, Statement};
 use crate::keys::{generate_signing_key, MasterKeys, PublicJwk};
@@ -177,7 +177,7 @@ async fn key_for<H: Host>(host: &H, req: &Request, iss: &str, kid: &str) -> Resu
             )
             .await?;
         return Ok(match rows.first() {
-            Some(r) => jwk_to_key(&serde_json::from_str(&r.text("public_jwk")?).unwrap_or_default()),
+            Some(r) => PublicJwk::parse(&serde_json::from_str(&r.text("public_jwk")?).unwrap_or_default()),
             None => None,
         });
     }
@@ -191,22 +191,7 @@ async fn key_for<H: Host>(host: &H, req: &Request, iss: &str, kid: &str) -> Resu
         .filter(|t| t["issuer"] == iss)
         .flat_map(|t| t["jwks"]["keys"].as_array().cloned().unwrap_or_default())
         .find(|k| k["kid"] == kid)
-        .and_then(|k| jwk_to_key(&k)))
-}
-
-fn jwk_to_key(jwk: &serde_json::Value) -> Option<VerifyingKey> {
-    if jwk["kty"] != "EC" || jwk["crv"] != "P-256" {
-        return None;
-    }
-    let x = b64url_decode(jwk["x"].as_str()?)?;
-    let y = b64url_decode(jwk["y"].as_str()?)?;
-    if x.len() != 32 || y.len() != 32 {
-        return None;
-    }
-    let mut sec1 = vec![4u8];
-    sec1.extend(x);
-    sec1.extend(y);
-    VerifyingKey::from_sec1_bytes(&sec1).ok()
+        .and_then(|k| PublicJwk::parse(&k)))
 }
 
 pub async fn authenticate<H: Host>(host: &H, req: &Request, token: &str) -> Result<Principal> {

@@ -23,6 +23,22 @@ impl PublicJwk {
         PublicJwk { kid, x, y }
     }
 
+    /// The verifying key of a public P-256 JWK, if it is one.
+    pub fn parse(jwk: &serde_json::Value) -> Option<VerifyingKey> {
+        if jwk["kty"] != "EC" || jwk["crv"] != "P-256" {
+            return None;
+        }
+        let x = crate::crypto::b64url_decode(jwk["x"].as_str()?)?;
+        let y = crate::crypto::b64url_decode(jwk["y"].as_str()?)?;
+        if x.len() != 32 || y.len() != 32 {
+            return None;
+        }
+        let mut sec1 = vec![4u8];
+        sec1.extend(x);
+        sec1.extend(y);
+        VerifyingKey::from_sec1_bytes(&sec1).ok()
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::json!({
             "kty": "EC",
@@ -56,6 +72,7 @@ mod tests {
         // Same key, same kid; another key, another kid.
         let again = PublicJwk::from_verifying_key(sk.verifying_key());
         assert_eq!(jwk, again);
+        assert_eq!(PublicJwk::parse(&v).as_ref(), Some(sk.verifying_key()));
         let other = SigningKey::from_slice(&[4u8; 32]).unwrap();
         assert_ne!(PublicJwk::from_verifying_key(other.verifying_key()).kid, jwk.kid);
     }

@@ -276,3 +276,18 @@ pub async fn active_signing_key<H: Host>(host: &H, tenant: &TenantId) -> Result<
     let key = SigningKey::from_slice(scalar.expose()).map_err(|_| Error::server("stored signing key is invalid"))?;
     Ok((kid, Secret::new(key)))
 }
+
+/// A tenant key that may verify tokens (active or verify-only), by kid.
+pub async fn verifying_key<H: Host>(host: &H, tenant: &TenantId, kid: &str) -> Result<Option<p256::ecdsa::VerifyingKey>> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT public_jwk FROM signing_keys WHERE tenant_id = ?1 AND kid = ?2 AND status IN ('active', 'verify_only')",
+            &[tenant.as_str().into(), kid.into()],
+        )
+        .await?;
+    Ok(match rows.first() {
+        Some(r) => PublicJwk::parse(&serde_json::from_str(&r.text("public_jwk")?).unwrap_or_default()),
+        None => None,
+    })
+}

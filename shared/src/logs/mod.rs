@@ -40,6 +40,15 @@ pub enum EventType {
     /// was allowed / refused.
     PlatformApiCall,
     PlatformApiDenied,
+    /// `seacft` / `sertft` / `seccft`: tokens from a code, a refresh token,
+    /// client credentials.
+    TokenFromCode,
+    TokenFromRefresh,
+    TokenFromClientCredentials,
+    /// `feacft`: a token request failed.
+    TokenExchangeFailed,
+    /// `ferrt`: a rotated refresh token was presented again.
+    RefreshTokenReuse,
 }
 
 impl EventType {
@@ -59,6 +68,11 @@ impl EventType {
             EventType::PasswordChanged => "scp",
             EventType::ApiOperation | EventType::PlatformApiCall => "sapi",
             EventType::PlatformApiDenied => "fapi",
+            EventType::TokenFromCode => "seacft",
+            EventType::TokenFromRefresh => "sertft",
+            EventType::TokenFromClientCredentials => "seccft",
+            EventType::TokenExchangeFailed => "feacft",
+            EventType::RefreshTokenReuse => "ferrt",
         }
     }
 
@@ -77,6 +91,11 @@ impl EventType {
             | EventType::PasswordChanged => "user",
             EventType::ApiOperation => "admin",
             EventType::PlatformApiCall | EventType::PlatformApiDenied => "platform",
+            EventType::TokenFromCode
+            | EventType::TokenFromRefresh
+            | EventType::TokenFromClientCredentials
+            | EventType::TokenExchangeFailed => "token",
+            EventType::RefreshTokenReuse => "anomaly",
         }
     }
 
@@ -87,7 +106,8 @@ impl EventType {
             | EventType::LoginFailed
             | EventType::SignupFailed
             | EventType::PlatformApiDenied => "warning",
-            EventType::AccountLocked | EventType::IpThrottled => "error",
+            EventType::AccountLocked | EventType::IpThrottled | EventType::RefreshTokenReuse => "error",
+            EventType::TokenExchangeFailed => "warning",
             _ => "info",
         }
     }

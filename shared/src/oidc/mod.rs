@@ -1,5 +1,6 @@
-//! OpenID Connect: discovery and the JWKS. Token issuance lands with the
-//! authorization server.
+//! OpenID Connect: discovery, the JWKS, UserInfo and RP-initiated logout.
 
 pub mod discovery;
+pub mod end_session;
 pub mod jwks;
+pub mod userinfo;

@@ -27,7 +27,8 @@ pub async fn show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         Some("logged_out") => Some(("notice", "You have been signed out.")),
         _ => None,
     };
-    render(cx, StatusCode::OK, "", &return_to, notice)
+    let hint = cx.req.query_param("login_hint").unwrap_or("").to_string();
+    render(cx, StatusCode::OK, &hint, &return_to, notice)
 }
 
 fn render<H: Host>(

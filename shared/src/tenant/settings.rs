@@ -17,6 +17,8 @@ pub struct Settings {
     pub require_email_verification: bool,
     pub session_lifetime_minutes: u32,
     pub password_min_length: u32,
+    /// Lifetime of authorization codes (RFC 6749 §4.1.2: short).
+    pub authorization_code_ttl_seconds: u32,
 }
 
 impl Default for Settings {
@@ -28,6 +30,7 @@ impl Default for Settings {
             require_email_verification: true,
             session_lifetime_minutes: 7 * 24 * 60,
             password_min_length: 8,
+            authorization_code_ttl_seconds: 60,
         }
     }
 }
@@ -58,6 +61,9 @@ impl Settings {
         }
         if !(8..=128).contains(&self.password_min_length) {
             return Err("password_min_length must be 8-128".into());
+        }
+        if !(1..=600).contains(&self.authorization_code_ttl_seconds) {
+            return Err("authorization_code_ttl_seconds must be 1-600".into());
         }
         Ok(())
     }

@@ -153,17 +153,24 @@ pub fn reset_confirm(t: &TenantCtx, csrf_token: &str, token: &str, msg: Option<(
     page(Some(&t.tenant.name), "Choose a new password", &body)
 }
 
-pub fn account(t: &TenantCtx, csrf_token: &str, user: &User) -> String {
+pub fn account(t: &TenantCtx, csrf_token: &str, user: &User, consents: &[serde_json::Value]) -> String {
     let name = user.name.as_deref().map(|n| format!(" ({})", escape(n))).unwrap_or_default();
+    let apps: String = consents
+        .iter()
+        .map(|c| {
+            let client_id = c["client_id"].as_str().unwrap_or("");
+            format!(
+                "<li><strong>{}</strong>{}</li>",
+                escape(c["client_name"].as_str().unwrap_or("")),
+                form(&t.path("/account/consents/revoke"), csrf_token, &[Field::hidden("client_id", client_id)], "Remove access"),
+            )
+        })
+        .collect();
+    let apps = if apps.is_empty() { String::new() } else { format!("<h2>Applications you allowed</h2><ul id=\"consents\">{apps}</ul>") };
     let body = format!(
-        "<p>Signed in as <strong id=\"email\">{}</strong>{name}.</p>{}",
+        "<p>Signed in as <strong id=\"email\">{}</strong>{name}.</p>{apps}{}",
         escape(&user.email),
         form(&t.path("/logout"), csrf_token, &[], "Sign out"),
     );
     page(Some(&t.tenant.name), "Your account", &body)
-}
-
-pub fn logout_confirm(t: &TenantCtx, csrf_token: &str) -> String {
-    let body = format!("<p>Do you want to sign out?</p>{}", form(&t.path("/logout"), csrf_token, &[], "Sign out"));
-    page(Some(&t.tenant.name), "Sign out", &body)
 }

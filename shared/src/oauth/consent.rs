@@ -1,0 +1,198 @@
+//! Consent (OIDC Core §3.1.2.4): the user approves a client's scopes once;
+//! the grant is stored per user, client and scope set, skipped for
+//! first-party clients, and revocable by the user and by an admin. Revoking
+//! also revokes the client's tokens for that user.
+
+use http::StatusCode;
+
+use super::authorize::{self, AuthRequest};
+use super::OAuthError;
+use crate::crypto::{b64url, token_hash};
+use crate::error::{Error, Result};
+use crate::host::{Db, Host, HostExt, Statement};
+use crate::response::{html, see_other, with_cookies, HttpResponse};
+use crate::router::Ctx;
+use crate::session::{self, csrf, Session};
+use crate::types::{TenantId, UserId};
+use crate::ui::{escape, page};
+
+/// Whether the stored consent covers every requested scope.
+pub async fn covers<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str, scope: &[String]) -> Result<bool> {
+    let granted = granted(host, tenant, user, client_id).await?;
+    Ok(scope.iter().all(|s| granted.contains(s)))
+}
+
+async fn granted<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str) -> Result<Vec<String>> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT scopes FROM oauth_consents WHERE tenant_id = ?1 AND user_id = ?2 AND client_id = ?3",
+            &[tenant.as_str().into(), user.as_str().into(), client_id.into()],
+        )
+        .await?;
+    match rows.first() {
+        Some(r) => Ok(serde_json::from_str(&r.text("scopes")?).unwrap_or_default()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Consents of a user, for the account page and the management API.
+pub async fn list<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<Vec<serde_json::Value>> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT c.client_id, c.scopes, c.created_at, c.updated_at, k.name FROM oauth_consents c
+             JOIN oauth_clients k ON k.id = c.client_id AND k.tenant_id = c.tenant_id
+             WHERE c.tenant_id = ?1 AND c.user_id = ?2 ORDER BY k.name",
+            &[tenant.as_str().into(), user.as_str().into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(serde_json::json!({
+                "client_id": r.text("client_id")?,
+                "client_name": r.text("name")?,
+                "scopes": serde_json::from_str::<serde_json::Value>(&r.text("scopes")?).unwrap_or_default(),
+                "created_at": r.int("created_at")?,
+                "updated_at": r.int("updated_at")?,
+            }))
+        })
+        .collect()
+}
+
+/// Removes a consent and revokes the client's tokens for the user.
+pub async fn revoke<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str) -> Result<bool> {
+    let now = host.now();
+    let counts = host
+        .db()
+        .batch(vec![
+            Statement::new(
+                "DELETE FROM oauth_consents WHERE tenant_id = ?1 AND user_id = ?2 AND client_id = ?3",
+                vec![tenant.as_str().into(), user.as_str().into(), client_id.into()],
+            ),
+            Statement::new(
+                "UPDATE oauth_tokens SET revoked_at = ?1 WHERE tenant_id = ?2 AND user_id = ?3 AND client_id = ?4 AND revoked_at IS NULL",
+                vec![now.into(), tenant.as_str().into(), user.as_str().into(), client_id.into()],
+            ),
+        ])
+        .await?;
+    Ok(counts.first() == Some(&1))
+}
+
+async fn store<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str, scope: &[String]) -> Result<()> {
+    let mut all = granted(host, tenant, user, client_id).await?;
+    for s in scope {
+        if !all.contains(s) {
+            all.push(s.clone());
+        }
+    }
+    let now = host.now();
+    host.db()
+        .execute(
+            "INSERT INTO oauth_consents (tenant_id, user_id, client_id, scopes, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (tenant_id, user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
+            &[
+                tenant.as_str().into(),
+                user.as_str().into(),
+                client_id.into(),
+                serde_json::to_string(&all).expect("strings").into(),
+                now.into(),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+fn describe(scope: &str) -> String {
+    match scope {
+        "openid" => "Sign you in".into(),
+        "profile" => "See your name".into(),
+        "email" => "See your email address".into(),
+        "offline_access" => "Stay signed in (keep access when you are away)".into(),
+        other => format!("Use the permission \u{201c}{other}\u{201d}"),
+    }
+}
+
+/// Stores the pending request and shows the consent page.
+pub async fn ask<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, session: &Session) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let id = b64url(&cx.host.random_bytes::<32>());
+    let now = cx.host.now();
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(cx.req.query.iter().filter(|(k, _)| k != "prompt"))
+        .finish();
+    cx.host
+        .db()
+        .execute(
+            "INSERT INTO oauth_pending_requests (id_hash, tenant_id, user_id, client_id, query, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                token_hash(&id).into(),
+                t.id().as_str().into(),
+                session.user.id.as_str().into(),
+                ar.client.client_id.clone().into(),
+                query.into(),
+                now.into(),
+                (now + 10 * 60_000).into(),
+            ],
+        )
+        .await?;
+    let (token, set) = csrf::issue(cx.host, cx.req, t)?;
+    let items: String = ar.scope.iter().map(|s| format!("<li>{}</li>", escape(&describe(s)))).collect();
+    let body = format!(
+        "<p><strong>{client}</strong> wants to:</p><ul id=\"scopes\">{items}</ul>\
+         <p>Signed in as {email}.</p>\
+         <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"{field}\" value=\"{token}\">\
+         <input type=\"hidden\" name=\"request\" value=\"{id}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" style=\"background:#667\">Deny</button></form>",
+        client = escape(&ar.client.name),
+        email = escape(&session.user.email),
+        action = escape(&t.path("/consent")),
+        field = csrf::FIELD,
+        token = escape(&token),
+        id = escape(&id),
+    );
+    Ok(with_cookies(html(StatusCode::OK, page(Some(&t.tenant.name), "Authorize access", &body)), &set.into_iter().collect::<Vec<_>>()))
+}
+
+pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let form = cx.req.form()?;
+    csrf::verify(cx.host, cx.req, t, &form)?;
+    let Some(session) = session::current(cx.host, cx.req, t).await? else {
+        return Ok(see_other(&t.path("/login")));
+    };
+    let id = form.require("request")?;
+    let now = cx.host.now();
+    // Single use, and only by the user it was made for.
+    let rows = cx
+        .host
+        .db()
+        .query(
+            "UPDATE oauth_pending_requests SET used_at = ?1
+             WHERE id_hash = ?2 AND tenant_id = ?3 AND user_id = ?4 AND used_at IS NULL AND expires_at > ?1
+             RETURNING query",
+            &[now.into(), token_hash(id).into(), t.id().as_str().into(), session.user.id.as_str().into()],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        return Err(Error::bad_request("this consent request is no longer valid; start again from the application"));
+    };
+    let query: Vec<(String, String)> = form_urlencoded::parse(row.text("query")?.as_bytes()).into_owned().collect();
+    let ar = match authorize::parse(cx.host, t, &query).await {
+        Ok(ar) => ar,
+        Err(r) => return Ok(r.render(t)),
+    };
+    match form.get("decision") {
+        Some("allow") => {
+            store(cx.host, t.id(), &session.user.id, &ar.client.client_id, &ar.scope).await?;
+            authorize::issue_code(cx.host, t, &ar, &session).await
+        }
+        _ => Ok(OAuthError::new("access_denied", "the user denied the request").to_redirect(
+            &ar.redirect_uri,
+            ar.state.as_deref(),
+            &t.issuer,
+        )),
+    }
+}

@@ -1,0 +1,63 @@
+//! `client_credentials` (RFC 6749 §4.4): a confidential client gets an
+//! access token for an API audience, with scopes that API defines and the
+//! client is allowed.
+
+use super::Grant;
+use crate::crypto::{b64url, sha256};
+use crate::host::{Host, HostExt};
+use crate::oauth::clients::Client;
+use crate::oauth::tokens::{self, Issue, TokenResponse};
+use crate::oauth::{resources, scopes, split_scopes, OAuthError, OResult};
+use crate::request::Form;
+use crate::router::Ctx;
+
+pub struct ClientCredentials;
+
+impl Grant for ClientCredentials {
+    const GRANT_TYPE: &'static str = "client_credentials";
+
+    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<TokenResponse> {
+        let t = cx.tenant();
+        if client.is_public() {
+            return Err(OAuthError::unauthorized_client("public clients cannot use client_credentials"));
+        }
+        let audience = match (form.get("audience"), form.get("resource")) {
+            (Some(_), Some(_)) => return Err(OAuthError::invalid_request("send audience or resource, not both")),
+            (Some(a), None) | (None, Some(a)) => a.to_string(),
+            (None, None) => client
+                .audiences
+                .first()
+                .cloned()
+                .ok_or_else(|| OAuthError::invalid_request("audience is required"))?,
+        };
+        if !client.audiences.iter().any(|a| *a == audience) {
+            return Err(OAuthError::new("invalid_target", "the client may not request tokens for this audience"));
+        }
+        let api = resources::by_identifier(cx.host, t.id(), &audience)
+            .await?
+            .ok_or_else(|| OAuthError::new("invalid_target", "unknown audience"))?;
+        let scope = match form.get("scope") {
+            Some(s) if !s.is_empty() => split_scopes(s),
+            // By default: everything the API defines that the client may have.
+            _ => api.scopes.iter().filter(|s| client.scopes.contains(s)).cloned().collect(),
+        };
+        if scope.iter().any(|s| scopes::OIDC_SCOPES.contains(&s.as_str())) {
+            return Err(OAuthError::invalid_scope("OpenID Connect scopes need a user; use an API's scopes"));
+        }
+        scopes::check(&scope, &client.scopes, Some(&api.scopes)).map_err(OAuthError::invalid_scope)?;
+        let family = format!("cc_{}", b64url(&sha256(&cx.host.random_bytes::<16>())[..12]));
+        let issue = Issue {
+            client,
+            user: None,
+            scope,
+            audience: Some(audience),
+            access_ttl: api.access_token_ttl,
+            auth_time: None,
+            nonce: None,
+            family_id: family,
+            refresh: false,
+            id_token: false,
+        };
+        Ok(tokens::issue(cx.host, t, issue).await?)
+    }
+}

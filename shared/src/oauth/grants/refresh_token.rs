@@ -1,0 +1,111 @@
+//! `refresh_token` (RFC 6749 §6) with rotation on every use (RFC 9700
+//! §4.14.2): the old token is marked used by one conditional UPDATE, and
+//! presenting a used token again (after the client's grace period) is
+//! treated as theft: the whole family is revoked.
+
+use super::Grant;
+use crate::crypto::token_hash;
+use crate::host::{Db, Host, HostExt};
+use crate::oauth::clients::Client;
+use crate::oauth::tokens::{self, Issue, TokenResponse};
+use crate::oauth::{resources, split_scopes, OAuthError, OResult};
+use crate::request::Form;
+use crate::router::Ctx;
+
+pub struct RefreshToken;
+
+impl Grant for RefreshToken {
+    const GRANT_TYPE: &'static str = "refresh_token";
+
+    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<TokenResponse> {
+        let t = cx.tenant();
+        let presented = form
+            .get("refresh_token")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        let id = token_hash(presented);
+        let now = cx.host.now();
+        let rows = cx
+            .host
+            .db()
+            .query(
+                "SELECT client_id, user_id, family_id, scope, audience, auth_time, expires_at, used_at, revoked_at
+                 FROM oauth_tokens WHERE id = ?1 AND tenant_id = ?2 AND kind = 'refresh'",
+                &[id.clone().into(), t.id().as_str().into()],
+            )
+            .await?;
+        let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let row = rows.first().ok_or_else(invalid)?;
+        if row.text("client_id")? != client.client_id || row.opt_int("revoked_at")?.is_some() || row.int("expires_at")? <= now {
+            return Err(invalid());
+        }
+        let family = row.text("family_id")?;
+        let grace_ms = client.refresh_grace_seconds * 1000;
+        let within_grace = |used_at: i64| grace_ms > 0 && now - used_at <= grace_ms;
+        match row.opt_int("used_at")? {
+            Some(used_at) if within_grace(used_at) => {}
+            Some(_) => return Err(reuse(cx, &family, now).await?),
+            None => {
+                let n = cx
+                    .host
+                    .db()
+                    .execute(
+                        "UPDATE oauth_tokens SET used_at = ?1 WHERE id = ?2 AND tenant_id = ?3 AND used_at IS NULL",
+                        &[now.into(), id.into(), t.id().as_str().into()],
+                    )
+                    .await?;
+                if n == 0 && grace_ms == 0 {
+                    // Another request rotated it in between.
+                    return Err(reuse(cx, &family, now).await?);
+                }
+            }
+        }
+        let granted = split_scopes(&row.text("scope")?);
+        let scope = match form.get("scope") {
+            None | Some("") => granted.clone(),
+            Some(s) => {
+                let asked = split_scopes(s);
+                if !asked.iter().all(|a| granted.contains(a)) {
+                    return Err(OAuthError::invalid_scope("a refresh may only narrow the granted scopes"));
+                }
+                asked
+            }
+        };
+        let user_id = row.opt_text("user_id")?.ok_or_else(invalid)?;
+        let user = crate::users::get(cx.host, t.id(), &user_id)
+            .await?
+            .filter(|u| !u.blocked)
+            .ok_or_else(|| OAuthError::invalid_grant("the user is no longer active"))?;
+        let audience = row.opt_text("audience")?.filter(|a| *a != tokens::userinfo_audience(t));
+        let access_ttl = match &audience {
+            Some(a) => resources::by_identifier(cx.host, t.id(), a).await?.map_or(client.access_token_ttl, |r| r.access_token_ttl),
+            None => client.access_token_ttl,
+        };
+        let has = |s: &str| scope.iter().any(|x| x == s);
+        let issue = Issue {
+            client,
+            user: Some(&user),
+            audience,
+            access_ttl,
+            auth_time: row.opt_int("auth_time")?,
+            nonce: None,
+            family_id: family,
+            refresh: true,
+            id_token: has("openid"),
+            scope,
+        };
+        Ok(tokens::issue(cx.host, t, issue).await?)
+    }
+}
+
+async fn reuse<H: Host>(cx: &Ctx<'_, H>, family: &str, now: i64) -> OResult<OAuthError> {
+    cx.host.db().batch(vec![tokens::revoke_family(cx.tenant(), family, now)]).await?;
+    cx.audit(
+        crate::logs::EventType::RefreshTokenReuse,
+        "refresh token reuse detected; token family revoked",
+        None,
+        serde_json::json!({ "family": family }),
+    )
+    .await?;
+    Ok(OAuthError::invalid_grant("the refresh token was already used; its token family is revoked"))
+}

@@ -1,0 +1,119 @@
+//! API resources: the audiences a tenant's access tokens can be for, with
+//! the scopes each defines (Auth0's "APIs", RFC 8707 resource indicators).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::host::{Db, DbErrorKind, Host, HostExt, Row};
+use crate::types::TenantId;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiResource {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub access_token_ttl: i64,
+    pub created_at: i64,
+}
+
+impl ApiResource {
+    fn from_row(r: &Row) -> Result<Self> {
+        Ok(ApiResource {
+            id: r.text("id")?,
+            identifier: r.text("identifier")?,
+            name: r.text("name")?,
+            scopes: serde_json::from_str(&r.text("scopes")?).map_err(|e| Error::server(e.to_string()))?,
+            access_token_ttl: r.int("access_token_ttl")?,
+            created_at: r.int("created_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSpec {
+    pub identifier: Option<String>,
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub access_token_ttl: Option<i64>,
+}
+
+const COLUMNS: &str = "id, identifier, name, scopes, access_token_ttl, created_at";
+
+pub async fn create<H: Host>(host: &H, tenant: &TenantId, spec: ResourceSpec) -> Result<ApiResource> {
+    let identifier = spec.identifier.ok_or_else(|| Error::bad_request("identifier is required"))?;
+    if identifier.is_empty() || identifier.len() > 600 || identifier.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::bad_request("identifier must be a URI-like string without spaces"));
+    }
+    let name = crate::tenant::validate_name(spec.name.as_deref().unwrap_or(&identifier))?;
+    let scopes = spec.scopes.unwrap_or_default();
+    for s in &scopes {
+        super::scopes::validate_scope_token(s)?;
+        if super::scopes::OIDC_SCOPES.contains(&s.as_str()) {
+            return Err(Error::bad_request(format!("'{s}' is an OpenID Connect scope, not an API scope")));
+        }
+    }
+    let ttl = spec.access_token_ttl.unwrap_or(3600);
+    if !(60..=86400).contains(&ttl) {
+        return Err(Error::bad_request("access_token_ttl must be from 60 to 86400 seconds"));
+    }
+    let id = format!("api_{}", crate::crypto::hex(&host.random_bytes::<10>()));
+    let res = host
+        .db()
+        .execute(
+            "INSERT INTO api_resources (id, tenant_id, identifier, name, scopes, access_token_ttl, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                id.clone().into(),
+                tenant.as_str().into(),
+                identifier.into(),
+                name.into(),
+                serde_json::to_string(&scopes).expect("strings").into(),
+                ttl.into(),
+                host.now().into(),
+            ],
+        )
+        .await;
+    match res {
+        Ok(_) => {}
+        Err(e) if e.kind == DbErrorKind::Unique => return Err(Error::conflict("an API with this identifier exists")),
+        Err(e) => return Err(e.into()),
+    }
+    get(host, tenant, &id).await?.ok_or_else(|| Error::server("API vanished after insert"))
+}
+
+pub async fn get<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<Option<ApiResource>> {
+    let rows = host
+        .db()
+        .query(&format!("SELECT {COLUMNS} FROM api_resources WHERE tenant_id = ?1 AND id = ?2"), &[tenant.as_str().into(), id.into()])
+        .await?;
+    rows.first().map(ApiResource::from_row).transpose()
+}
+
+pub async fn by_identifier<H: Host>(host: &H, tenant: &TenantId, identifier: &str) -> Result<Option<ApiResource>> {
+    let rows = host
+        .db()
+        .query(
+            &format!("SELECT {COLUMNS} FROM api_resources WHERE tenant_id = ?1 AND identifier = ?2"),
+            &[tenant.as_str().into(), identifier.into()],
+        )
+        .await?;
+    rows.first().map(ApiResource::from_row).transpose()
+}
+
+pub async fn list<H: Host>(host: &H, tenant: &TenantId) -> Result<Vec<ApiResource>> {
+    let rows = host
+        .db()
+        .query(&format!("SELECT {COLUMNS} FROM api_resources WHERE tenant_id = ?1 ORDER BY id"), &[tenant.as_str().into()])
+        .await?;
+    rows.iter().map(ApiResource::from_row).collect()
+}
+
+pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bool> {
+    let n = host
+        .db()
+        .execute("DELETE FROM api_resources WHERE tenant_id = ?1 AND id = ?2", &[tenant.as_str().into(), id.into()])
+        .await?;
+    Ok(n > 0)
+}

@@ -1,0 +1,240 @@
+//! Issuing and checking tokens.
+//!
+//! - Access tokens are JWTs in the RFC 9068 profile (`typ: at+jwt`), ES256
+//!   with the tenant's active key, and each is recorded by `jti` so it can be
+//!   revoked and introspected.
+//! - ID tokens follow OIDC Core §2 and §3.1.3.6 (`at_hash`).
+//! - Refresh tokens are opaque 256-bit values, stored as digests.
+//!
+//! Every token of one authorization code shares a family id: a replayed
+//! code or a reused refresh token revokes the family.
+
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::alg::Es256;
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use serde::{Deserialize, Serialize};
+
+use super::clients::Client;
+use crate::crypto::{b64url, sha256, token_hash};
+use crate::error::{Error, Result};
+use crate::host::{Db, Host, HostExt, Statement};
+use crate::tenant::TenantCtx;
+use crate::users::User;
+
+fn dt(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::server("clock out of range"))
+}
+
+/// The audience of access tokens that only serve `/userinfo`.
+pub fn userinfo_audience(t: &TenantCtx) -> String {
+    t.url("/userinfo")
+}
+
+/// What a grant hands to the issuer.
+pub struct Issue<'a> {
+    pub client: &'a Client,
+    pub user: Option<&'a User>,
+    pub scope: Vec<String>,
+    /// The API identifier, or none for the userinfo audience.
+    pub audience: Option<String>,
+    pub access_ttl: i64,
+    pub auth_time: Option<i64>,
+    pub nonce: Option<String>,
+    pub family_id: String,
+    pub refresh: bool,
+    pub id_token: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub jti: String,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+/// Signs and records the tokens of a grant.
+pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<TokenResponse> {
+    let (kid, key) = crate::keys::active_signing_key(host, t.id()).await?;
+    let now_ms = host.now();
+    let now = dt(now_ms)?;
+    let scope = i.scope.join(" ");
+    let audience = i.audience.clone().unwrap_or_else(|| userinfo_audience(t));
+    let sub = i.user.map_or_else(|| i.client.client_id.clone(), |u| u.id.to_string());
+    let jti = b64url(&host.random_bytes::<16>());
+    let mut at = Claims::new(AccessClaims {
+        iss: t.issuer.clone(),
+        sub: sub.clone(),
+        aud: audience.clone(),
+        client_id: i.client.client_id.clone(),
+        jti: jti.clone(),
+        scope: scope.clone(),
+        auth_time: i.auth_time.map(|a| a / 1000),
+    });
+    at.issued_at = Some(now);
+    at.expiration = Some(now + Duration::seconds(i.access_ttl));
+    let access_token = Es256
+        .token(&Header::empty().with_key_id(kid.clone()).with_token_type("at+jwt"), &at, key.expose())
+        .map_err(|e| Error::server(format!("signing access token: {e}")))?;
+
+    let user_id = i.user.map(|u| u.id.to_string());
+    let mut stmts = vec![record(t, i.client, user_id.clone(), "access", &jti, &i, &scope, &audience, now_ms, now_ms + i.access_ttl * 1000)];
+
+    let refresh_token = if i.refresh {
+        let rt = b64url(&host.random_bytes::<32>());
+        let exp = now_ms + i.client.refresh_token_ttl * 1000;
+        stmts.push(record(t, i.client, user_id.clone(), "refresh", &token_hash(&rt), &i, &scope, &audience, now_ms, exp));
+        Some(rt)
+    } else {
+        None
+    };
+
+    let id_token = match (i.id_token, i.user) {
+        (true, Some(user)) => Some(id_token(t, i.client, user, &i, &access_token, &kid, key.expose(), now)?),
+        _ => None,
+    };
+    host.db().batch(stmts).await?;
+    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: i.access_ttl, scope, id_token, refresh_token })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    t: &TenantCtx,
+    client: &Client,
+    user_id: Option<String>,
+    kind: &str,
+    id: &str,
+    i: &Issue<'_>,
+    scope: &str,
+    audience: &str,
+    now: i64,
+    expires_at: i64,
+) -> Statement {
+    Statement::new(
+        "INSERT INTO oauth_tokens (id, tenant_id, client_id, user_id, kind, family_id, scope, audience, auth_time, nonce, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        vec![
+            id.into(),
+            t.id().as_str().into(),
+            client.client_id.clone().into(),
+            user_id.into(),
+            kind.into(),
+            i.family_id.clone().into(),
+            scope.into(),
+            audience.into(),
+            i.auth_time.into(),
+            i.nonce.clone().into(),
+            now.into(),
+            expires_at.into(),
+        ],
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn id_token(
+    t: &TenantCtx,
+    client: &Client,
+    user: &User,
+    i: &Issue<'_>,
+    access_token: &str,
+    kid: &str,
+    key: &p256::ecdsa::SigningKey,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    // OIDC Core §3.1.3.6: the left half of SHA-256 of the access token.
+    let digest = sha256(access_token.as_bytes());
+    let mut claims = serde_json::json!({
+        "iss": t.issuer,
+        "sub": user.id,
+        "aud": client.client_id,
+        "at_hash": b64url(&digest[..16]),
+    });
+    if let Some(a) = i.auth_time {
+        claims["auth_time"] = (a / 1000).into();
+    }
+    if let Some(n) = &i.nonce {
+        claims["nonce"] = n.clone().into();
+    }
+    if i.scope.iter().any(|s| s == "email") {
+        claims["email"] = user.email.clone().into();
+        claims["email_verified"] = user.email_verified.into();
+    }
+    if i.scope.iter().any(|s| s == "profile") {
+        if let Some(n) = &user.name {
+            claims["name"] = n.clone().into();
+        }
+        claims["updated_at"] = (user.updated_at / 1000).into();
+    }
+    let mut c = Claims::new(claims);
+    c.issued_at = Some(now);
+    c.expiration = Some(now + Duration::seconds(client.id_token_ttl));
+    Es256
+        .token(&Header::empty().with_key_id(kid.to_string()).with_token_type("JWT"), &c, key)
+        .map_err(|e| Error::server(format!("signing ID token: {e}")))
+}
+
+/// Why an access token was not accepted (for `WWW-Authenticate`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rejected {
+    Invalid,
+    Revoked,
+}
+
+/// Verifies an access token of this tenant: signature by a tenant key,
+/// `typ: at+jwt` (RFC 9068 §4), issuer, expiry, and a live record.
+pub async fn verify_access<H: Host>(host: &H, t: &TenantCtx, token: &str) -> Result<std::result::Result<(AccessClaims, i64), Rejected>> {
+    let Ok(untrusted) = UntrustedToken::new(token) else { return Ok(Err(Rejected::Invalid)) };
+    if untrusted.header().token_type.as_deref() != Some("at+jwt") {
+        return Ok(Err(Rejected::Invalid));
+    }
+    let Some(kid) = untrusted.header().key_id.clone() else { return Ok(Err(Rejected::Invalid)) };
+    let Some(key) = crate::keys::verifying_key(host, t.id(), &kid).await? else { return Ok(Err(Rejected::Invalid)) };
+    let Ok(token) = Es256.validator::<AccessClaims>(&key).validate(&untrusted) else {
+        return Ok(Err(Rejected::Invalid));
+    };
+    let now = dt(host.now())?;
+    let time = TimeOptions::new(Duration::seconds(0), move || now);
+    let claims = token.claims();
+    if claims.validate_expiration(&time).is_err() || claims.custom.iss != t.issuer {
+        return Ok(Err(Rejected::Invalid));
+    }
+    let rows = host
+        .db()
+        .query(
+            "SELECT revoked_at FROM oauth_tokens WHERE id = ?1 AND tenant_id = ?2 AND kind = 'access'",
+            &[claims.custom.jti.clone().into(), t.id().as_str().into()],
+        )
+        .await?;
+    match rows.first() {
+        None => Ok(Err(Rejected::Invalid)),
+        Some(r) if r.opt_int("revoked_at")?.is_some() => Ok(Err(Rejected::Revoked)),
+        Some(_) => {
+            let exp = claims.expiration.map_or(0, |e| e.timestamp());
+            Ok(Ok((claims.custom.clone(), exp)))
+        }
+    }
+}
+
+/// Revokes every token of a family (code replay, refresh reuse, revocation).
+pub fn revoke_family(t: &TenantCtx, family_id: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE oauth_tokens SET revoked_at = ?1 WHERE tenant_id = ?2 AND family_id = ?3 AND revoked_at IS NULL",
+        vec![now.into(), t.id().as_str().into(), family_id.into()],
+    )
+}
