@@ -3,16 +3,16 @@
 //! The clock is pinned, so lockout windows and link expiry are tested by
 //! moving time, not by sleeping.
 
-use std::collections::HashMap;
-
 use native_host_support::*;
 
+#[path = "domain/oauth.rs"]
+mod oauth;
 #[path = "domain/platform_auth.rs"]
 mod platform_auth;
 
 mod native_host_support {
-    use super::*;
     pub use serde_json::{json, Value};
+    pub use std::collections::HashMap;
     pub use tessera_native::NativeHost;
 
     pub const PLATFORM_KEY: &str = "test-platform-key-0123456789";

@@ -361,8 +361,10 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
         ResetConfirmShow => users::reset::show_confirm(cx).await,
         ResetConfirmSubmit => users::reset::submit_confirm(cx).await,
         UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock | UserUnblock | LogsList
-        | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete | ClientRotateSecret | ResourcesList
-        | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList | ConsentRevoke => admin::dispatch(id, cx).await,
+        | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete | ClientRotateSecret
+        | ResourcesList | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList | ConsentRevoke => {
+            admin::dispatch(id, cx).await
+        }
         Authorize => oauth::authorize::get(cx).await,
         ConsentSubmit => oauth::consent::submit(cx).await,
         Token => oauth::token::post(cx).await,

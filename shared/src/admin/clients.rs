@@ -41,7 +41,9 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Re
             Ok(json(StatusCode::CREATED, &client_json(&c, secret.as_ref())))
         }
         RouteId::ClientGet | RouteId::ClientUpdate | RouteId::ClientDelete | RouteId::ClientRotateSecret => {
-            let c = clients::get(cx.host, t, cx.param("client_id")).await?.ok_or_else(|| Error::not_found("no such client"))?;
+            let c = clients::get(cx.host, t, cx.param("client_id"))
+                .await?
+                .ok_or_else(|| Error::not_found("no such client"))?;
             match id {
                 RouteId::ClientGet => Ok(json(StatusCode::OK, &client_json(&c, None))),
                 RouteId::ClientUpdate => {
@@ -79,7 +81,8 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Re
             Ok(json(StatusCode::CREATED, &serde_json::to_value(r).unwrap_or_default()))
         }
         RouteId::ResourceGet => {
-            let r = resources::get(cx.host, t, cx.param("api_id")).await?.ok_or_else(|| Error::not_found("no such API"))?;
+            let r =
+                resources::get(cx.host, t, cx.param("api_id")).await?.ok_or_else(|| Error::not_found("no such API"))?;
             Ok(json(StatusCode::OK, &serde_json::to_value(r).unwrap_or_default()))
         }
         RouteId::ResourceDelete => {
@@ -90,7 +93,9 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Re
             Ok(no_content())
         }
         RouteId::ConsentsList | RouteId::ConsentRevoke => {
-            let user = crate::users::get(cx.host, t, cx.param("user_id")).await?.ok_or_else(|| Error::not_found("no such user"))?;
+            let user = crate::users::get(cx.host, t, cx.param("user_id"))
+                .await?
+                .ok_or_else(|| Error::not_found("no such user"))?;
             if id == RouteId::ConsentsList {
                 let items = consent::list(cx.host, t, &user.id).await?;
                 return Ok(json(StatusCode::OK, &serde_json::json!({ "consents": items })));
@@ -98,7 +103,13 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Re
             if !consent::revoke(cx.host, t, &UserId(user.id.to_string()), cx.param("client_id")).await? {
                 return Err(Error::not_found("no such consent"));
             }
-            audit(cx, key, "consent revoked", serde_json::json!({ "user_id": user.id, "client_id": cx.param("client_id") })).await?;
+            audit(
+                cx,
+                key,
+                "consent revoked",
+                serde_json::json!({ "user_id": user.id, "client_id": cx.param("client_id") }),
+            )
+            .await?;
             Ok(no_content())
         }
         _ => Err(Error::not_found("no such route")),

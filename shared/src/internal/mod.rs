@@ -53,9 +53,10 @@ pub fn guard(id: RouteId) -> Guard {
         Discovery | Jwks | Home | LoginShow | LoginSubmit | SignupShow | SignupSubmit | LogoutShow | LogoutSubmit
         | Account | VerifyShow | VerifySubmit | VerifyResend | ResetShow | ResetSubmit | ResetConfirmShow
         | ResetConfirmSubmit | UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock
-        | UserUnblock | LogsList | Authorize | ConsentSubmit | Token | Revoke | Introspect | UserInfo | AccountConsentRevoke
-        | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete | ClientRotateSecret | ResourcesList
-        | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList | ConsentRevoke => Guard::NotInternal,
+        | UserUnblock | LogsList | Authorize | ConsentSubmit | Token | Revoke | Introspect | UserInfo
+        | AccountConsentRevoke | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete
+        | ClientRotateSecret | ResourcesList | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList
+        | ConsentRevoke => Guard::NotInternal,
     }
 }
 

@@ -278,7 +278,11 @@ pub async fn active_signing_key<H: Host>(host: &H, tenant: &TenantId) -> Result<
 }
 
 /// A tenant key that may verify tokens (active or verify-only), by kid.
-pub async fn verifying_key<H: Host>(host: &H, tenant: &TenantId, kid: &str) -> Result<Option<p256::ecdsa::VerifyingKey>> {
+pub async fn verifying_key<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    kid: &str,
+) -> Result<Option<p256::ecdsa::VerifyingKey>> {
     let rows = host
         .db()
         .query(

@@ -40,7 +40,9 @@ impl Refusal {
     pub fn render(self, t: &TenantCtx) -> HttpResponse {
         match self {
             Refusal::Page(e) => e.to_html(),
-            Refusal::Redirect { redirect_uri, state, error } => error.to_redirect(&redirect_uri, state.as_deref(), &t.issuer),
+            Refusal::Redirect { redirect_uri, state, error } => {
+                error.to_redirect(&redirect_uri, state.as_deref(), &t.issuer)
+            }
         }
     }
 }
@@ -55,14 +57,19 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> std::result::Result<Optio
 }
 
 /// Parses and validates an authorization request's parameters.
-pub async fn parse<H: Host>(host: &H, t: &TenantCtx, q: &[(String, String)]) -> std::result::Result<AuthRequest, Refusal> {
+pub async fn parse<H: Host>(
+    host: &H,
+    t: &TenantCtx,
+    q: &[(String, String)],
+) -> std::result::Result<AuthRequest, Refusal> {
     let page = |d: String| Refusal::Page(Error::bad_request(d));
     let client_id = param(q, "client_id").map_err(page)?.ok_or_else(|| page("client_id is required".into()))?;
     let client = clients::get(host, t.id(), client_id)
         .await
         .map_err(Refusal::Page)?
         .ok_or_else(|| page("unknown client_id".into()))?;
-    let redirect_uri = param(q, "redirect_uri").map_err(page)?.ok_or_else(|| page("redirect_uri is required".into()))?;
+    let redirect_uri =
+        param(q, "redirect_uri").map_err(page)?.ok_or_else(|| page("redirect_uri is required".into()))?;
     // RFC 9700 §2.1: exact string comparison, no patterns.
     if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
         return Err(page("redirect_uri is not registered for this client".into()));
@@ -136,7 +143,12 @@ pub async fn parse<H: Host>(host: &H, t: &TenantCtx, q: &[(String, String)]) -> 
     }
     let max_age = match get("max_age")? {
         None => None,
-        Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| fail("invalid_request", "max_age must be a non-negative integer".into()))?),
+        Some(m) => Some(
+            m.parse::<i64>()
+                .ok()
+                .filter(|m| *m >= 0)
+                .ok_or_else(|| fail("invalid_request", "max_age must be a non-negative integer".into()))?,
+        ),
     };
     let nonce = get("nonce")?.map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > 512) || state.as_ref().is_some_and(|s| s.len() > 2048) {
@@ -162,7 +174,9 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         Ok(ar) => ar,
         Err(r) => return Ok(r.render(t)),
     };
-    let fail = |code: &'static str, d: &str| OAuthError::new(code, d).to_redirect(&ar.redirect_uri, ar.state.as_deref(), &t.issuer);
+    let fail = |code: &'static str, d: &str| {
+        OAuthError::new(code, d).to_redirect(&ar.redirect_uri, ar.state.as_deref(), &t.issuer)
+    };
     let session = session::current(cx.host, cx.req, t).await?;
     let now = cx.host.now();
     let force_login = ar.prompt.iter().any(|p| p == "login");

@@ -50,9 +50,11 @@ pub async fn authenticate<H: Host>(host: &H, tenant: &TenantId, req: &Request, f
             }
             (id.clone(), Some(s.clone()), "client_secret_basic")
         }
-        (None, Some(s)) => {
-            (form.get("client_id").ok_or_else(|| invalid_client(false))?.to_string(), Some(s.to_string()), "client_secret_post")
-        }
+        (None, Some(s)) => (
+            form.get("client_id").ok_or_else(|| invalid_client(false))?.to_string(),
+            Some(s.to_string()),
+            "client_secret_post",
+        ),
         (None, None) => (form.get("client_id").ok_or_else(|| invalid_client(false))?.to_string(), None, "none"),
     };
     let is_basic = method == "client_secret_basic";

@@ -178,10 +178,14 @@ fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
         .or(current.map(|c| c.token_endpoint_auth_method.clone()))
         .unwrap_or(default_method.into());
     if !AUTH_METHODS.contains(&auth_method.as_str()) {
-        return Err(Error::bad_request("token_endpoint_auth_method must be client_secret_basic, client_secret_post or none"));
+        return Err(Error::bad_request(
+            "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none",
+        ));
     }
     if (client_type == "public") != (auth_method == "none") {
-        return Err(Error::bad_request("public clients use token_endpoint_auth_method none; confidential clients a secret"));
+        return Err(Error::bad_request(
+            "public clients use token_endpoint_auth_method none; confidential clients a secret",
+        ));
     }
     let redirect_uris = spec.redirect_uris.or(current.map(|c| c.redirect_uris.clone())).unwrap_or_default();
     let post_logout_redirect_uris =
@@ -223,10 +227,16 @@ fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
             Err(Error::bad_request(format!("{what} must be from 60 to {max} seconds")))
         }
     };
-    let access_token_ttl = ttl(spec.access_token_ttl, current.map(|c| c.access_token_ttl), 3600, 86400, "access_token_ttl")?;
+    let access_token_ttl =
+        ttl(spec.access_token_ttl, current.map(|c| c.access_token_ttl), 3600, 86400, "access_token_ttl")?;
     let id_token_ttl = ttl(spec.id_token_ttl, current.map(|c| c.id_token_ttl), 3600, 86400, "id_token_ttl")?;
-    let refresh_token_ttl =
-        ttl(spec.refresh_token_ttl, current.map(|c| c.refresh_token_ttl), 30 * 86400, 365 * 86400, "refresh_token_ttl")?;
+    let refresh_token_ttl = ttl(
+        spec.refresh_token_ttl,
+        current.map(|c| c.refresh_token_ttl),
+        30 * 86400,
+        365 * 86400,
+        "refresh_token_ttl",
+    )?;
     let refresh_grace_seconds = spec.refresh_grace_seconds.or(current.map(|c| c.refresh_grace_seconds)).unwrap_or(0);
     if !(0..=300).contains(&refresh_grace_seconds) {
         return Err(Error::bad_request("refresh_grace_seconds must be from 0 to 300"));
@@ -271,12 +281,16 @@ fn secret_insert<H: Host>(host: &H, tenant: &TenantId, client_id: &str, secret: 
 }
 
 /// Creates a client; a confidential one comes with its secret (shown once).
-pub async fn create<H: Host>(host: &H, tenant: &TenantId, spec: ClientSpec) -> Result<(Client, Option<Secret<String>>)> {
+pub async fn create<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    spec: ClientSpec,
+) -> Result<(Client, Option<Secret<String>>)> {
     let v = validate(spec, None)?;
     let id = b64url(&host.random_bytes::<16>());
     let now = host.now();
     let mut stmts = vec![Statement::new(
-        &format!(
+        format!(
             "INSERT INTO oauth_clients (tenant_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)"
         ),
         vec![
@@ -365,14 +379,22 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec
 pub async fn delete<H: Host>(host: &H, tenant: &TenantId, client_id: &str) -> Result<bool> {
     let n = host
         .db()
-        .execute("DELETE FROM oauth_clients WHERE tenant_id = ?1 AND id = ?2", &[tenant.as_str().into(), client_id.into()])
+        .execute(
+            "DELETE FROM oauth_clients WHERE tenant_id = ?1 AND id = ?2",
+            &[tenant.as_str().into(), client_id.into()],
+        )
         .await?;
     Ok(n > 0)
 }
 
 /// Issues a new secret. Secrets still live keep working for `overlap_secs`
 /// more (0 ends them now).
-pub async fn rotate_secret<H: Host>(host: &H, tenant: &TenantId, client: &Client, overlap_secs: i64) -> Result<Secret<String>> {
+pub async fn rotate_secret<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    client: &Client,
+    overlap_secs: i64,
+) -> Result<Secret<String>> {
     if client.is_public() {
         return Err(Error::bad_request("public clients have no secret"));
     }
@@ -420,7 +442,9 @@ mod tests {
 
     #[test]
     fn redirect_uris() {
-        for ok in ["https://app.example.com/cb", "http://127.0.0.1:3000/cb", "http://localhost/cb", "com.example.app:/cb"] {
+        for ok in
+            ["https://app.example.com/cb", "http://127.0.0.1:3000/cb", "http://localhost/cb", "com.example.app:/cb"]
+        {
             assert!(validate_redirect_uri(ok).is_ok(), "{ok}");
         }
         for bad in [

@@ -17,7 +17,13 @@ use crate::types::{TenantId, UserId};
 use crate::ui::{escape, page};
 
 /// Whether the stored consent covers every requested scope.
-pub async fn covers<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str, scope: &[String]) -> Result<bool> {
+pub async fn covers<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    user: &UserId,
+    client_id: &str,
+    scope: &[String],
+) -> Result<bool> {
     let granted = granted(host, tenant, user, client_id).await?;
     Ok(scope.iter().all(|s| granted.contains(s)))
 }
@@ -153,7 +159,10 @@ pub async fn ask<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, session: &Session) 
         token = escape(&token),
         id = escape(&id),
     );
-    Ok(with_cookies(html(StatusCode::OK, page(Some(&t.tenant.name), "Authorize access", &body)), &set.into_iter().collect::<Vec<_>>()))
+    Ok(with_cookies(
+        html(StatusCode::OK, page(Some(&t.tenant.name), "Authorize access", &body)),
+        &set.into_iter().collect::<Vec<_>>(),
+    ))
 }
 
 pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {

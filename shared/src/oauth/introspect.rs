@@ -21,7 +21,8 @@ async fn introspect<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
     if client.is_public() {
         return Err(OAuthError::unauthorized_client("public clients cannot introspect tokens"));
     }
-    let token = form.get("token").filter(|v| !v.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token =
+        form.get("token").filter(|v| !v.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let inactive = || no_store_json(serde_json::json!({ "active": false }).to_string().into_bytes());
     let now = cx.host.now();
     let rows = cx
@@ -50,7 +51,7 @@ async fn introspect<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
         })
     } else {
         let Ok((c, exp)) = tokens::verify_access(cx.host, t, token).await? else { return Ok(inactive()) };
-        if c.client_id != client.client_id && !client.audiences.iter().any(|a| *a == c.aud) {
+        if c.client_id != client.client_id && !client.audiences.contains(&c.aud) {
             return Ok(inactive());
         }
         serde_json::json!({

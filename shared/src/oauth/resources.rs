@@ -43,7 +43,10 @@ const COLUMNS: &str = "id, identifier, name, scopes, access_token_ttl, created_a
 
 pub async fn create<H: Host>(host: &H, tenant: &TenantId, spec: ResourceSpec) -> Result<ApiResource> {
     let identifier = spec.identifier.ok_or_else(|| Error::bad_request("identifier is required"))?;
-    if identifier.is_empty() || identifier.len() > 600 || identifier.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if identifier.is_empty()
+        || identifier.len() > 600
+        || identifier.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(Error::bad_request("identifier must be a URI-like string without spaces"));
     }
     let name = crate::tenant::validate_name(spec.name.as_deref().unwrap_or(&identifier))?;
@@ -86,7 +89,10 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, spec: ResourceSpec) ->
 pub async fn get<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<Option<ApiResource>> {
     let rows = host
         .db()
-        .query(&format!("SELECT {COLUMNS} FROM api_resources WHERE tenant_id = ?1 AND id = ?2"), &[tenant.as_str().into(), id.into()])
+        .query(
+            &format!("SELECT {COLUMNS} FROM api_resources WHERE tenant_id = ?1 AND id = ?2"),
+            &[tenant.as_str().into(), id.into()],
+        )
         .await?;
     rows.first().map(ApiResource::from_row).transpose()
 }
@@ -105,7 +111,10 @@ pub async fn by_identifier<H: Host>(host: &H, tenant: &TenantId, identifier: &st
 pub async fn list<H: Host>(host: &H, tenant: &TenantId) -> Result<Vec<ApiResource>> {
     let rows = host
         .db()
-        .query(&format!("SELECT {COLUMNS} FROM api_resources WHERE tenant_id = ?1 ORDER BY id"), &[tenant.as_str().into()])
+        .query(
+            &format!("SELECT {COLUMNS} FROM api_resources WHERE tenant_id = ?1 ORDER BY id"),
+            &[tenant.as_str().into()],
+        )
         .await?;
     rows.iter().map(ApiResource::from_row).collect()
 }

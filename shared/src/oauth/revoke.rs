@@ -19,10 +19,14 @@ async fn revoke<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
     let t = cx.tenant();
     let form = cx.req.form()?;
     let client = client_auth::authenticate(cx.host, t.id(), cx.req, &form).await?;
-    let token = form.get("token").filter(|v| !v.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token =
+        form.get("token").filter(|v| !v.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     if let Some(hint) = form.get("token_type_hint") {
         if hint != "access_token" && hint != "refresh_token" {
-            return Err(OAuthError::new("unsupported_token_type", "token_type_hint must be access_token or refresh_token"));
+            return Err(OAuthError::new(
+                "unsupported_token_type",
+                "token_type_hint must be access_token or refresh_token",
+            ));
         }
     }
     let now = cx.host.now();

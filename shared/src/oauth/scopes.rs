@@ -7,7 +7,9 @@ pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_acces
 
 /// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn validate_scope_token(s: &str) -> Result<()> {
-    let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
     if ok {
         Ok(())
     } else {

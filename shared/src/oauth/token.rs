@@ -23,7 +23,9 @@ pub async fn post<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             };
             (kind, serde_json::json!({ "grant_type": grant }))
         }
-        Err(e) => (EventType::TokenExchangeFailed, serde_json::json!({ "error": e.code, "description": e.description })),
+        Err(e) => {
+            (EventType::TokenExchangeFailed, serde_json::json!({ "error": e.code, "description": e.description }))
+        }
     };
     cx.audit(kind, "token endpoint", None, details).await?;
     Ok(respond(cx, outcome.map(|(_, r)| r)))

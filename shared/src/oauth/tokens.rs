@@ -94,12 +94,34 @@ pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Tok
         .map_err(|e| Error::server(format!("signing access token: {e}")))?;
 
     let user_id = i.user.map(|u| u.id.to_string());
-    let mut stmts = vec![record(t, i.client, user_id.clone(), "access", &jti, &i, &scope, &audience, now_ms, now_ms + i.access_ttl * 1000)];
+    let mut stmts = vec![record(
+        t,
+        i.client,
+        user_id.clone(),
+        "access",
+        &jti,
+        &i,
+        &scope,
+        &audience,
+        now_ms,
+        now_ms + i.access_ttl * 1000,
+    )];
 
     let refresh_token = if i.refresh {
         let rt = b64url(&host.random_bytes::<32>());
         let exp = now_ms + i.client.refresh_token_ttl * 1000;
-        stmts.push(record(t, i.client, user_id.clone(), "refresh", &token_hash(&rt), &i, &scope, &audience, now_ms, exp));
+        stmts.push(record(
+            t,
+            i.client,
+            user_id.clone(),
+            "refresh",
+            &token_hash(&rt),
+            &i,
+            &scope,
+            &audience,
+            now_ms,
+            exp,
+        ));
         Some(rt)
     } else {
         None
@@ -198,7 +220,11 @@ pub enum Rejected {
 
 /// Verifies an access token of this tenant: signature by a tenant key,
 /// `typ: at+jwt` (RFC 9068 §4), issuer, expiry, and a live record.
-pub async fn verify_access<H: Host>(host: &H, t: &TenantCtx, token: &str) -> Result<std::result::Result<(AccessClaims, i64), Rejected>> {
+pub async fn verify_access<H: Host>(
+    host: &H,
+    t: &TenantCtx,
+    token: &str,
+) -> Result<std::result::Result<(AccessClaims, i64), Rejected>> {
     let Ok(untrusted) = UntrustedToken::new(token) else { return Ok(Err(Rejected::Invalid)) };
     if untrusted.header().token_type.as_deref() != Some("at+jwt") {
         return Ok(Err(Rejected::Invalid));

@@ -16,8 +16,8 @@ use crate::oauth::{clients, redirect_with};
 use crate::response::{html, see_other, with_cookies, HttpResponse};
 use crate::router::Ctx;
 use crate::session::{self, csrf};
-use crate::ui::pages::{form, Field};
 use crate::ui::page;
+use crate::ui::pages::{form, Field};
 
 struct Hint {
     sub: String,
@@ -51,7 +51,8 @@ async fn destination<H: Host>(
     state: Option<&str>,
 ) -> Result<Option<HttpResponse>> {
     let Some(uri) = uri.filter(|u| !u.is_empty()) else { return Ok(None) };
-    let client_id = client_id.ok_or_else(|| Error::bad_request("post_logout_redirect_uri needs client_id or id_token_hint"))?;
+    let client_id =
+        client_id.ok_or_else(|| Error::bad_request("post_logout_redirect_uri needs client_id or id_token_hint"))?;
     let client = clients::get(cx.host, cx.tenant().id(), client_id)
         .await?
         .ok_or_else(|| Error::bad_request("unknown client_id"))?;
@@ -69,7 +70,11 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let t = cx.tenant();
     let q = |n: &str| cx.req.query_param(n).filter(|v| !v.is_empty());
     let hint = match q("id_token_hint") {
-        Some(h) => Some(read_hint(cx, h).await?.ok_or_else(|| Error::bad_request("id_token_hint is not a valid ID token of this issuer"))?),
+        Some(h) => Some(
+            read_hint(cx, h)
+                .await?
+                .ok_or_else(|| Error::bad_request("id_token_hint is not a valid ID token of this issuer"))?,
+        ),
         None => None,
     };
     let client_id = match (q("client_id"), &hint) {
@@ -86,7 +91,13 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         (None, _) => Ok(done()),
         (Some(s), Some(h)) if s.user.id.as_str() == h.sub => {
             let clear = session::end(cx.host, cx.req, t).await?;
-            cx.audit(EventType::Logout, "RP-initiated logout", Some(&s.user.id), serde_json::json!({ "client_id": client_id })).await?;
+            cx.audit(
+                EventType::Logout,
+                "RP-initiated logout",
+                Some(&s.user.id),
+                serde_json::json!({ "client_id": client_id }),
+            )
+            .await?;
             Ok(with_cookies(done(), &[clear]))
         }
         (Some(_), _) => {
@@ -96,7 +107,8 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
                 Field::hidden("post_logout_redirect_uri", q("post_logout_redirect_uri").unwrap_or("")),
                 Field::hidden("state", q("state").unwrap_or("")),
             ];
-            let body = format!("<p>Do you want to sign out?</p>{}", form(&t.path("/logout"), &token, &fields, "Sign out"));
+            let body =
+                format!("<p>Do you want to sign out?</p>{}", form(&t.path("/logout"), &token, &fields, "Sign out"));
             let page = page(Some(&t.tenant.name), "Sign out", &body);
             Ok(with_cookies(html(StatusCode::OK, page), &set.into_iter().collect::<Vec<_>>()))
         }

@@ -43,7 +43,10 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             return Ok(challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", "the access token was revoked"))))
         }
         Err(tokens::Rejected::Invalid) => {
-            return Ok(challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", "the access token is invalid or expired"))))
+            return Ok(challenge(
+                StatusCode::UNAUTHORIZED,
+                Some(("invalid_token", "the access token is invalid or expired")),
+            ))
         }
     };
     let scope = split_scopes(&claims.scope);

@@ -162,11 +162,20 @@ pub fn account(t: &TenantCtx, csrf_token: &str, user: &User, consents: &[serde_j
             format!(
                 "<li><strong>{}</strong>{}</li>",
                 escape(c["client_name"].as_str().unwrap_or("")),
-                form(&t.path("/account/consents/revoke"), csrf_token, &[Field::hidden("client_id", client_id)], "Remove access"),
+                form(
+                    &t.path("/account/consents/revoke"),
+                    csrf_token,
+                    &[Field::hidden("client_id", client_id)],
+                    "Remove access"
+                ),
             )
         })
         .collect();
-    let apps = if apps.is_empty() { String::new() } else { format!("<h2>Applications you allowed</h2><ul id=\"consents\">{apps}</ul>") };
+    let apps = if apps.is_empty() {
+        String::new()
+    } else {
+        format!("<h2>Applications you allowed</h2><ul id=\"consents\">{apps}</ul>")
+    };
     let body = format!(
         "<p>Signed in as <strong id=\"email\">{}</strong>{name}.</p>{apps}{}",
         escape(&user.email),

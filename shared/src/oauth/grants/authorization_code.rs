@@ -6,11 +6,11 @@
 //! code"), so the code's whole token family is revoked.
 
 use super::Grant;
+use crate::crypto::token_hash;
 use crate::host::{Db, Host, HostExt};
 use crate::oauth::clients::Client;
 use crate::oauth::tokens::{self, Issue, TokenResponse};
 use crate::oauth::{pkce, resources, split_scopes, OAuthError, OResult};
-use crate::crypto::token_hash;
 use crate::request::Form;
 use crate::router::Ctx;
 
@@ -21,7 +21,10 @@ impl Grant for AuthorizationCode {
 
     async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<TokenResponse> {
         let t = cx.tenant();
-        let code = form.get("code").filter(|c| !c.is_empty()).ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+        let code = form
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
         let code_id = token_hash(code);
         let now = cx.host.now();
         let rows = cx
@@ -72,7 +75,9 @@ impl Grant for AuthorizationCode {
         let scope = split_scopes(&row.text("scope")?);
         let audience = row.opt_text("audience")?;
         let access_ttl = match &audience {
-            Some(a) => resources::by_identifier(cx.host, t.id(), a).await?.map_or(client.access_token_ttl, |r| r.access_token_ttl),
+            Some(a) => resources::by_identifier(cx.host, t.id(), a)
+                .await?
+                .map_or(client.access_token_ttl, |r| r.access_token_ttl),
             None => client.access_token_ttl,
         };
         let has = |s: &str| scope.iter().any(|x| x == s);

@@ -24,13 +24,11 @@ impl Grant for ClientCredentials {
         let audience = match (form.get("audience"), form.get("resource")) {
             (Some(_), Some(_)) => return Err(OAuthError::invalid_request("send audience or resource, not both")),
             (Some(a), None) | (None, Some(a)) => a.to_string(),
-            (None, None) => client
-                .audiences
-                .first()
-                .cloned()
-                .ok_or_else(|| OAuthError::invalid_request("audience is required"))?,
+            (None, None) => {
+                client.audiences.first().cloned().ok_or_else(|| OAuthError::invalid_request("audience is required"))?
+            }
         };
-        if !client.audiences.iter().any(|a| *a == audience) {
+        if !client.audiences.contains(&audience) {
             return Err(OAuthError::new("invalid_target", "the client may not request tokens for this audience"));
         }
         let api = resources::by_identifier(cx.host, t.id(), &audience)

@@ -36,7 +36,10 @@ impl Grant for RefreshToken {
             .await?;
         let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
         let row = rows.first().ok_or_else(invalid)?;
-        if row.text("client_id")? != client.client_id || row.opt_int("revoked_at")?.is_some() || row.int("expires_at")? <= now {
+        if row.text("client_id")? != client.client_id
+            || row.opt_int("revoked_at")?.is_some()
+            || row.int("expires_at")? <= now
+        {
             return Err(invalid());
         }
         let family = row.text("family_id")?;
@@ -78,7 +81,9 @@ impl Grant for RefreshToken {
             .ok_or_else(|| OAuthError::invalid_grant("the user is no longer active"))?;
         let audience = row.opt_text("audience")?.filter(|a| *a != tokens::userinfo_audience(t));
         let access_ttl = match &audience {
-            Some(a) => resources::by_identifier(cx.host, t.id(), a).await?.map_or(client.access_token_ttl, |r| r.access_token_ttl),
+            Some(a) => resources::by_identifier(cx.host, t.id(), a)
+                .await?
+                .map_or(client.access_token_ttl, |r| r.access_token_ttl),
             None => client.access_token_ttl,
         };
         let has = |s: &str| scope.iter().any(|x| x == s);
