@@ -909,3 +909,53 @@ fn reset_mail_is_rate_limited_per_address() {
     env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ana@example.com")]);
     assert_eq!(env.mailbox("ana@example.com").len() - before, 6);
 }
+
+#[test]
+fn scheduled_key_rotation_publishes_before_signing() {
+    let env = Env::new();
+    env.tenant("demo");
+    env.platform(
+        "PATCH",
+        "/api/v1/internal/tenants/demo",
+        Some(json!({ "settings": { "signing_key_rotation_days": 30 } })),
+    );
+    let kids = |env: &Env| -> Vec<String> {
+        env.send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x").json()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let maintain = |env: &Env| env.platform("POST", "/api/v1/internal/maintenance", None).json();
+    let first = kids(&env);
+    assert_eq!(first.len(), 1);
+    // Nothing to do while the key is young.
+    assert_eq!(maintain(&env)["changes"].as_array().unwrap().len(), 0);
+    // An hour before the rotation age, the next key is published but does not sign.
+    env.host.clock.advance(30 * 86_400_000 - 3_600_000);
+    let out = maintain(&env);
+    let next = out["changes"][0]["keys"]["published"].as_str().unwrap().to_string();
+    assert_eq!(kids(&env), vec![first[0].clone(), next.clone()]);
+    let listed = env.platform("GET", "/api/v1/internal/tenants/demo/signing-keys", None).json();
+    assert!(listed["signing_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["kid"] == next.as_str() && k["status"] == "next"));
+    // At the rotation age, and published for an hour: it signs; the old one verifies.
+    env.host.clock.advance(3_600_000);
+    assert_eq!(maintain(&env)["changes"][0]["keys"]["activated"], next.as_str());
+    assert_eq!(kids(&env), vec![next.clone(), first[0].clone()]);
+    // A day later every token the old key signed has expired: it is retired.
+    env.host.clock.advance(86_400_000);
+    assert_eq!(maintain(&env)["changes"][0]["keys"]["retired"][0], first[0].as_str());
+    assert_eq!(kids(&env), vec![next]);
+    let erased: String = env
+        .host
+        .db
+        .conn()
+        .query_row("SELECT private_key_enc FROM signing_keys WHERE kid = ?1", [&first[0]], |r| r.get(0))
+        .unwrap();
+    assert_eq!(erased, "");
+}

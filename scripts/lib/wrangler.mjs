@@ -79,6 +79,8 @@ export async function startWrangler({ port, persistTo, vars = {}, inherit = fals
   const args = [
     'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', '0',
     '--persist-to', persistTo, '--show-interactive-dev-session=false',
+    // Exposes /__scheduled locally, to fire the cron trigger on demand.
+    '--test-scheduled',
   ];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn(wranglerBin, args, {

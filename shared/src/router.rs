@@ -57,6 +57,7 @@ pub enum RouteId {
     PlatformKeyRevoke,
     PlatformSigningKeyRotate,
     PlatformAudit,
+    Maintenance,
     // OIDC.
     Discovery,
     Jwks,
@@ -151,6 +152,7 @@ pub static ROUTES: &[Route] = &[
     r("DELETE", "/api/v1/internal/api-keys/{key_id}", P, J, PlatformKeyRevoke),
     r("POST", "/api/v1/internal/platform-signing-keys", P, J, PlatformSigningKeyRotate),
     r("GET", "/api/v1/internal/audit", P, J, PlatformAudit),
+    r("POST", "/api/v1/internal/maintenance", P, J, Maintenance),
     r("GET", "/.well-known/openid-configuration", T, J, Discovery),
     r("GET", "/.well-known/jwks.json", T, J, Jwks),
     r("GET", "/", T, H, Home),

@@ -313,3 +313,27 @@ test('negative: a client or token of tenant A used at tenant B', async () => {
   const r = await fetch(`${server.url}/t/tenant-b/userinfo`, { headers: { authorization: `Bearer ${t.access_token}` } });
   assert.equal(r.status, 401);
 });
+
+test('the management API accepts client-credentials tokens with the right scopes', async () => {
+  const bot = await api.call('POST', '/t/demo/api/v1/clients', {
+    token: key,
+    json: { name: 'Ops bot', grant_types: ['client_credentials'], audiences: ['urn:tessera:management'], scopes: ['read:users'] },
+  });
+  assert.equal(bot.status, 201, bot.text);
+  const config = await client.discovery(issuer(), bot.json.client_id, undefined, client.ClientSecretBasic(bot.json.client_secret), options);
+  const t = await client.clientCredentialsGrant(config, { audience: 'urn:tessera:management' });
+  const users = await api.call('GET', '/t/demo/api/v1/users?email=ana@example.com', { token: t.access_token });
+  assert.equal(users.status, 200, users.text);
+  assert.equal(users.json.users.length, 1);
+  const denied = await api.call('POST', '/t/demo/api/v1/users', { token: t.access_token, json: { email: 'new@example.com' } });
+  assert.equal(denied.status, 403, 'read:users does not allow writes');
+  assert.equal(denied.headers.get('content-type'), 'application/problem+json');
+});
+
+test('the cron trigger runs key maintenance against D1', async () => {
+  const r = await fetch(`${server.url}/__scheduled?cron=*/15+*+*+*+*`);
+  assert.equal(r.status, 200, await r.text());
+  assert.ok(!server.log().includes('scheduled maintenance failed'), server.log());
+  const jwks = await api.call('GET', '/t/demo/.well-known/jwks.json');
+  assert.ok(jwks.json.keys.length >= 1);
+});

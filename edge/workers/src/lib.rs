@@ -3,7 +3,7 @@
 
 mod adapters;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -11,4 +11,17 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let http_req = adapters::to_http(&mut req).await?;
     let resp = tessera_core::handle(http_req, &host).await;
     adapters::from_http(resp)
+}
+
+/// The cron trigger (`[triggers]` in wrangler.toml): scheduled signing-key
+/// rotation for every tenant.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let result = match adapters::WorkersHost::new(&env) {
+        Ok(host) => tessera_core::keys::rotation::maintain_all(&host).await.map(|_| ()).map_err(|e| format!("{e:?}")),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = result {
+        worker::console_error!("tessera: scheduled maintenance failed: {e}");
+    }
 }

@@ -103,7 +103,11 @@ impl Setup {
     }
 
     fn token(&self, fields: &[(&str, &str)]) -> Resp {
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.client_id, self.secret));
+        self.token_as(&self.client_id, &self.secret, fields)
+    }
+
+    fn token_as(&self, client_id: &str, secret: &str, fields: &[(&str, &str)]) -> Resp {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         self.env.send(
             "POST",
@@ -528,4 +532,56 @@ fn refresh_grace_period_allows_a_retry() {
     );
     s.env.host.clock.advance(30_000);
     assert_eq!(s.token(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]).status, 400, "reuse after it");
+}
+
+#[test]
+fn management_api_by_client_credentials() {
+    let s = setup();
+    let r = s.env.api(
+        "POST",
+        "/t/demo/api/v1/clients",
+        &s.key,
+        Some(json!({ "name": "Ops bot", "grant_types": ["client_credentials"], "audiences": ["urn:tessera:management"], "scopes": ["read:users", "read:clients"] })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (bot_id, bot_secret) =
+        (r.json()["client_id"].as_str().unwrap().to_string(), r.json()["client_secret"].as_str().unwrap().to_string());
+    let t = s.token_as(
+        &bot_id,
+        &bot_secret,
+        &[("grant_type", "client_credentials"), ("audience", "urn:tessera:management")],
+    );
+    assert_eq!(t.status, 200, "{}", t.body);
+    assert_eq!(t.json()["scope"], "read:users read:clients");
+    let at = t.json()["access_token"].as_str().unwrap().to_string();
+    let r = s.env.api("GET", "/t/demo/api/v1/users", &at, None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["users"][0]["email"], "ana@example.com");
+    assert_eq!(s.env.api("GET", "/t/demo/api/v1/clients", &at, None).status, 200);
+    // Scopes are enforced per route.
+    let r = s.env.api("POST", "/t/demo/api/v1/users", &at, Some(json!({ "email": "x@example.com" })));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(s.env.api("GET", "/t/demo/api/v1/logs", &at, None).status, 403);
+    // A token for another audience is not a management token.
+    let other = s.token(&[("grant_type", "client_credentials"), ("audience", API)]).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(s.env.api("GET", "/t/demo/api/v1/users", &other, None).status, 401);
+    // Nor does a management token of this tenant work at another.
+    let other_key = s.env.tenant("other");
+    let _ = other_key;
+    assert_eq!(s.env.api("GET", "/t/other/api/v1/users", &at, None).status, 401);
+    // The management API itself cannot be deleted.
+    let apis = s.env.api("GET", "/t/demo/api/v1/resource-servers", &s.key, None).json();
+    let mgmt = apis["resource_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["identifier"] == "urn:tessera:management")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(s.env.api("DELETE", &format!("/t/demo/api/v1/resource-servers/{mgmt}"), &s.key, None).status, 400);
 }

@@ -5,6 +5,7 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use super::audit;
+use super::Caller;
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::oauth::clients::{self, Client, ClientSpec};
@@ -12,7 +13,6 @@ use crate::oauth::{consent, resources};
 use crate::pagination::Page;
 use crate::response::{json, no_content, HttpResponse};
 use crate::router::{Ctx, RouteId};
-use crate::tenant::api_keys::ApiKey;
 use crate::types::{Secret, UserId};
 
 fn client_json(c: &Client, secret: Option<&Secret<String>>) -> serde_json::Value {
@@ -24,7 +24,7 @@ fn client_json(c: &Client, secret: Option<&Secret<String>>) -> serde_json::Value
     v
 }
 
-pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Result<HttpResponse> {
+pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> {
     let t = cx.tenant().id();
     match id {
         RouteId::ClientsList => {

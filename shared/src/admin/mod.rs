@@ -1,21 +1,74 @@
-//! The tenant management API (`/t/{tenant}/api/v1/*`), authenticated by a
-//! tenant management API key. A key only ever reaches its own tenant: it is
-//! looked up by prefix *and* tenant id, so another tenant's key is unknown
-//! here. Errors are problem+json.
+//! The tenant management API (`/t/{tenant}/api/v1/*`). Two credentials work:
+//!
+//! - a management API key (`tmk_...`, full access), looked up by prefix *and*
+//!   tenant id, so another tenant's key is unknown here;
+//! - an OAuth access token of this tenant for the management audience
+//!   (`urn:tessera:management`), from the client-credentials grant, whose
+//!   scopes (`read:users`, `write:clients`, ...) must cover the route.
+//!
+//! Errors are problem+json.
 
 pub mod clients;
 pub mod users;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::logs::{self, Audit, EventType};
+use crate::oauth::resources::MANAGEMENT_AUDIENCE;
+use crate::oauth::{split_scopes, tokens};
 use crate::response::HttpResponse;
 use crate::router::{Ctx, RouteId};
-use crate::tenant::api_keys::{self, ApiKey};
+use crate::tenant::api_keys::{self, KEY_PREFIX};
+
+/// Who is calling the management API.
+pub enum Caller {
+    ApiKey(api_keys::ApiKey),
+    Client { client_id: String },
+}
+
+impl Caller {
+    fn actor(&self) -> serde_json::Value {
+        match self {
+            Caller::ApiKey(k) => serde_json::json!({ "key_id": k.id }),
+            Caller::Client { client_id } => serde_json::json!({ "client_id": client_id }),
+        }
+    }
+}
+
+/// The scope a route needs when called with an OAuth token.
+pub fn required_scope(id: RouteId) -> &'static str {
+    use RouteId::*;
+    match id {
+        UsersList | UserGet | ConsentsList => "read:users",
+        UsersCreate | UserUpdate | UserDelete | UserBlock | UserUnblock | ConsentRevoke => "write:users",
+        ClientsList | ClientGet => "read:clients",
+        ClientsCreate | ClientUpdate | ClientDelete | ClientRotateSecret => "write:clients",
+        ResourcesList | ResourceGet => "read:resource_servers",
+        ResourcesCreate | ResourceDelete => "write:resource_servers",
+        _ => "read:logs",
+    }
+}
+
+async fn authenticate<H: Host>(cx: &Ctx<'_, H>, id: RouteId) -> Result<Caller> {
+    let t = cx.tenant();
+    let presented = cx.req.bearer().unwrap_or("");
+    if presented.is_empty() || presented.starts_with(KEY_PREFIX) {
+        return Ok(Caller::ApiKey(api_keys::authenticate(cx.host, t.id(), presented).await?));
+    }
+    let invalid = || Error::unauthorized("invalid or missing management API key or access token");
+    let (claims, _) = tokens::verify_access(cx.host, t, presented).await?.map_err(|_| invalid())?;
+    if claims.aud != MANAGEMENT_AUDIENCE {
+        return Err(invalid());
+    }
+    let need = required_scope(id);
+    if !split_scopes(&claims.scope).iter().any(|s| s == need) {
+        return Err(Error::forbidden(format!("the access token lacks the {need} scope")));
+    }
+    Ok(Caller::Client { client_id: claims.client_id })
+}
 
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let presented = cx.req.bearer().unwrap_or("");
-    let key = api_keys::authenticate(cx.host, cx.tenant().id(), presented).await?;
+    let who = authenticate(cx, id).await?;
     match id {
         RouteId::LogsList => users::logs(cx).await,
         RouteId::ClientsList
@@ -29,13 +82,13 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         | RouteId::ResourceGet
         | RouteId::ResourceDelete
         | RouteId::ConsentsList
-        | RouteId::ConsentRevoke => clients::dispatch(id, cx, &key).await,
-        _ => users::dispatch(id, cx, &key).await,
+        | RouteId::ConsentRevoke => clients::dispatch(id, cx, &who).await,
+        _ => users::dispatch(id, cx, &who).await,
     }
 }
 
 /// Audits a change made through the management API.
-pub async fn audit<H: Host>(cx: &Ctx<'_, H>, key: &ApiKey, what: &str, details: serde_json::Value) -> Result<()> {
+pub async fn audit<H: Host>(cx: &Ctx<'_, H>, who: &Caller, what: &str, details: serde_json::Value) -> Result<()> {
     logs::record(
         cx.host,
         Audit {
@@ -44,7 +97,7 @@ pub async fn audit<H: Host>(cx: &Ctx<'_, H>, key: &ApiKey, what: &str, details: 
             description: format!("management API: {what}"),
             user: None,
             client_ip: &cx.req.client_ip,
-            details: serde_json::json!({ "key_id": key.id, "details": details }),
+            details: serde_json::json!({ "caller": who.actor(), "details": details }),
         },
     )
     .await

@@ -5,12 +5,12 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::Caller;
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::pagination::Page;
 use crate::response::{json, no_content, HttpResponse};
 use crate::router::{Ctx, RouteId};
-use crate::tenant::api_keys::ApiKey;
 use crate::types::Secret;
 use crate::users::{self, password, NewUser, User, UserPatch};
 
@@ -18,7 +18,7 @@ fn to_json(u: &User) -> Value {
     serde_json::to_value(u).unwrap_or_default()
 }
 
-pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Result<HttpResponse> {
+pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> {
     let tenant = cx.tenant().id();
     match id {
         RouteId::UsersList => {
@@ -56,7 +56,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &ApiKey) -> Re
     }
 }
 
-async fn create<H: Host>(cx: &Ctx<'_, H>, key: &ApiKey) -> Result<HttpResponse> {
+async fn create<H: Host>(cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Body {
@@ -101,7 +101,7 @@ fn field_bool(m: &Map<String, Value>, k: &str) -> Result<Option<bool>> {
     }
 }
 
-async fn update<H: Host>(cx: &Ctx<'_, H>, key: &ApiKey, user: &User) -> Result<HttpResponse> {
+async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<HttpResponse> {
     let m: Map<String, Value> = cx.req.json()?;
     const KNOWN: [&str; 5] = ["email", "email_verified", "name", "password", "blocked"];
     if let Some(unknown) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {

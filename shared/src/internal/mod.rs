@@ -48,7 +48,8 @@ pub fn guard(id: RouteId) -> Guard {
         | PlatformKeysCreate
         | PlatformKeyRotate
         | PlatformKeyRevoke
-        | PlatformSigningKeyRotate => Guard::Platform(KeyWrite),
+        | PlatformSigningKeyRotate
+        | Maintenance => Guard::Platform(KeyWrite),
         DevMailbox | DevBenchArgon2 => Guard::Platform(Secrets),
         Discovery | Jwks | Home | LoginShow | LoginSubmit | SignupShow | SignupSubmit | LogoutShow | LogoutSubmit
         | Account | VerifyShow | VerifySubmit | VerifyResend | ResetShow | ResetSubmit | ResetConfirmShow
@@ -157,6 +158,11 @@ async fn handle<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Principal) -> Resul
         }
         RouteId::DevMailbox => dev_mailbox(cx).await,
         RouteId::DevBenchArgon2 => bench_argon2(cx),
+        RouteId::Maintenance => {
+            let done = crate::keys::rotation::maintain_all(cx.host).await?;
+            let done: Vec<_> = done.into_iter().map(|(t, o)| serde_json::json!({ "tenant": t, "keys": o })).collect();
+            Ok(json(StatusCode::OK, &serde_json::json!({ "changes": done })))
+        }
         _ => tenants::dispatch(id, cx).await,
     }
 }

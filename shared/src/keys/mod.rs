@@ -4,10 +4,16 @@
 //! tenant; the data key encrypts the tenant's private signing keys. Only public
 //! JWKs are stored in the clear.
 //!
-//! Lifecycle: a tenant is created with one `active` key. Rotation adds a new
-//! `active` key and turns the previous one `verify_only`: it stays in the JWKS
-//! so tokens it signed keep verifying, until an operator retires it. Exactly
-//! one key per tenant is active (a partial unique index enforces it).
+//! Lifecycle: a tenant is created with one `active` key. Scheduled rotation
+//! ([`rotation`]) first publishes a `next` key in the JWKS, promotes it to
+//! `active` once relying parties have had time to fetch it, and turns the
+//! previous key `verify_only`: it stays in the JWKS so tokens it signed keep
+//! verifying until the last of them expires, then it is retired and its
+//! private half erased. An operator can also rotate and retire by hand.
+//! At most one key per tenant is active and one is next (partial unique
+//! indexes enforce it).
+
+pub mod rotation;
 
 pub mod jwk;
 
@@ -102,18 +108,31 @@ pub fn new_tenant_key_material<H: Host>(host: &H, tenant: &TenantId) -> Result<V
             "INSERT INTO tenant_data_keys (tenant_id, master_key_id, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4)",
             vec![tenant.as_str().into(), master.current.id().into(), wrapped.into(), now.into()],
         ),
-        new_signing_key_statement(host, tenant, &dek, now),
+        new_signing_key_statement(host, tenant, &dek, now, "active"),
     ])
 }
 
-fn new_signing_key_statement<H: Host>(host: &H, tenant: &TenantId, dek: &SymmetricKey, now: i64) -> Statement {
+pub(crate) fn new_signing_key_statement<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    dek: &SymmetricKey,
+    now: i64,
+    status: &str,
+) -> Statement {
     let key = generate_signing_key(host);
     let jwk = PublicJwk::from_verifying_key(key.verifying_key());
     let sealed = dek.seal(host.random_bytes::<12>(), &key.to_bytes(), &signing_aad(tenant, &jwk.kid));
     Statement::new(
         "INSERT INTO signing_keys (kid, tenant_id, alg, public_jwk, private_key_enc, status, created_at, activated_at)
-         VALUES (?1, ?2, 'ES256', ?3, ?4, 'active', ?5, ?5)",
-        vec![jwk.kid.clone().into(), tenant.as_str().into(), jwk.to_json().into(), sealed.into(), now.into()],
+         VALUES (?1, ?2, 'ES256', ?3, ?4, ?6, ?5, CASE WHEN ?6 = 'active' THEN ?5 END)",
+        vec![
+            jwk.kid.clone().into(),
+            tenant.as_str().into(),
+            jwk.to_json().into(),
+            sealed.into(),
+            now.into(),
+            status.into(),
+        ],
     )
 }
 
@@ -165,28 +184,37 @@ pub async fn list<H: Host>(host: &H, tenant: &TenantId) -> Result<Vec<KeyInfo>> 
     rows.iter().map(KeyInfo::from_row).collect()
 }
 
-fn jwks_cache_key(tenant: &TenantId) -> String {
+pub(crate) fn jwks_cache_key(tenant: &TenantId) -> String {
     format!("jwks:{tenant}")
 }
 
-/// Adds a new active key; the previous active key keeps verifying.
+/// How long a key keeps verifying after it stops signing: the longest
+/// lifetime a token can have (access and ID tokens are capped at a day).
+pub const MAX_TOKEN_LIFETIME_MS: i64 = 86_400_000;
+
+/// Makes a new key active now (the published `next` key if there is one);
+/// the previous active key keeps verifying until its tokens have expired.
 pub async fn rotate<H: Host>(host: &H, tenant: &TenantId) -> Result<KeyInfo> {
-    let dek = data_key(host, tenant).await?;
     let now = host.now();
-    let insert = new_signing_key_statement(host, tenant, &dek, now);
-    let kid = match insert.params.first() {
-        Some(crate::host::Value::Text(k)) => k.clone(),
-        _ => return Err(Error::server("signing key statement without kid")),
-    };
-    host.db()
-        .batch(vec![
-            Statement::new(
-                "UPDATE signing_keys SET status = 'verify_only' WHERE tenant_id = ?1 AND status = 'active'",
-                vec![tenant.as_str().into()],
-            ),
-            insert,
-        ])
+    let next = host
+        .db()
+        .query("SELECT kid FROM signing_keys WHERE tenant_id = ?1 AND status = 'next'", &[tenant.as_str().into()])
         .await?;
+    let (kid, insert) = match next.first() {
+        Some(r) => (r.text("kid")?, None),
+        None => {
+            let dek = data_key(host, tenant).await?;
+            let insert = new_signing_key_statement(host, tenant, &dek, now, "next");
+            let kid = match insert.params.first() {
+                Some(crate::host::Value::Text(k)) => k.clone(),
+                _ => return Err(Error::server("signing key statement without kid")),
+            };
+            (kid, Some(insert))
+        }
+    };
+    let mut stmts: Vec<Statement> = insert.into_iter().collect();
+    stmts.extend(rotation::promote_statements(tenant, &kid, now));
+    host.db().batch(stmts).await?;
     host.kv().delete(&jwks_cache_key(tenant)).await?;
     Ok(KeyInfo { kid, alg: "ES256".into(), status: "active".into(), created_at: now, retired_at: None })
 }
@@ -240,8 +268,8 @@ pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Va
     let rows = host
         .db()
         .query(
-            "SELECT public_jwk FROM signing_keys WHERE tenant_id = ?1 AND status IN ('active', 'verify_only')
-             ORDER BY status = 'active' DESC, created_at DESC, kid",
+            "SELECT public_jwk FROM signing_keys WHERE tenant_id = ?1 AND status IN ('next', 'active', 'verify_only')
+             ORDER BY status = 'active' DESC, status = 'next' DESC, created_at DESC, kid",
             &[tenant.as_str().into()],
         )
         .await?;

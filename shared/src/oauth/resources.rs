@@ -7,6 +7,34 @@ use crate::error::{Error, Result};
 use crate::host::{Db, DbErrorKind, Host, HostExt, Row};
 use crate::types::TenantId;
 
+/// Each tenant's own management API (`/api/v1/*`) as an audience.
+pub const MANAGEMENT_AUDIENCE: &str = "urn:tessera:management";
+/// Its scopes, one read and one write per area.
+pub const MANAGEMENT_SCOPES: [&str; 7] = [
+    "read:users",
+    "write:users",
+    "read:clients",
+    "write:clients",
+    "read:resource_servers",
+    "write:resource_servers",
+    "read:logs",
+];
+
+/// The row that gives a new tenant its management API audience.
+pub fn management_statement(tenant: &TenantId, now: i64) -> crate::host::Statement {
+    crate::host::Statement::new(
+        "INSERT INTO api_resources (id, tenant_id, identifier, name, scopes, access_token_ttl, created_at)
+         VALUES (?1, ?2, ?3, 'Tessera Management API', ?4, 3600, ?5)",
+        vec![
+            format!("api_mgmt_{tenant}").into(),
+            tenant.as_str().into(),
+            MANAGEMENT_AUDIENCE.into(),
+            serde_json::to_string(&MANAGEMENT_SCOPES).expect("strings").into(),
+            now.into(),
+        ],
+    )
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiResource {
     pub id: String,
@@ -120,6 +148,9 @@ pub async fn list<H: Host>(host: &H, tenant: &TenantId) -> Result<Vec<ApiResourc
 }
 
 pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bool> {
+    if get(host, tenant, id).await?.is_some_and(|r| r.identifier == MANAGEMENT_AUDIENCE) {
+        return Err(Error::bad_request("the management API cannot be deleted"));
+    }
     let n = host
         .db()
         .execute("DELETE FROM api_resources WHERE tenant_id = ?1 AND id = ?2", &[tenant.as_str().into(), id.into()])

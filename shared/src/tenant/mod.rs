@@ -152,6 +152,7 @@ pub async fn create<H: Host>(host: &H, slug: &str, name: &str) -> Result<Tenant>
         vec![id.as_str().into(), slug.into(), name.clone().into(), settings.to_json().into(), now.into()],
     )];
     stmts.extend(crate::keys::new_tenant_key_material(host, &id)?);
+    stmts.push(crate::oauth::resources::management_statement(&id, now));
     match host.db().batch(stmts).await {
         Ok(_) => {}
         Err(e) if e.kind == crate::host::DbErrorKind::Unique => {

@@ -19,6 +19,8 @@ pub struct Settings {
     pub password_min_length: u32,
     /// Lifetime of authorization codes (RFC 6749 §4.1.2: short).
     pub authorization_code_ttl_seconds: u32,
+    /// Age at which the signing key is replaced by scheduled rotation.
+    pub signing_key_rotation_days: u32,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             session_lifetime_minutes: 7 * 24 * 60,
             password_min_length: 8,
             authorization_code_ttl_seconds: 60,
+            signing_key_rotation_days: 90,
         }
     }
 }
@@ -61,6 +64,9 @@ impl Settings {
         }
         if !(8..=128).contains(&self.password_min_length) {
             return Err("password_min_length must be 8-128".into());
+        }
+        if !(1..=3650).contains(&self.signing_key_rotation_days) {
+            return Err("signing_key_rotation_days must be 1-3650".into());
         }
         if !(1..=600).contains(&self.authorization_code_ttl_seconds) {
             return Err("authorization_code_ttl_seconds must be 1-600".into());
