@@ -55,11 +55,11 @@ async function seed() {
   const found = await call('GET', `/t/demo/api/v1/users?email=${email}`, creds.apiKey);
   if (found.json.users.length === 0) {
     creds.adminPassword = randomBytes(12).toString('base64url');
-    const u = await call('POST', '/t/demo/api/v1/users', creds.apiKey, { email, password: creds.adminPassword, name: 'Demo Admin', email_verified: true });
+    const u = await call('POST', '/t/demo/api/v1/users', creds.apiKey, { email, password: creds.adminPassword, name: 'Demo Admin', email_verified: true, is_admin: true });
     if (u.status !== 201) throw new Error(`demo admin: ${u.status} ${u.text}`);
   } else if (!creds.adminPassword) {
     creds.adminPassword = randomBytes(12).toString('base64url');
-    await call('PATCH', `/t/demo/api/v1/users/${found.json.users[0].id}`, creds.apiKey, { password: creds.adminPassword });
+    await call('PATCH', `/t/demo/api/v1/users/${found.json.users[0].id}`, creds.apiKey, { password: creds.adminPassword, is_admin: true });
   }
   mkdirSync(credsDir, { recursive: true });
   writeFileSync(credsPath, JSON.stringify(creds, null, 2), { mode: 0o600 });
@@ -72,6 +72,7 @@ Tessera is running on ${base}
 
   Sign in          ${base}/t/demo/login
                    ${demo.email} / ${demo.adminPassword}
+  Admin UI         ${base}/t/demo/admin  (same credentials)
   Sign up          ${base}/t/demo/signup  (mail lands in the dev mailbox below)
   Discovery        ${base}/t/demo/.well-known/openid-configuration
   JWKS             ${base}/t/demo/.well-known/jwks.json

@@ -32,6 +32,15 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
+# Debian's Chromium for the admin UI browser tests (playwright-core drives it;
+# browsers cannot be downloaded here).
+if ! command -v chromium >/dev/null 2>&1; then
+  say "apt-get install chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+
 # npm packages: reinstall when package-lock.json changed since the last install.
 stamp=node_modules/.tessera-lock-sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

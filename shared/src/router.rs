@@ -106,6 +106,16 @@ pub enum RouteId {
     ResourceDelete,
     ConsentsList,
     ConsentRevoke,
+    // Admin UI.
+    AdminHome,
+    AdminClients,
+    AdminClientNew,
+    AdminClientCreate,
+    AdminClient,
+    AdminClientUpdate,
+    AdminClientRotate,
+    AdminClientDelete,
+    AdminConsentRevoke,
 }
 
 pub struct Route {
@@ -198,6 +208,15 @@ pub static ROUTES: &[Route] = &[
     r("DELETE", "/api/v1/resource-servers/{api_id}", T, J, ResourceDelete),
     r("GET", "/api/v1/users/{user_id}/consents", T, J, ConsentsList),
     r("DELETE", "/api/v1/users/{user_id}/consents/{client_id}", T, J, ConsentRevoke),
+    r("GET", "/admin", T, H, AdminHome),
+    r("GET", "/admin/clients", T, H, AdminClients),
+    r("GET", "/admin/clients/new", T, H, AdminClientNew),
+    r("POST", "/admin/clients", T, H, AdminClientCreate),
+    r("GET", "/admin/clients/{client_id}", T, H, AdminClient),
+    r("POST", "/admin/clients/{client_id}", T, H, AdminClientUpdate),
+    r("POST", "/admin/clients/{client_id}/rotate-secret", T, H, AdminClientRotate),
+    r("POST", "/admin/clients/{client_id}/delete", T, H, AdminClientDelete),
+    r("POST", "/admin/clients/{client_id}/consents/revoke", T, H, AdminConsentRevoke),
 ];
 
 /// Everything a handler sees.
@@ -374,6 +393,15 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
         Introspect => oauth::introspect::post(cx).await,
         UserInfo => oidc::userinfo::get(cx).await,
         AccountConsentRevoke => session::logout::revoke_consent(cx).await,
+        AdminHome => crate::ui::admin::home(cx).await,
+        AdminClients => crate::ui::admin::list(cx).await,
+        AdminClientNew => crate::ui::admin::new(cx).await,
+        AdminClientCreate => crate::ui::admin::create(cx).await,
+        AdminClient => crate::ui::admin::show(cx).await,
+        AdminClientUpdate => crate::ui::admin::update(cx).await,
+        AdminClientRotate => crate::ui::admin::rotate(cx).await,
+        AdminClientDelete => crate::ui::admin::delete(cx).await,
+        AdminConsentRevoke => crate::ui::admin::revoke_consent(cx).await,
         // Everything else is the internal API, guarded route by route there.
         _ => internal::dispatch(id, cx).await,
     }

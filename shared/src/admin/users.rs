@@ -65,6 +65,8 @@ async fn create<H: Host>(cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> 
         name: Option<String>,
         #[serde(default)]
         email_verified: bool,
+        #[serde(default)]
+        is_admin: bool,
     }
     let b: Body = cx.req.json()?;
     if let Some(p) = &b.password {
@@ -78,6 +80,7 @@ async fn create<H: Host>(cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> 
             password: b.password.map(Secret::new),
             name: b.name,
             email_verified: b.email_verified,
+            is_admin: b.is_admin,
         },
     )
     .await?;
@@ -103,7 +106,7 @@ fn field_bool(m: &Map<String, Value>, k: &str) -> Result<Option<bool>> {
 
 async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<HttpResponse> {
     let m: Map<String, Value> = cx.req.json()?;
-    const KNOWN: [&str; 5] = ["email", "email_verified", "name", "password", "blocked"];
+    const KNOWN: [&str; 6] = ["email", "email_verified", "name", "password", "blocked", "is_admin"];
     if let Some(unknown) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(Error::bad_request(format!("unknown field '{unknown}'")));
     }
@@ -123,6 +126,7 @@ async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<H
         name,
         password: password.map(Secret::new),
         blocked: field_bool(&m, "blocked")?,
+        is_admin: field_bool(&m, "is_admin")?,
     };
     let fields: Vec<&String> = m.keys().collect();
     let u = users::update(cx.host, cx.tenant().id(), user, patch).await?;

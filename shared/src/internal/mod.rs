@@ -57,7 +57,8 @@ pub fn guard(id: RouteId) -> Guard {
         | UserUnblock | LogsList | Authorize | ConsentSubmit | Token | Revoke | Introspect | UserInfo
         | AccountConsentRevoke | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete
         | ClientRotateSecret | ResourcesList | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList
-        | ConsentRevoke => Guard::NotInternal,
+        | ConsentRevoke | AdminHome | AdminClients | AdminClientNew | AdminClientCreate | AdminClient
+        | AdminClientUpdate | AdminClientRotate | AdminClientDelete | AdminConsentRevoke => Guard::NotInternal,
     }
 }
 

@@ -66,6 +66,29 @@ pub async fn list<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result
         .collect()
 }
 
+/// Users who consented to a client, for the admin UI.
+pub async fn list_for_client<H: Host>(host: &H, tenant: &TenantId, client_id: &str) -> Result<Vec<serde_json::Value>> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT c.user_id, c.scopes, c.updated_at, u.email FROM oauth_consents c
+             JOIN users u ON u.id = c.user_id AND u.tenant_id = c.tenant_id
+             WHERE c.tenant_id = ?1 AND c.client_id = ?2 ORDER BY u.email",
+            &[tenant.as_str().into(), client_id.into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(serde_json::json!({
+                "user_id": r.text("user_id")?,
+                "email": r.text("email")?,
+                "scopes": serde_json::from_str::<serde_json::Value>(&r.text("scopes")?).unwrap_or_default(),
+                "updated_at": r.int("updated_at")?,
+            }))
+        })
+        .collect()
+}
+
 /// Removes a consent and revokes the client's tokens for the user.
 pub async fn revoke<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str) -> Result<bool> {
     let now = host.now();

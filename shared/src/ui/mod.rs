@@ -2,6 +2,7 @@
 //! plain form, so it works under the strict CSP set in `response::html`.
 //! Every interpolated value goes through [`escape`].
 
+pub mod admin;
 pub mod pages;
 
 /// HTML-escapes text for element content and quoted attribute values.

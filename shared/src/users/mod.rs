@@ -23,12 +23,14 @@ pub struct User {
     pub email_verified: bool,
     pub name: Option<String>,
     pub blocked: bool,
+    /// May use the tenant's admin UI.
+    pub is_admin: bool,
     pub created_at: i64,
     pub updated_at: i64,
     pub last_login_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, email, email_verified, name, blocked, created_at, updated_at, last_login_at";
+const COLUMNS: &str = "id, email, email_verified, name, blocked, is_admin, created_at, updated_at, last_login_at";
 
 impl User {
     fn from_row(r: &Row) -> Result<Self> {
@@ -38,6 +40,7 @@ impl User {
             email_verified: r.bool("email_verified")?,
             name: r.opt_text("name")?,
             blocked: r.bool("blocked")?,
+            is_admin: r.bool("is_admin")?,
             created_at: r.int("created_at")?,
             updated_at: r.int("updated_at")?,
             last_login_at: r.opt_int("last_login_at")?,
@@ -81,6 +84,7 @@ pub struct NewUser {
     pub password: Option<Secret<String>>,
     pub name: Option<String>,
     pub email_verified: bool,
+    pub is_admin: bool,
 }
 
 /// Creates a user. The password, when given, must already satisfy the
@@ -96,6 +100,7 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Resul
         email_verified: new.email_verified,
         name,
         blocked: false,
+        is_admin: new.is_admin,
         created_at: now,
         updated_at: now,
         last_login_at: None,
@@ -103,8 +108,8 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Resul
     let res = host
         .db()
         .execute(
-            "INSERT INTO users (id, tenant_id, email, email_verified, name, password_hash, blocked, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
+            "INSERT INTO users (id, tenant_id, email, email_verified, name, password_hash, blocked, is_admin, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?8, ?7, ?7)",
             &[
                 user.id.as_str().into(),
                 tenant.as_str().into(),
@@ -113,6 +118,7 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Resul
                 user.name.clone().into(),
                 hash.into(),
                 now.into(),
+                user.is_admin.into(),
             ],
         )
         .await;
@@ -186,6 +192,7 @@ pub struct UserPatch {
     pub name: Option<Option<String>>,
     pub password: Option<Secret<String>>,
     pub blocked: Option<bool>,
+    pub is_admin: Option<bool>,
 }
 
 /// Applies a patch. Changing the password or blocking the user ends every
@@ -209,11 +216,14 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: Us
     if let Some(b) = patch.blocked {
         next.blocked = b;
     }
+    if let Some(a) = patch.is_admin {
+        next.is_admin = a;
+    }
     let hash = patch.password.as_ref().map(|p| password::hash(p, host.random_bytes::<16>())).transpose()?;
     next.updated_at = host.now();
     let mut stmts = vec![Statement::new(
         "UPDATE users SET email = ?1, email_verified = ?2, name = ?3, blocked = ?4, updated_at = ?5,
-                password_hash = COALESCE(?6, password_hash)
+                password_hash = COALESCE(?6, password_hash), is_admin = ?9
          WHERE tenant_id = ?7 AND id = ?8",
         vec![
             next.email.clone().into(),
@@ -224,6 +234,7 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: Us
             hash.clone().into(),
             tenant.as_str().into(),
             user.id.as_str().into(),
+            next.is_admin.into(),
         ],
     )];
     if hash.is_some() || (next.blocked && !user.blocked) {

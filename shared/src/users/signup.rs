@@ -59,6 +59,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         password: Some(Secret::new(pw.to_string())),
         name: Some(name.clone()),
         email_verified: false,
+        is_admin: false,
     };
     match users::create(cx.host, t.id(), new).await {
         Ok(user) => {

@@ -1,0 +1,111 @@
+// End-to-end: the admin UI in headless Chromium (Debian's chromium, driven
+// by playwright-core) against wrangler dev: sign in as a tenant admin,
+// create a client, rotate its secret, and revoke a user's consent.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { Api, Browser, hidden, startServer } from './support.mjs';
+
+const CB = 'http://127.0.0.1:9/callback';
+let server;
+let api;
+let key;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  api = new Api(server.url);
+  key = await api.tenant('acme');
+  const admin = await api.call('POST', '/t/acme/api/v1/users', { token: key, json: { email: 'admin@acme.test', password: 'admin password 1', email_verified: true, is_admin: true } });
+  assert.equal(admin.status, 201, admin.text);
+  const user = await api.call('POST', '/t/acme/api/v1/users', { token: key, json: { email: 'user@acme.test', password: 'user password 1', email_verified: true } });
+  assert.equal(user.status, 201, user.text);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(page, email, password) {
+  await page.goto(`${server.url}/t/acme/admin`);
+  await page.waitForURL(/\/t\/acme\/login/);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL(/\/t\/acme\/(admin|account)/), page.click('button[type=submit]')]);
+}
+
+test('an admin creates a client, rotates its secret and revokes a consent', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'admin@acme.test', 'admin password 1');
+  assert.match(page.url(), /\/t\/acme\/admin\/clients$/);
+
+  await page.click('text=New client');
+  await page.fill('#name', 'Browser-made app');
+  await page.fill('#redirect_uris', CB);
+  await page.fill('#scopes', 'openid email');
+  await Promise.all([page.waitForLoadState(), page.click('#client-form button[type=submit]')]);
+  const clientId = (await page.textContent('#client-id')).trim();
+  const secret = (await page.textContent('#client-secret')).trim();
+  assert.ok(clientId.length > 10);
+  assert.ok(secret.length >= 43, 'a 256-bit secret');
+  await page.screenshot({ path: 'target/admin-ui-created.png' });
+
+  // The secret works at the token endpoint... (confidential clients
+  // authenticate with Basic; an unknown grant proves authentication passed).
+  const tokenCall = (s) => api.call('POST', '/t/acme/oauth/token', {
+    body: 'grant_type=client_credentials',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${s}`).toString('base64')}` },
+  });
+  assert.equal((await tokenCall(secret)).json.error, 'unauthorized_client');
+
+  // ...until it is rotated with no overlap.
+  await page.click('text=Go to the client');
+  await page.fill('#overlap_seconds', '0');
+  await Promise.all([page.waitForLoadState(), page.click('#rotate-form button[type=submit]')]);
+  const rotated = (await page.textContent('#client-secret')).trim();
+  assert.notEqual(rotated, secret);
+  assert.equal((await tokenCall(secret)).json.error, 'invalid_client');
+  assert.equal((await tokenCall(rotated)).json.error, 'unauthorized_client');
+
+  // A user consents to the client (a plain HTTP browser), then the admin
+  // sees the consent and revokes it.
+  const b = new Browser(server.url);
+  assert.equal((await b.submit('/t/acme/login', '/t/acme/login', { email: 'user@acme.test', password: 'user password 1' })).status, 303);
+  const q = new URLSearchParams({ client_id: clientId, redirect_uri: CB, response_type: 'code', scope: 'openid email', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 'x' });
+  const consentPage = await b.get(`/t/acme/authorize?${q}`);
+  assert.equal(consentPage.status, 200);
+  const allowed = await b.post('/t/acme/consent', { csrf_token: hidden(consentPage.text, 'csrf_token'), request: hidden(consentPage.text, 'request'), decision: 'allow' });
+  assert.equal(allowed.status, 303);
+  assert.ok(allowed.headers.get('location').startsWith(CB));
+
+  await page.click('text=Go to the client');
+  assert.match(await page.textContent('#consents'), /user@acme\.test/);
+  await Promise.all([page.waitForLoadState(), page.click('#consents button')]);
+  assert.ok(await page.isVisible('#no-consents'), 'the consent is gone');
+  await page.screenshot({ path: 'target/admin-ui-consent-revoked.png' });
+  const again = await b.get(`/t/acme/authorize?${q}`);
+  assert.equal(again.status, 200, 'the user is asked again');
+  await context.close();
+});
+
+test('the admin UI is for admins only, and its forms need CSRF tokens', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'user@acme.test', 'user password 1');
+  const r = await page.goto(`${server.url}/t/acme/admin/clients`);
+  assert.equal(r.status(), 403);
+  await context.close();
+  // A forged cross-site POST has the session cookie but no token.
+  const b = new Browser(server.url);
+  await b.submit('/t/acme/login', '/t/acme/login', { email: 'admin@acme.test', password: 'admin password 1' });
+  const forged = await b.post('/t/acme/admin/clients', { name: 'evil', redirect_uris: CB });
+  assert.equal(forged.status, 403);
+  const list = await api.call('GET', '/t/acme/api/v1/clients', { token: key });
+  assert.ok(!list.json.clients.some((c) => c.name === 'evil'));
+});
