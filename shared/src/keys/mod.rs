@@ -215,6 +215,7 @@ pub async fn rotate<H: Host>(host: &H, tenant: &TenantId) -> Result<KeyInfo> {
     let mut stmts: Vec<Statement> = insert.into_iter().collect();
     stmts.extend(rotation::promote_statements(tenant, &kid, now));
     host.db().batch(stmts).await?;
+    forget_signing_key(tenant);
     host.kv().delete(&jwks_cache_key(tenant)).await?;
     Ok(KeyInfo { kid, alg: "ES256".into(), status: "active".into(), created_at: now, retired_at: None })
 }
@@ -239,6 +240,7 @@ pub async fn retire<H: Host>(host: &H, tenant: &TenantId, kid: &str) -> Result<R
         )
         .await?;
     if n == 1 {
+        forget_signing_key(tenant);
         host.kv().delete(&jwks_cache_key(tenant)).await?;
         return Ok(RetireOutcome::Retired);
     }
@@ -286,8 +288,41 @@ pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Va
     Ok(doc)
 }
 
-/// The active private key and its kid, decrypted for signing.
+/// How long an isolate reuses a decrypted signing key before reading it
+/// again. A key rotated elsewhere keeps signing here for at most this long,
+/// which is safe: a demoted key stays in the JWKS for a day.
+const SIGNING_KEY_CACHE_MS: i64 = 60_000;
+
+thread_local! {
+    // Per isolate (Workers) or thread (native): tenant id -> (read at, kid, key).
+    static SIGNING_KEYS: std::cell::RefCell<std::collections::HashMap<String, (i64, String, SigningKey)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+pub(crate) fn forget_signing_key(tenant: &TenantId) {
+    SIGNING_KEYS.with(|c| c.borrow_mut().remove(tenant.as_str()));
+}
+
+/// The active private key and its kid, decrypted for signing. Cached in
+/// memory for a minute: the token endpoint's hot path then skips two reads
+/// and two AES-GCM openings.
 pub async fn active_signing_key<H: Host>(host: &H, tenant: &TenantId) -> Result<(String, Secret<SigningKey>)> {
+    let now = host.now();
+    let cached = SIGNING_KEYS.with(|c| {
+        c.borrow()
+            .get(tenant.as_str())
+            .filter(|(at, _, _)| now - at < SIGNING_KEY_CACHE_MS && now >= *at)
+            .map(|(_, kid, key)| (kid.clone(), key.clone()))
+    });
+    if let Some((kid, key)) = cached {
+        return Ok((kid, Secret::new(key)));
+    }
+    let (kid, key) = load_active_signing_key(host, tenant).await?;
+    SIGNING_KEYS.with(|c| c.borrow_mut().insert(tenant.to_string(), (now, kid.clone(), key.expose().clone())));
+    Ok((kid, key))
+}
+
+async fn load_active_signing_key<H: Host>(host: &H, tenant: &TenantId) -> Result<(String, Secret<SigningKey>)> {
     let rows = host
         .db()
         .query(

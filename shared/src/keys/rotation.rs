@@ -95,6 +95,7 @@ pub async fn maintain<H: Host>(host: &H, tenant: &Tenant) -> Result<Outcome> {
             }
             Some((kid, published_at)) if age >= period_ms && now - published_at >= PUBLISH_LEAD_MS => {
                 host.db().batch(promote_statements(t, kid, now)).await?;
+                super::forget_signing_key(t);
                 out.activated = Some(kid.clone());
             }
             _ => {}

@@ -58,12 +58,13 @@ pub async fn authenticate<H: Host>(host: &H, tenant: &TenantId, req: &Request, f
         (None, None) => (form.get("client_id").ok_or_else(|| invalid_client(false))?.to_string(), None, "none"),
     };
     let is_basic = method == "client_secret_basic";
-    let client = clients::get(host, tenant, &client_id).await?.ok_or_else(|| invalid_client(is_basic))?;
+    let (client, digests) =
+        clients::get_with_secrets(host, tenant, &client_id).await?.ok_or_else(|| invalid_client(is_basic))?;
     if client.token_endpoint_auth_method != method {
         return Err(invalid_client(is_basic));
     }
     if let Some(secret) = secret {
-        if !clients::verify_secret(host, tenant, &client.client_id, &secret).await? {
+        if !clients::secret_matches(&digests, &secret) {
             return Err(invalid_client(is_basic));
         }
     }

@@ -322,6 +322,40 @@ pub async fn create<H: Host>(
     Ok((client, secret))
 }
 
+/// A client with the digests of its live secrets, in one read (the token
+/// endpoint's hot path).
+pub async fn get_with_secrets<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    client_id: &str,
+) -> Result<Option<(Client, Vec<String>)>> {
+    let rows = host
+        .db()
+        .query(
+            &format!(
+                "SELECT {COLUMNS}, (SELECT json_group_array(secret_hash) FROM oauth_client_secrets s
+                   WHERE s.tenant_id = c.tenant_id AND s.client_id = c.id AND (s.expires_at IS NULL OR s.expires_at > ?3)) AS secrets
+                 FROM oauth_clients c WHERE c.tenant_id = ?1 AND c.id = ?2"
+            ),
+            &[tenant.as_str().into(), client_id.into(), host.now().into()],
+        )
+        .await?;
+    match rows.first() {
+        Some(r) => {
+            let secrets: Vec<String> = serde_json::from_str(&r.text("secrets")?).unwrap_or_default();
+            Ok(Some((Client::from_row(r)?, secrets)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Whether `presented` matches one of `digests`; every digest is compared,
+/// in constant time each.
+pub fn secret_matches(digests: &[String], presented: &str) -> bool {
+    let digest = token_hash(presented);
+    digests.iter().fold(false, |ok, d| ok | ct_eq_str(d, &digest))
+}
+
 pub async fn get<H: Host>(host: &H, tenant: &TenantId, client_id: &str) -> Result<Option<Client>> {
     let rows = host
         .db()
@@ -415,25 +449,6 @@ pub async fn rotate_secret<H: Host>(
         .await
         .map_err(|e| if e.kind == DbErrorKind::Unique { Error::conflict("rotate again") } else { e.into() })?;
     Ok(secret)
-}
-
-/// Whether `presented` is one of the client's live secrets. Every live
-/// secret is compared, in constant time each.
-pub async fn verify_secret<H: Host>(host: &H, tenant: &TenantId, client_id: &str, presented: &str) -> Result<bool> {
-    let rows = host
-        .db()
-        .query(
-            "SELECT secret_hash FROM oauth_client_secrets
-             WHERE tenant_id = ?1 AND client_id = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
-            &[tenant.as_str().into(), client_id.into(), host.now().into()],
-        )
-        .await?;
-    let digest = token_hash(presented);
-    let mut ok = false;
-    for r in &rows {
-        ok |= ct_eq_str(&r.text("secret_hash")?, &digest);
-    }
-    Ok(ok)
 }
 
 #[cfg(test)]

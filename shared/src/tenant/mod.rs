@@ -98,7 +98,36 @@ pub fn validate_slug(slug: &str) -> Result<()> {
     }
 }
 
+/// How long an isolate trusts a tenant row it read. Every request resolves
+/// its tenant first, so this saves a database read on each; a change made in
+/// another isolate is seen within this window (changes made here at once).
+const TENANT_CACHE_MS: i64 = 5_000;
+
+thread_local! {
+    static TENANTS: std::cell::RefCell<std::collections::HashMap<String, (i64, Tenant)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn forget(slug: &str) {
+    TENANTS.with(|c| c.borrow_mut().remove(slug));
+}
+
 pub async fn find_by_slug<H: Host>(host: &H, slug: &str) -> Result<Option<Tenant>> {
+    let now = host.now();
+    let cached = TENANTS.with(|c| {
+        c.borrow().get(slug).filter(|(at, _)| now >= *at && now - at < TENANT_CACHE_MS).map(|(_, t)| t.clone())
+    });
+    if cached.is_some() {
+        return Ok(cached);
+    }
+    let found = load_by_slug(host, slug).await?;
+    if let Some(t) = &found {
+        TENANTS.with(|c| c.borrow_mut().insert(slug.to_string(), (now, t.clone())));
+    }
+    Ok(found)
+}
+
+async fn load_by_slug<H: Host>(host: &H, slug: &str) -> Result<Option<Tenant>> {
     let rows = host.db().query(&format!("SELECT {COLUMNS} FROM tenants WHERE slug = ?1"), &[slug.into()]).await?;
     rows.first().map(Tenant::from_row).transpose()
 }
@@ -183,6 +212,7 @@ pub async fn update<H: Host>(
     };
     let settings = settings.unwrap_or_else(|| tenant.settings.clone());
     let now = host.now();
+    forget(&tenant.slug);
     host.db()
         .execute(
             "UPDATE tenants SET name = ?1, settings = ?2, updated_at = ?3 WHERE id = ?4",
@@ -194,6 +224,7 @@ pub async fn update<H: Host>(
 
 /// Deletes a tenant and, through `ON DELETE CASCADE`, everything it owns.
 pub async fn delete<H: Host>(host: &H, tenant: &Tenant) -> Result<()> {
+    forget(&tenant.slug);
     host.db().execute("DELETE FROM tenants WHERE id = ?1", &[tenant.id.as_str().into()]).await?;
     Ok(())
 }
