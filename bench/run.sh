@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints Tessera's figures: Workers bundle size (raw and gzip) and Argon2id
-# hash time natively and inside the Worker.
+# hash time natively and inside the Worker; the token endpoint, discovery and
+# JWKS against oidc-provider.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -17,3 +18,4 @@ printf 'workers bundle: wasm %d KB raw, %d KB gzip; js glue %d KB\n' $((raw / 10
 
 cargo bench -q -p tessera-native --bench argon2 2>/dev/null | grep argon2id
 SKIP_WORKER_BUILD=1 node bench/argon2-worker.mjs
+SKIP_WORKER_BUILD=1 node bench/token-endpoint.mjs 2>&1 | grep -v WARNING
