@@ -31,6 +31,10 @@ fi
 step "unit and domain tests (real SQLite, real migrations)"
 cargo test -p tessera-core -p tessera-native
 
+step "OpenAPI: the committed spec and SDKs match the code"
+bash scripts/sdk.sh --check
+npx tsc -p sdk/typescript
+
 step "Workers bundle (worker-build --release)"
 sh scripts/build-worker.sh
 

@@ -959,3 +959,35 @@ fn scheduled_key_rotation_publishes_before_signing() {
         .unwrap();
     assert_eq!(erased, "");
 }
+
+#[test]
+fn openapi_document_matches_the_router_and_is_committed() {
+    use tessera_core::router::{Scope, ROUTES};
+    let generated = tessera_core::openapi::generate::generate();
+    let committed: Value = serde_json::from_str(tessera_core::openapi::SPEC_JSON).unwrap();
+    assert!(generated == committed, "openapi/openapi.json is stale: run scripts/openapi.sh and commit the result");
+    let paths = generated["paths"].as_object().unwrap();
+    let mut in_spec: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), p.clone())))
+        .collect();
+    let mut in_router: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|r| {
+            let full = match (r.scope, r.path) {
+                (Scope::Platform, p) => p.to_string(),
+                (Scope::Tenant, "/") => "/t/{tenant}".to_string(),
+                (Scope::Tenant, p) => format!("/t/{{tenant}}{p}"),
+            };
+            (r.method.to_string(), full)
+        })
+        .collect();
+    in_spec.sort();
+    in_router.sort();
+    assert_eq!(in_spec, in_router, "every route is in the spec and every spec operation is a route");
+    // And it is what the service serves.
+    let env = Env::new();
+    let served = env.send("GET", "/openapi.json", &[], b"", "x");
+    assert_eq!(served.status, 200);
+    assert_eq!(served.json(), committed);
+}

@@ -31,6 +31,7 @@ pub enum Surface {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
     Health,
+    OpenApi,
     // Internal platform API.
     TenantsList,
     TenantsCreate,
@@ -137,6 +138,7 @@ use Surface::{Html as H, OAuth as O, Problem as J};
 
 pub static ROUTES: &[Route] = &[
     r("GET", "/healthz", P, J, Health),
+    r("GET", "/openapi.json", P, J, OpenApi),
     r("GET", "/api/v1/internal/tenants", P, J, TenantsList),
     r("POST", "/api/v1/internal/tenants", P, J, TenantsCreate),
     r("GET", "/api/v1/internal/tenants/{tenant}", P, J, TenantGet),
@@ -331,25 +333,26 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
 
 async fn route<H: Host>(req: &Request, host: &H) -> Result<HttpResponse, (Surface, Error)> {
     let fallback = surface_for(&req.path);
-    let (scope, tenant, rest) = if req.path == "/healthz" || req.path.starts_with("/api/v1/internal/") {
-        (Scope::Platform, None, req.path.clone())
-    } else if let Some(after) = req.path.strip_prefix("/t/") {
-        let (slug, rest) = match after.find('/') {
-            Some(i) => (&after[..i], after[i..].to_string()),
-            None => (after, "/".to_string()),
-        };
-        let found = if tenant::validate_slug(slug).is_ok() {
-            tenant::find_by_slug(host, slug).await.map_err(|e| (fallback, e))?
+    let (scope, tenant, rest) =
+        if req.path == "/healthz" || req.path == "/openapi.json" || req.path.starts_with("/api/v1/internal/") {
+            (Scope::Platform, None, req.path.clone())
+        } else if let Some(after) = req.path.strip_prefix("/t/") {
+            let (slug, rest) = match after.find('/') {
+                Some(i) => (&after[..i], after[i..].to_string()),
+                None => (after, "/".to_string()),
+            };
+            let found = if tenant::validate_slug(slug).is_ok() {
+                tenant::find_by_slug(host, slug).await.map_err(|e| (fallback, e))?
+            } else {
+                None
+            };
+            let t = found.ok_or_else(|| (fallback, Error::not_found(format!("no tenant named '{slug}'"))))?;
+            (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, false)), rest)
         } else {
-            None
+            let found = tenant::find_by_domain(host, &req.host_name).await.map_err(|e| (fallback, e))?;
+            let t = found.ok_or_else(|| (fallback, Error::not_found("no tenant is served at this address")))?;
+            (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, true)), req.path.clone())
         };
-        let t = found.ok_or_else(|| (fallback, Error::not_found(format!("no tenant named '{slug}'"))))?;
-        (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, false)), rest)
-    } else {
-        let found = tenant::find_by_domain(host, &req.host_name).await.map_err(|e| (fallback, e))?;
-        let t = found.ok_or_else(|| (fallback, Error::not_found("no tenant is served at this address")))?;
-        (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, true)), req.path.clone())
-    };
 
     let (route, params) = match resolve(scope, req.method.as_str(), &rest) {
         Resolved::Route(r, p) => (r, p),
@@ -364,6 +367,7 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
     use crate::{admin, internal, oauth, oidc, session, users};
     match id {
         Health => Ok(crate::response::text(StatusCode::OK, "ok")),
+        OpenApi => crate::openapi::get(cx).await,
         Discovery => oidc::discovery::get(cx).await,
         Jwks => oidc::jwks::get(cx).await,
         Home => Ok(crate::response::see_other(&cx.tenant().path("/account"))),
@@ -442,7 +446,8 @@ mod tests {
     #[test]
     fn internal_routes_are_platform_scoped() {
         for r in ROUTES {
-            assert_eq!(r.path.starts_with("/api/v1/internal/"), r.scope == Scope::Platform && r.id != RouteId::Health);
+            let outside = [RouteId::Health, RouteId::OpenApi].contains(&r.id);
+            assert_eq!(r.path.starts_with("/api/v1/internal/"), r.scope == Scope::Platform && !outside);
         }
     }
 }

@@ -2,7 +2,6 @@
 //! the management API.
 
 use http::StatusCode;
-use serde::Deserialize;
 
 use super::audit;
 use super::Caller;
@@ -58,12 +57,8 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
                     Ok(no_content())
                 }
                 _ => {
-                    #[derive(Deserialize, Default)]
-                    #[serde(deny_unknown_fields)]
-                    struct Body {
-                        overlap_seconds: Option<i64>,
-                    }
-                    let b: Body = if cx.req.body.is_empty() { Body::default() } else { cx.req.json()? };
+                    let b: crate::schema::Overlap =
+                        if cx.req.body.is_empty() { Default::default() } else { cx.req.json()? };
                     let secret = clients::rotate_secret(cx.host, t, &c, b.overlap_seconds.unwrap_or(0)).await?;
                     audit(cx, key, "client secret rotated", serde_json::json!({ "client_id": c.client_id })).await?;
                     Ok(json(StatusCode::OK, &client_json(&c, Some(&secret))))

@@ -2,7 +2,6 @@
 //! update, block/unblock, delete.
 
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Caller;
@@ -57,18 +56,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
 }
 
 async fn create<H: Host>(cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        email: String,
-        password: Option<String>,
-        name: Option<String>,
-        #[serde(default)]
-        email_verified: bool,
-        #[serde(default)]
-        is_admin: bool,
-    }
-    let b: Body = cx.req.json()?;
+    let b: crate::schema::CreateUser = cx.req.json()?;
     if let Some(p) = &b.password {
         password::check_policy(p, cx.tenant().tenant.settings.password_min_length)?;
     }
@@ -106,6 +94,11 @@ fn field_bool(m: &Map<String, Value>, k: &str) -> Result<Option<bool>> {
 
 async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<HttpResponse> {
     let m: Map<String, Value> = cx.req.json()?;
+    // The documented shape (types, unknown fields); `m` keeps null apart
+    // from absent for `name`.
+    serde_json::from_value::<crate::schema::UpdateUser>(Value::Object(m.clone())).map_err(|e| {
+        Error::bad_request(format!("invalid user update: {}", e.to_string().split(" at line").next().unwrap_or("")))
+    })?;
     const KNOWN: [&str; 6] = ["email", "email_verified", "name", "password", "blocked", "is_admin"];
     if let Some(unknown) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(Error::bad_request(format!("unknown field '{unknown}'")));

@@ -12,7 +12,6 @@ pub mod platform_keys;
 pub mod tenants;
 
 use http::StatusCode;
-use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::host::{Host, Secrets};
@@ -37,7 +36,7 @@ pub fn guard(id: RouteId) -> Guard {
     use Permission::*;
     use RouteId::*;
     match id {
-        Health | PlatformJwks => Guard::Public,
+        Health | OpenApi | PlatformJwks => Guard::Public,
         TenantsList | TenantGet | ApiKeysList | SigningKeysList | DomainsList | TenantLogs | PlatformKeysList
         | PlatformAudit | PlatformToken => Guard::Platform(Read),
         TenantsCreate | TenantUpdate | TenantDelete | DomainsAdd | DomainRemove => Guard::Platform(TenantWrite),
@@ -132,12 +131,7 @@ async fn handle<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Principal) -> Resul
             Ok(json(StatusCode::CREATED, &with_secret(&key, &secret)))
         }
         RouteId::PlatformKeyRotate => {
-            #[derive(Deserialize, Default)]
-            #[serde(deny_unknown_fields)]
-            struct Body {
-                overlap_seconds: Option<i64>,
-            }
-            let b: Body = if cx.req.body.is_empty() { Body::default() } else { cx.req.json()? };
+            let b: crate::schema::Overlap = if cx.req.body.is_empty() { Default::default() } else { cx.req.json()? };
             let overlap = b.overlap_seconds.unwrap_or(platform_keys::DEFAULT_OVERLAP_SECS);
             let (key, secret) = platform_keys::rotate(cx.host, cx.param("key_id"), overlap).await?;
             Ok(json(StatusCode::CREATED, &with_secret(&key, &secret)))
@@ -177,16 +171,10 @@ fn with_secret(key: &platform_keys::PlatformKey, secret: &crate::types::Secret<S
 
 /// Exchanges a platform API key for a short-lived super-admin JWT.
 async fn mint_token<H: Host>(cx: &Ctx<'_, H>, who: &Principal) -> Result<HttpResponse> {
-    #[derive(Deserialize, Default)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        ttl_seconds: Option<i64>,
-        role: Option<String>,
-    }
     if matches!(who.credential, Credential::Jwt { .. }) {
         return Err(Error::forbidden("a token cannot mint tokens; use a platform API key"));
     }
-    let b: Body = if cx.req.body.is_empty() { Body::default() } else { cx.req.json()? };
+    let b: crate::schema::MintToken = if cx.req.body.is_empty() { Default::default() } else { cx.req.json()? };
     let ttl = b.ttl_seconds.unwrap_or(jwt::DEFAULT_LIFETIME_SECS);
     if !(30..=jwt::MAX_LIFETIME_SECS).contains(&ttl) {
         return Err(Error::bad_request(format!("ttl_seconds must be from 30 to {}", jwt::MAX_LIFETIME_SECS)));

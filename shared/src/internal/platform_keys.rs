@@ -16,6 +16,7 @@ pub const KEY_PREFIX: &str = "tsk_";
 pub const MAX_OVERLAP_SECS: i64 = 30 * 24 * 3600;
 pub const DEFAULT_OVERLAP_SECS: i64 = 24 * 3600;
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct PlatformKey {
     pub id: String,
@@ -52,6 +53,7 @@ impl PlatformKey {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {

@@ -2,7 +2,6 @@
 //! keys, signing keys, custom domains and audit logs.
 
 use http::StatusCode;
-use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::host::Host;
@@ -71,12 +70,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
                     Ok(json(StatusCode::OK, &serde_json::json!({ "domains": d })))
                 }
                 RouteId::DomainsAdd => {
-                    #[derive(Deserialize)]
-                    #[serde(deny_unknown_fields)]
-                    struct Body {
-                        domain: String,
-                    }
-                    let b: Body = cx.req.json()?;
+                    let b: crate::schema::AddDomain = cx.req.json()?;
                     let d = tenant::add_domain(cx.host, &t, &b.domain).await?;
                     audit(cx, Some(&t), "custom domain added", serde_json::json!({ "domain": d })).await?;
                     Ok(json(StatusCode::CREATED, &serde_json::json!({ "domain": d })))
@@ -130,13 +124,7 @@ async fn list_tenants<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 }
 
 async fn create_tenant<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        slug: String,
-        name: Option<String>,
-    }
-    let b: Body = cx.req.json()?;
+    let b: crate::schema::CreateTenant = cx.req.json()?;
     let name = b.name.clone().unwrap_or_else(|| b.slug.clone());
     let t = tenant::create(cx.host, &b.slug, &name).await?;
     audit(cx, Some(&t), "tenant created", serde_json::json!({ "slug": t.slug })).await?;
@@ -145,13 +133,7 @@ async fn create_tenant<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 }
 
 async fn update_tenant<H: Host>(cx: &Ctx<'_, H>, t: &Tenant) -> Result<HttpResponse> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        name: Option<String>,
-        settings: Option<serde_json::Map<String, serde_json::Value>>,
-    }
-    let b: Body = cx.req.json()?;
+    let b: crate::schema::UpdateTenant = cx.req.json()?;
     let settings = match b.settings {
         None => None,
         Some(patch) => {
@@ -173,12 +155,7 @@ async fn update_tenant<H: Host>(cx: &Ctx<'_, H>, t: &Tenant) -> Result<HttpRespo
 }
 
 async fn create_api_key<H: Host>(cx: &Ctx<'_, H>, t: &Tenant) -> Result<HttpResponse> {
-    #[derive(Deserialize, Default)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        name: Option<String>,
-    }
-    let b: Body = if cx.req.body.is_empty() { Body::default() } else { cx.req.json()? };
+    let b: crate::schema::CreateApiKey = if cx.req.body.is_empty() { Default::default() } else { cx.req.json()? };
     let (key, secret) = api_keys::create(cx.host, &t.id, b.name.as_deref().unwrap_or("management")).await?;
     audit(cx, Some(t), "management API key created", serde_json::json!({ "key_id": key.id })).await?;
     let mut v = serde_json::to_value(&key).map_err(|e| Error::server(e.to_string()))?;

@@ -152,6 +152,7 @@ pub async fn data_key<H: Host>(host: &H, tenant: &TenantId) -> Result<SymmetricK
     Ok(SymmetricKey::from_bytes(arr))
 }
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyInfo {
     pub kid: String,

@@ -16,6 +16,7 @@ use crate::types::{Secret, TenantId};
 pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 pub const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Client {
     pub client_id: String,
@@ -83,6 +84,7 @@ const COLUMNS: &str = "id, name, client_type, token_endpoint_auth_method, redire
 
 /// What an admin sends to create or update a client. Absent fields keep
 /// their current (or default) value.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {

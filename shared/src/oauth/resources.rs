@@ -35,6 +35,7 @@ pub fn management_statement(tenant: &TenantId, now: i64) -> crate::host::Stateme
     )
 }
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiResource {
     pub id: String,
@@ -58,6 +59,7 @@ impl ApiResource {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {

@@ -45,6 +45,7 @@ pub struct Issue<'a> {
     pub id_token: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,

@@ -13,6 +13,7 @@ use crate::types::{ApiKeyId, Secret, TenantId};
 
 pub const KEY_PREFIX: &str = "tmk_";
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiKey {
     pub id: ApiKeyId,

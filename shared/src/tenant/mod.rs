@@ -16,6 +16,7 @@ use crate::types::TenantId;
 
 pub use settings::Settings;
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Tenant {
     pub id: TenantId,

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::host::{Db, DbErrorKind, Host, HostExt, Row, Statement, Value};
 use crate::types::{Secret, TenantId, UserId};
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
     pub id: UserId,

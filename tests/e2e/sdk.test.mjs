@@ -1,0 +1,31 @@
+// The generated TypeScript SDK against wrangler dev: create a user through
+// the management API and read it back (sdk/typescript/src/example.ts,
+// compiled by `tsc`).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Api, startServer } from './support.mjs';
+import { createAndReadUser } from '../../sdk/typescript/dist/example.js';
+import { createTesseraClient } from '../../sdk/typescript/dist/index.js';
+
+let server;
+let api;
+let key;
+
+before(async () => {
+  server = await startServer();
+  api = new Api(server.url);
+  key = await api.tenant('sdk');
+});
+
+after(async () => { await server?.stop(); });
+
+test('TypeScript SDK: create a user and read it back', async () => {
+  const user = await createAndReadUser(server.url, key, 'sdk', 'sdk-user@example.com');
+  assert.equal(user.email, 'sdk-user@example.com');
+  assert.equal(user.email_verified, true);
+  // Errors come back typed as problem+json.
+  const tessera = createTesseraClient(server.url, key);
+  const missing = await tessera.GET('/t/{tenant}/api/v1/users/{user_id}', { params: { path: { tenant: 'sdk', user_id: 'usr_missing' } } });
+  assert.equal(missing.response.status, 404);
+  assert.equal(missing.error.status, 404);
+});
