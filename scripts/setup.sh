@@ -41,6 +41,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get install -y -qq chromium >/dev/null
 fi
 
+# schemathesis (contract fuzzing against the OpenAPI document), in a venv.
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$(.venv/bin/schemathesis --version 2>/dev/null | grep -o '[0-9.]*$' || true)" != "$SCHEMATHESIS_VERSION" ]; then
+  say "pip install schemathesis $SCHEMATHESIS_VERSION (venv .venv)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
 # npm packages: reinstall when package-lock.json changed since the last install.
 stamp=node_modules/.tessera-lock-sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

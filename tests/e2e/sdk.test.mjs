@@ -29,3 +29,13 @@ test('TypeScript SDK: create a user and read it back', async () => {
   assert.equal(missing.response.status, 404);
   assert.equal(missing.error.status, 404);
 });
+
+test('Rust SDK (progenitor): create a user and read it back', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const bin = new URL('../../target/debug/examples/smoke', import.meta.url).pathname;
+  const r = spawnSync(bin, [server.url, key, 'sdk'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /created and read rust-sdk@example\.com/);
+  const found = await api.call('GET', '/t/sdk/api/v1/users?email=rust-sdk@example.com', { token: key });
+  assert.equal(found.json.users.length, 1, 'the user really exists');
+});

@@ -12,7 +12,10 @@ use crate::router::Ctx;
 
 fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResponse {
     let mut value = "Bearer realm=\"tessera\"".to_string();
-    let mut body = serde_json::json!({});
+    // RFC 6750 §3.1: no error code in the challenge when no token was sent;
+    // the body still says what is missing.
+    let mut body =
+        serde_json::json!({ "error": "invalid_request", "error_description": "an access token is required" });
     if let Some((code, desc)) = error {
         value.push_str(&format!(", error=\"{code}\", error_description=\"{desc}\""));
         body = serde_json::json!({ "error": code, "error_description": desc });

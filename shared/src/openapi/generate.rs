@@ -484,7 +484,7 @@ pub fn generate() -> Value {
         let (error_ct, error_schema) = match route.surface {
             Surface::Problem => ("application/problem+json", problem.clone()),
             Surface::OAuth => ("application/json", oauth_error.clone()),
-            Surface::Html => ("text/html", json!({ "type": "string" })),
+            Surface::Html => ("text/html; charset=utf-8", json!({ "type": "string" })),
         };
         let mut responses = Map::new();
         match op.ok {
@@ -497,7 +497,7 @@ pub fn generate() -> Value {
             Ok::Html => {
                 responses.insert(
                     "200".into(),
-                    json!({ "description": "A page", "content": { "text/html": { "schema": { "type": "string" } } } }),
+                    json!({ "description": "A page", "content": { "text/html; charset=utf-8": { "schema": { "type": "string" } } } }),
                 );
             }
             Ok::Redirect => {
@@ -518,7 +518,7 @@ pub fn generate() -> Value {
             Ok::Text => {
                 responses.insert(
                     "200".into(),
-                    json!({ "description": "OK", "content": { "text/plain": { "schema": { "type": "string" } } } }),
+                    json!({ "description": "OK", "content": { "text/plain; charset=utf-8": { "schema": { "type": "string" } } } }),
                 );
             }
         }
