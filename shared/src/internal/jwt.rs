@@ -136,15 +136,7 @@ pub async fn jwks<H: Host>(host: &H) -> Result<serde_json::Value> {
             &[],
         )
         .await?;
-    let keys = rows
-        .iter()
-        .map(|r| {
-            r.text("public_jwk")
-                .map_err(Error::from)
-                .and_then(|j| serde_json::from_str(&j).map_err(|e| Error::server(e.to_string())))
-        })
-        .collect::<Result<Vec<serde_json::Value>>>()?;
-    Ok(serde_json::json!({ "keys": keys }))
+    crate::keys::jwk_set(&rows)
 }
 
 /// Mints a token for `subject` with `role`, valid for `lifetime_secs`.

@@ -276,15 +276,7 @@ pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Va
             &[tenant.as_str().into()],
         )
         .await?;
-    let keys = rows
-        .iter()
-        .map(|r| {
-            r.text("public_jwk")
-                .map_err(Error::from)
-                .and_then(|j| serde_json::from_str(&j).map_err(|e| Error::server(e.to_string())))
-        })
-        .collect::<Result<Vec<serde_json::Value>>>()?;
-    let doc = serde_json::json!({ "keys": keys });
+    let doc = jwk_set(&rows)?;
     host.kv().put(&cache_key, &doc.to_string(), 60).await?;
     Ok(doc)
 }
@@ -358,4 +350,17 @@ pub async fn verifying_key<H: Host>(
         Some(r) => PublicJwk::parse(&serde_json::from_str(&r.text("public_jwk")?).unwrap_or_default()),
         None => None,
     })
+}
+
+/// A JWK Set (RFC 7517 §5) from rows with a `public_jwk` column.
+pub fn jwk_set(rows: &[Row]) -> Result<serde_json::Value> {
+    let keys = rows
+        .iter()
+        .map(|r| {
+            r.text("public_jwk")
+                .map_err(Error::from)
+                .and_then(|j| serde_json::from_str(&j).map_err(|e| Error::server(e.to_string())))
+        })
+        .collect::<Result<Vec<serde_json::Value>>>()?;
+    Ok(serde_json::json!({ "keys": keys }))
 }

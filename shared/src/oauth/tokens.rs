@@ -265,3 +265,14 @@ pub fn revoke_family(t: &TenantCtx, family_id: &str, now: i64) -> Statement {
         vec![now.into(), t.id().as_str().into(), family_id.into()],
     )
 }
+
+/// The access-token lifetime for an audience: the API's own, or the
+/// client's for the userinfo audience.
+pub async fn access_ttl<H: Host>(host: &H, t: &TenantCtx, client: &Client, audience: Option<&str>) -> Result<i64> {
+    Ok(match audience {
+        Some(a) => super::resources::by_identifier(host, t.id(), a)
+            .await?
+            .map_or(client.access_token_ttl, |r| r.access_token_ttl),
+        None => client.access_token_ttl,
+    })
+}

@@ -44,6 +44,17 @@ async fn admin<H: Host>(cx: &Ctx<'_, H>) -> Result<std::result::Result<Admin, Ht
     Ok(Ok(Admin { session, csrf, set_cookie }))
 }
 
+/// The admin and the CSRF-checked form of a POST.
+async fn admin_post<H: Host>(cx: &Ctx<'_, H>) -> Result<std::result::Result<(Admin, Form), HttpResponse>> {
+    let a = match admin(cx).await? {
+        Ok(a) => a,
+        Err(r) => return Ok(Err(r)),
+    };
+    let form = cx.req.form()?;
+    csrf::verify(cx.host, cx.req, cx.tenant(), &form)?;
+    Ok(Ok((a, form)))
+}
+
 fn render(t: &TenantCtx, a: &Admin, title: &str, body: &str) -> HttpResponse {
     let nav = format!(
         "<nav><a href=\"{}\">Clients</a><a href=\"{}\">New client</a><a href=\"{}\">Account</a></nav>",
@@ -208,13 +219,11 @@ async fn audit<H: Host>(cx: &Ctx<'_, H>, a: &Admin, what: &str, details: serde_j
 }
 
 pub async fn create<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let a = match admin(cx).await? {
-        Ok(a) => a,
+    let (a, form) = match admin_post(cx).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
     match clients::create(cx.host, t.id(), spec_from(&form, true)).await {
         Ok((c, secret)) => {
             audit(cx, &a, "client created", serde_json::json!({ "client_id": c.client_id })).await?;
@@ -298,13 +307,11 @@ async fn show_with<H: Host>(cx: &Ctx<'_, H>, a: &Admin, notice: Option<(&str, &s
 }
 
 pub async fn update<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let a = match admin(cx).await? {
-        Ok(a) => a,
+    let (a, form) = match admin_post(cx).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
     let c = load(cx).await?;
     match clients::update(cx.host, t.id(), &c, spec_from(&form, false)).await {
         Ok(c) => {
@@ -321,13 +328,11 @@ pub async fn update<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 }
 
 pub async fn rotate<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let a = match admin(cx).await? {
-        Ok(a) => a,
+    let (a, form) = match admin_post(cx).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
     let c = load(cx).await?;
     let overlap = form
         .get("overlap_seconds")
@@ -342,13 +347,11 @@ pub async fn rotate<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 }
 
 pub async fn delete<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let a = match admin(cx).await? {
-        Ok(a) => a,
+    let (a, _form) = match admin_post(cx).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
     let c = load(cx).await?;
     clients::delete(cx.host, t.id(), &c.client_id).await?;
     audit(cx, &a, "client deleted", serde_json::json!({ "client_id": c.client_id })).await?;
@@ -356,13 +359,11 @@ pub async fn delete<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 }
 
 pub async fn revoke_consent<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let a = match admin(cx).await? {
-        Ok(a) => a,
+    let (a, form) = match admin_post(cx).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
     let c = load(cx).await?;
     let user = UserId(form.require("user_id")?.to_string());
     consent::revoke(cx.host, t.id(), &user, &c.client_id).await?;

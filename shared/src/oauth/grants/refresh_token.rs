@@ -8,7 +8,7 @@ use crate::crypto::token_hash;
 use crate::host::{Db, Host, HostExt};
 use crate::oauth::clients::Client;
 use crate::oauth::tokens::{self, Issue, TokenResponse};
-use crate::oauth::{resources, split_scopes, OAuthError, OResult};
+use crate::oauth::{split_scopes, OAuthError, OResult};
 use crate::request::Form;
 use crate::router::Ctx;
 
@@ -80,12 +80,7 @@ impl Grant for RefreshToken {
             .filter(|u| !u.blocked)
             .ok_or_else(|| OAuthError::invalid_grant("the user is no longer active"))?;
         let audience = row.opt_text("audience")?.filter(|a| *a != tokens::userinfo_audience(t));
-        let access_ttl = match &audience {
-            Some(a) => resources::by_identifier(cx.host, t.id(), a)
-                .await?
-                .map_or(client.access_token_ttl, |r| r.access_token_ttl),
-            None => client.access_token_ttl,
-        };
+        let access_ttl = tokens::access_ttl(cx.host, t, client, audience.as_deref()).await?;
         let has = |s: &str| scope.iter().any(|x| x == s);
         let issue = Issue {
             client,
