@@ -16,6 +16,7 @@ gz=$(gzip -9 -c "$wasm" | wc -c)
 jsraw=$(stat -c %s "$js")
 printf 'workers bundle: wasm %d KB raw, %d KB gzip; js glue %d KB\n' $((raw / 1024)) $((gz / 1024)) $((jsraw / 1024))
 
+node scripts/spin-check.mjs | grep KB
 cargo bench -q -p tessera-native --bench argon2 2>/dev/null | grep argon2id
 cargo bench -q -p tessera-native --bench token 2>/dev/null | grep 'token endpoint'
 SKIP_WORKER_BUILD=1 node bench/argon2-worker.mjs

@@ -14,7 +14,7 @@ WASM_BINDGEN_VERSION=0.2.130
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 installed_targets=$(rustup target list --installed)
-for t in wasm32-unknown-unknown wasm32-wasip1; do
+for t in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
   grep -qx "$t" <<<"$installed_targets" || { say "rustup target add $t"; rustup target add "$t"; }
 done
 installed_components=$(rustup component list --installed)

@@ -19,6 +19,7 @@ cargo fmt --all -- --check
 step "cargo clippy (native and wasm32)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p tessera-workers --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tessera-spin --target wasm32-wasip2 -- -D warnings
 
 step "tessera-core builds for wasm32-unknown-unknown and wasm32-wasip1 (no host crate leaks in)"
 cargo build -p tessera-core --target wasm32-unknown-unknown
@@ -36,6 +37,9 @@ bash scripts/sdk.sh --check
 npx tsc -p sdk/typescript
 # The Rust SDK is generated from the spec by its build script on every build.
 cargo build -p tessera-sdk --example smoke
+
+step "Spin component: builds for wasm32-wasip2, imports only WASI and Spin"
+node scripts/spin-check.mjs
 
 step "Workers bundle (worker-build --release)"
 sh scripts/build-worker.sh
