@@ -585,3 +585,49 @@ fn management_api_by_client_credentials() {
         .to_string();
     assert_eq!(s.env.api("DELETE", &format!("/t/demo/api/v1/resource-servers/{mgmt}"), &s.key, None).status, 400);
 }
+
+#[test]
+fn prompt_login_and_max_age_force_a_fresh_login_without_looping() {
+    let s = setup();
+    let mut b = Browser::default();
+    let (verifier, challenge) = pkce();
+    // A first code, so consent is stored and the session is an hour old.
+    s.code(&mut b, &challenge);
+    let pk = [("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
+    for extra in [("prompt", "login"), ("max_age", "60")] {
+        s.env.host.clock.advance(3_600_000);
+        let r = s.env.get(&mut b, &s.authorize_url(&[pk[0], pk[1], extra]));
+        assert_eq!(r.status, 303, "{extra:?}");
+        let to_login = r.header("location").to_string();
+        assert!(to_login.starts_with("/t/demo/login?return_to="), "{to_login}");
+        // The login page shows its form even though a session exists...
+        let page = s.env.get(&mut b, &to_login);
+        assert_eq!(page.status, 200, "{extra:?}: the form, not a redirect");
+        let token = page.hidden("csrf_token");
+        let back = page.hidden("return_to");
+        assert!(!back.contains("prompt=login") && !back.contains("max_age"), "{back}");
+        let r = s.env.post_form(
+            &mut b,
+            "/t/demo/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "ana@example.com"),
+                ("password", "correct horse battery"),
+                ("return_to", &back),
+            ],
+        );
+        assert_eq!(r.status, 303);
+        // ...and the way back issues a code at once (no second login, no loop).
+        let r = s.env.get(&mut b, r.header("location"));
+        assert_eq!(r.status, 303);
+        let q = query_of(r.header("location"));
+        let t = s.exchange(&q["code"], &verifier).json();
+        let id = verify_jwt(&s.env, t["id_token"].as_str().unwrap());
+        let auth_time = id["auth_time"].as_i64().unwrap();
+        assert_eq!(auth_time * 1000, s.env.host.clock.now_ms_pub() / 1000 * 1000, "auth_time is the fresh login");
+    }
+    // Within max_age, the session is used as it is.
+    s.env.host.clock.advance(30_000);
+    let r = s.env.get(&mut b, &s.authorize_url(&[pk[0], pk[1], ("max_age", "60")]));
+    assert!(r.header("location").starts_with(CB), "{}", r.header("location"));
+}
