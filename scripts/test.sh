@@ -20,6 +20,7 @@ step "cargo clippy (native and wasm32)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p tessera-workers --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tessera-spin --target wasm32-wasip2 -- -D warnings
+cargo clippy -p tessera-spin-test-host -- -D warnings
 
 step "tessera-core builds for wasm32-unknown-unknown and wasm32-wasip1 (no host crate leaks in)"
 cargo build -p tessera-core --target wasm32-unknown-unknown
@@ -49,3 +50,7 @@ SKIP_WORKER_BUILD=1 node tests/contract/run.mjs 2>&1 | tail -25
 
 step "end-to-end tests against wrangler dev"
 SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/e2e/
+
+step "the same end-to-end suite against the Spin component (Spin-compatible test host)"
+cargo build -p tessera-spin-test-host
+TESSERA_E2E_HOST=spin node --test --test-concurrency=1 tests/e2e/

@@ -5,19 +5,58 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { buildWorker, freePort, randomSecret, startWrangler, workerBuilt } from '../../scripts/lib/wrangler.mjs';
+import { spawn } from 'node:child_process';
+import { buildWorker, freePort, randomSecret, root, startWrangler, workerBuilt } from '../../scripts/lib/wrangler.mjs';
+
+/** Which host the suite runs against: `workers` (wrangler dev) or `spin`. */
+export const HOST = process.env.TESSERA_E2E_HOST || 'workers';
 
 export const PLATFORM_KEY = `test-platform-${randomSecret(18).replace(/[^A-Za-z0-9]/g, '')}`;
 
+/**
+ * The Spin component on the Spin-compatible test host (tests/spin-host),
+ * built beforehand by scripts/spin-check.mjs and cargo build.
+ */
+async function startSpin(vars) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-spin-'));
+  const port = await freePort();
+  const env = { ...process.env };
+  for (const [k, v] of Object.entries(vars)) env[`SPIN_VARIABLE_${k}`] = v;
+  const child = spawn(path.join(root, 'target/debug/tessera-spin-test-host'), [
+    path.join(root, 'target/wasm32-wasip2/release/tessera_spin.wasm'), `127.0.0.1:${port}`, path.join(dir, 'spin.db'),
+  ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`spin test host exited:\n${log}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.status === 200) return { url, stop, log: () => log };
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await stop();
+  throw new Error(`spin test host did not become ready:\n${log}`);
+}
+
 export async function startServer() {
+  const vars = { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: PLATFORM_KEY, EMAIL_PROVIDER: 'dev' };
+  if (HOST === 'spin') return startSpin(vars);
   if (!process.env.SKIP_WORKER_BUILD || !workerBuilt()) buildWorker();
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));
   const port = await freePort();
-  const server = await startWrangler({
-    port,
-    persistTo,
-    vars: { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: PLATFORM_KEY, EMAIL_PROVIDER: 'dev' },
-  });
+  const server = await startWrangler({ port, persistTo, vars });
   const stop = async () => {
     await server.stop();
     rmSync(persistTo, { recursive: true, force: true });
