@@ -230,17 +230,8 @@ pub struct OutboxEvents<'a> {
 
 impl Events for OutboxEvents<'_> {
     async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
-        let id = serde_json::from_str::<serde_json::Value>(event_json)
-            .ok()
-            .and_then(|v| v["id"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        run_execute(
-            &self.db.conn.borrow(),
-            "INSERT OR IGNORE INTO event_outbox (id, payload, created_at) VALUES (?1, ?2, ?3)",
-            &[id.into(), event_json.into(), self.clock.now_ms().into()],
-        )
-        .map(|_| ())
-        .map_err(|e| EventsError(e.to_string()))
+        let st = tessera_core::logs::outbox_statement(event_json, self.clock.now_ms());
+        run_execute(&self.db.conn.borrow(), &st.sql, &st.params).map(|_| ()).map_err(|e| EventsError(e.to_string()))
     }
 }
 

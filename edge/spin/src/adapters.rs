@@ -219,18 +219,8 @@ pub struct OutboxEvents;
 
 impl Events for OutboxEvents {
     async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
-        let id = serde_json::from_str::<serde_json::Value>(event_json)
-            .ok()
-            .and_then(|v| v["id"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        SpinDb
-            .execute(
-                "INSERT OR IGNORE INTO event_outbox (id, payload, created_at) VALUES (?1, ?2, ?3)",
-                &[id.into(), event_json.into(), now_ms().into()],
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| EventsError(e.to_string()))
+        let st = tessera_core::logs::outbox_statement(event_json, now_ms());
+        SpinDb.execute(&st.sql, &st.params).await.map(|_| ()).map_err(|e| EventsError(e.to_string()))
     }
 }
 

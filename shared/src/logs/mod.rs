@@ -161,6 +161,19 @@ pub async fn record<H: Host>(host: &H, audit: Audit<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The outbox row for an event, for hosts whose `Events` is the outbox table
+/// (Spin, native): keyed by the event id, so a retried publish is a no-op.
+pub fn outbox_statement(event_json: &str, now: i64) -> crate::host::Statement {
+    let id = serde_json::from_str::<serde_json::Value>(event_json)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    crate::host::Statement::new(
+        "INSERT OR IGNORE INTO event_outbox (id, payload, created_at) VALUES (?1, ?2, ?3)",
+        vec![id.into(), event_json.into(), now.into()],
+    )
+}
+
 /// Platform audit events (every internal API call), newest first.
 pub async fn list_platform<H: Host>(host: &H, limit: u32) -> Result<Vec<serde_json::Value>> {
     let rows = host
