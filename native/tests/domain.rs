@@ -991,3 +991,42 @@ fn openapi_document_matches_the_router_and_is_committed() {
     assert_eq!(served.status, 200);
     assert_eq!(served.json(), committed);
 }
+
+#[test]
+fn maintenance_deletes_what_can_no_longer_matter_and_keeps_the_rest() {
+    let env = Env::new();
+    env.tenant("demo");
+    env.platform("PATCH", "/api/v1/internal/tenants/demo", Some(json!({ "settings": { "audit_retention_days": 7 } })));
+    env.signup_verified("demo", "ana@example.com", "correct horse battery");
+    let mut b = Browser::default();
+    assert_eq!(env.login(&mut b, "demo", "ana@example.com", "correct horse battery").status, 303);
+    let count = |table: &str| -> i64 {
+        env.host.db.conn().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    };
+    let audit_before = count("audit_events WHERE tenant_id IS NOT NULL");
+    assert!(audit_before > 0 && count("sessions") == 1 && count("email_tokens") == 1);
+    // Nothing is due yet.
+    let r = env.platform("POST", "/api/v1/internal/maintenance", None).json();
+    assert!(r["deleted"].as_array().unwrap().iter().all(|d| d[0] != "sessions" && d[0] != "audit_events"), "{r}");
+    assert_eq!(count("sessions"), 1);
+    // Eight days later the session (a week) and the used email token are gone,
+    // and the tenant's audit events are past their 7-day retention.
+    env.host.clock.advance(8 * 86_400_000);
+    let r = env.platform("POST", "/api/v1/internal/maintenance", None).json();
+    let deleted: HashMap<String, i64> = r["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d[0].as_str().unwrap().to_string(), d[1].as_i64().unwrap()))
+        .collect();
+    assert_eq!(deleted.get("sessions"), Some(&1), "{r}");
+    assert_eq!(deleted.get("email_tokens"), Some(&1), "{r}");
+    assert_eq!(deleted.get("audit_events"), Some(&audit_before), "{r}");
+    assert_eq!(count("sessions") + count("email_tokens"), 0);
+    // The user and the tenant's keys are untouched.
+    assert_eq!(count("users"), 1);
+    assert_eq!(
+        env.send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x").json()["keys"].as_array().unwrap().len(),
+        1
+    );
+}

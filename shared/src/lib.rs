@@ -12,6 +12,7 @@ pub mod host;
 pub mod internal;
 pub mod keys;
 pub mod logs;
+pub mod maintenance;
 pub mod oauth;
 pub mod oidc;
 pub mod openapi;

@@ -13,12 +13,12 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     adapters::from_http(resp)
 }
 
-/// The cron trigger (`[triggers]` in wrangler.toml): scheduled signing-key
-/// rotation for every tenant.
+/// The cron trigger (`[triggers]` in wrangler.toml): scheduled maintenance
+/// (signing-key rotation, housekeeping, audit retention).
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let result = match adapters::WorkersHost::new(&env) {
-        Ok(host) => tessera_core::keys::rotation::maintain_all(&host).await.map(|_| ()).map_err(|e| format!("{e:?}")),
+        Ok(host) => tessera_core::maintenance::run(&host).await.map(|_| ()).map_err(|e| format!("{e:?}")),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = result {

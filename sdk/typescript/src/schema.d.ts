@@ -1181,6 +1181,12 @@ export interface components {
         Settings: {
             /**
              * Format: uint32
+             * @description How long the tenant's audit events are kept.
+             * @default 30
+             */
+            audit_retention_days?: number;
+            /**
+             * Format: uint32
              * @description Lifetime of authorization codes (RFC 6749 §4.1.2: short).
              * @default 60
              */

@@ -154,9 +154,8 @@ async fn handle<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Principal) -> Resul
         RouteId::DevMailbox => dev_mailbox(cx).await,
         RouteId::DevBenchArgon2 => bench_argon2(cx),
         RouteId::Maintenance => {
-            let done = crate::keys::rotation::maintain_all(cx.host).await?;
-            let done: Vec<_> = done.into_iter().map(|(t, o)| serde_json::json!({ "tenant": t, "keys": o })).collect();
-            Ok(json(StatusCode::OK, &serde_json::json!({ "changes": done })))
+            let report = crate::maintenance::run(cx.host).await?;
+            Ok(json(StatusCode::OK, &serde_json::json!({ "changes": report.keys, "deleted": report.deleted })))
         }
         _ => tenants::dispatch(id, cx).await,
     }

@@ -22,6 +22,8 @@ pub struct Settings {
     pub authorization_code_ttl_seconds: u32,
     /// Age at which the signing key is replaced by scheduled rotation.
     pub signing_key_rotation_days: u32,
+    /// How long the tenant's audit events are kept.
+    pub audit_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -35,6 +37,7 @@ impl Default for Settings {
             password_min_length: 8,
             authorization_code_ttl_seconds: 60,
             signing_key_rotation_days: 90,
+            audit_retention_days: 30,
         }
     }
 }
@@ -65,6 +68,9 @@ impl Settings {
         }
         if !(8..=128).contains(&self.password_min_length) {
             return Err("password_min_length must be 8-128".into());
+        }
+        if !(1..=3650).contains(&self.audit_retention_days) {
+            return Err("audit_retention_days must be 1-3650".into());
         }
         if !(1..=3650).contains(&self.signing_key_rotation_days) {
             return Err("signing_key_rotation_days must be 1-3650".into());
