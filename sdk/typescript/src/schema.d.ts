@@ -150,7 +150,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Run scheduled maintenance (key rotation) now */
+        /** Run scheduled maintenance now: key rotation, housekeeping, audit retention */
         post: operations["Maintenance"];
         delete?: never;
         options?: never;
@@ -1610,6 +1610,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         changes?: unknown[];
+                        deleted?: unknown[];
                     };
                 };
             };

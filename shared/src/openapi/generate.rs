@@ -196,9 +196,12 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             )
         },
         Maintenance => page(
-            "Run scheduled maintenance (key rotation) now",
+            "Run scheduled maintenance now: key rotation, housekeeping, audit retention",
             "platform",
-            Ok::Json(200, json!({ "type": "object", "properties": { "changes": { "type": "array" } } })),
+            Ok::Json(
+                200,
+                json!({ "type": "object", "properties": { "changes": { "type": "array" }, "deleted": { "type": "array" } } }),
+            ),
         ),
         Discovery => page("OpenID Provider metadata", "oidc", Ok::Json(200, open_object())),
         Jwks => page(
