@@ -21,6 +21,9 @@ mod migrations {
 thread_local! {
     // Spin may reuse an instance; migrations are checked once per instance.
     static MIGRATED: Cell<bool> = const { Cell::new(false) };
+    // One connection per instance: foreign keys are switched on once, and a
+    // batch's BEGIN..COMMIT runs on the connection its statements use.
+    static CONNECTION: std::cell::RefCell<Option<std::rc::Rc<Connection>>> = const { std::cell::RefCell::new(None) };
 }
 
 fn db_err(e: impl std::fmt::Debug) -> DbError {
@@ -41,25 +44,42 @@ pub fn migrate() -> Result<(), DbError> {
         return Ok(());
     }
     let conn = Connection::open_default().map_err(db_err)?;
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
-         applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-        &[],
-    )
-    .map_err(db_err)?;
-    conn.execute("PRAGMA foreign_keys = ON", &[]).map_err(db_err)?;
-    for (name, sql) in migrations::MIGRATIONS {
+    // Spin may give every request a fresh instance, so the steady state is
+    // one read: which migrations are applied already.
+    let applied: Vec<String> = match conn.execute("SELECT name FROM d1_migrations", &[]) {
+        Ok(r) => r
+            .rows
+            .iter()
+            .filter_map(|row| match row.values.first() {
+                Some(SqlValue::Text(n)) => Some(n.clone()),
+                _ => None,
+            })
+            .collect(),
+        Err(_) => {
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
+                 applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+                &[],
+            )
+            .map_err(db_err)?;
+            Vec::new()
+        }
+    };
+    for (name, sql) in migrations::MIGRATIONS.iter().filter(|(n, _)| !applied.iter().any(|a| a == n)) {
+        conn.execute("PRAGMA foreign_keys = ON", &[]).map_err(db_err)?;
+        conn.execute("BEGIN IMMEDIATE", &[]).map_err(db_err)?;
+        // Another instance may have applied it meanwhile: the ledger decides.
         let done = conn
             .execute("SELECT 1 FROM d1_migrations WHERE name = ?", &[SqlValue::Text(name.to_string())])
             .map_err(db_err)?;
         if !done.rows.is_empty() {
+            conn.execute("COMMIT", &[]).map_err(db_err)?;
             continue;
         }
-        conn.execute("BEGIN IMMEDIATE", &[]).map_err(db_err)?;
-        let applied = statements(sql).iter().try_for_each(|s| conn.execute(s, &[]).map(|_| ())).and_then(|_| {
+        let result = statements(sql).iter().try_for_each(|s| conn.execute(s, &[]).map(|_| ())).and_then(|_| {
             conn.execute("INSERT INTO d1_migrations (name) VALUES (?)", &[SqlValue::Text(name.to_string())]).map(|_| ())
         });
-        match applied {
+        match result {
             Ok(()) => {
                 conn.execute("COMMIT", &[]).map_err(db_err)?;
             }
@@ -132,17 +152,22 @@ impl SpinDb {
         })
     }
 
-    fn open() -> Result<Connection, DbError> {
+    fn open() -> Result<std::rc::Rc<Connection>, DbError> {
+        if let Some(c) = CONNECTION.with(|c| c.borrow().clone()) {
+            return Ok(c);
+        }
         let conn = Connection::open_default().map_err(db_err)?;
         // Enforced per connection, as D1 does always.
         conn.execute("PRAGMA foreign_keys = ON", &[]).map_err(db_err)?;
+        let conn = std::rc::Rc::new(conn);
+        CONNECTION.with(|c| *c.borrow_mut() = Some(conn.clone()));
         Ok(conn)
     }
 }
 
 impl Db for SpinDb {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        Self::run(&Self::open()?, sql, params)
+        Self::run(&*Self::open()?, sql, params)
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
