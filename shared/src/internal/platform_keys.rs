@@ -191,9 +191,14 @@ pub async fn authenticate<H: Host>(host: &H, presented: &str) -> Result<Principa
     if key.revoked_at.is_some() || expired {
         return Err(unauthorized());
     }
-    host.db()
-        .execute("UPDATE platform_api_keys SET last_used_at = ?1 WHERE id = ?2", &[now.into(), key.id.clone().into()])
-        .await?;
+    if key.last_used_at.is_none_or(|t| now - t >= crate::tenant::api_keys::LAST_USED_GRANULARITY_MS) {
+        host.db()
+            .execute(
+                "UPDATE platform_api_keys SET last_used_at = ?1 WHERE id = ?2",
+                &[now.into(), key.id.clone().into()],
+            )
+            .await?;
+    }
     let role = Role::parse(key.role).ok_or_else(|| Error::server("role"))?;
     Ok(Principal { credential: Credential::ApiKey(key.id), role })
 }

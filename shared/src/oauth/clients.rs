@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{b64url, ct_eq_str, hex, token_hash};
 use crate::error::{Error, Result};
-use crate::host::{Db, DbErrorKind, Host, HostExt, Row, Statement, Value};
+use crate::host::{Db, Host, HostExt, Row, Statement, Value};
 use crate::types::{Secret, TenantId};
 
 pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
@@ -441,15 +441,16 @@ pub async fn rotate_secret<H: Host>(
     let secret = new_secret(host);
     host.db()
         .batch(vec![
+            // Live secrets end at the overlap's end (or earlier, if they
+            // already would).
             Statement::new(
                 "UPDATE oauth_client_secrets SET expires_at = ?1
-                 WHERE tenant_id = ?2 AND client_id = ?3 AND (expires_at IS NULL OR expires_at > ?1 + 0)",
+                 WHERE tenant_id = ?2 AND client_id = ?3 AND (expires_at IS NULL OR expires_at > ?1)",
                 vec![(now + overlap_secs * 1000).into(), tenant.as_str().into(), client.client_id.clone().into()],
             ),
             secret_insert(host, tenant, &client.client_id, &secret),
         ])
-        .await
-        .map_err(|e| if e.kind == DbErrorKind::Unique { Error::conflict("rotate again") } else { e.into() })?;
+        .await?;
     Ok(secret)
 }
 

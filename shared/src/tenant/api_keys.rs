@@ -12,6 +12,8 @@ use crate::host::{Db, Host, HostExt, Row};
 use crate::types::{ApiKeyId, Secret, TenantId};
 
 pub const KEY_PREFIX: &str = "tmk_";
+/// How precisely the last use of a key is recorded.
+pub const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
@@ -109,11 +111,15 @@ pub async fn authenticate<H: Host>(host: &H, tenant: &TenantId, presented: &str)
         return Err(invalid());
     }
     let key = ApiKey::from_row(row)?;
-    host.db()
-        .execute(
-            "UPDATE tenant_api_keys SET last_used_at = ?1 WHERE id = ?2",
-            &[host.now().into(), key.id.as_str().into()],
-        )
-        .await?;
+    // Last use to the minute: no write on every request of a busy key.
+    let now = host.now();
+    if key.last_used_at.is_none_or(|t| now - t >= LAST_USED_GRANULARITY_MS) {
+        host.db()
+            .execute(
+                "UPDATE tenant_api_keys SET last_used_at = ?1 WHERE id = ?2",
+                &[now.into(), key.id.as_str().into()],
+            )
+            .await?;
+    }
     Ok(key)
 }
