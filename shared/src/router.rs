@@ -238,6 +238,28 @@ impl<H: Host> Ctx<'_, H> {
     pub fn param(&self, name: &str) -> &str {
         self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()).unwrap_or("")
     }
+
+    /// Records an audit event for this request's tenant and client.
+    pub async fn audit(
+        &self,
+        kind: crate::logs::EventType,
+        description: &str,
+        user: Option<&crate::types::UserId>,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        crate::logs::record(
+            self.host,
+            crate::logs::Audit {
+                tenant: self.tenant.as_ref().map(|t| t.id()),
+                kind,
+                description: description.into(),
+                user,
+                client_ip: &self.req.client_ip,
+                details,
+            },
+        )
+        .await
+    }
 }
 
 /// Matches `path` against a pattern; returns the captured parameters.
@@ -377,7 +399,7 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
         SignupSubmit => users::signup::submit(cx).await,
         LogoutShow => oidc::end_session::get(cx).await,
         LogoutSubmit => oidc::end_session::post(cx).await,
-        Account => session::logout::account(cx).await,
+        Account => session::account::account(cx).await,
         VerifyShow => users::verify::show(cx).await,
         VerifySubmit => users::verify::submit(cx).await,
         VerifyResend => users::verify::resend(cx).await,
@@ -396,7 +418,7 @@ async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse>
         Revoke => oauth::revoke::post(cx).await,
         Introspect => oauth::introspect::post(cx).await,
         UserInfo => oidc::userinfo::get(cx).await,
-        AccountConsentRevoke => session::logout::revoke_consent(cx).await,
+        AccountConsentRevoke => session::account::revoke_consent(cx).await,
         AdminHome => crate::ui::admin::home(cx).await,
         AdminClients => crate::ui::admin::list(cx).await,
         AdminClientNew => crate::ui::admin::new(cx).await,

@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use crate::error::Result;
 use crate::host::Host;
-use crate::logs::{self, Audit, EventType};
+use crate::logs::EventType;
 use crate::response::{html, see_other, with_cookies, HttpResponse};
 use crate::router::Ctx;
 use crate::session::{self, csrf, throttle};
@@ -145,28 +145,4 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     users::record_login(cx.host, tenant_id, &user.id).await?;
     cx.audit(EventType::LoginSuccess, "login", Some(&user.id), serde_json::json!({})).await?;
     Ok(with_cookies(see_other(&return_to), &[cookie]))
-}
-
-impl<H: Host> Ctx<'_, H> {
-    /// Records an audit event for this request's tenant and client.
-    pub async fn audit(
-        &self,
-        kind: EventType,
-        description: &str,
-        user: Option<&crate::types::UserId>,
-        details: serde_json::Value,
-    ) -> Result<()> {
-        logs::record(
-            self.host,
-            Audit {
-                tenant: self.tenant.as_ref().map(|t| t.id()),
-                kind,
-                description: description.into(),
-                user,
-                client_ip: &self.req.client_ip,
-                details,
-            },
-        )
-        .await
-    }
 }

@@ -5,9 +5,9 @@
 //! digest, the user and the expiry. Ending a session deletes the row, so a
 //! stolen cookie stops working at logout, password change or block.
 
+pub mod account;
 pub mod csrf;
 pub mod login;
-pub mod logout;
 pub mod throttle;
 
 use crate::crypto::{b64url, token_hash};
