@@ -115,6 +115,9 @@ impl Statement {
 pub enum DbErrorKind {
     /// A UNIQUE or PRIMARY KEY constraint refused the write.
     Unique,
+    /// A FOREIGN KEY constraint refused the write: the row it points at is
+    /// gone (deleted meanwhile, perhaps by another isolate).
+    ForeignKey,
     Other,
 }
 
@@ -137,6 +140,8 @@ impl DbError {
         let kind = if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY constraint failed")
         {
             DbErrorKind::Unique
+        } else if message.contains("FOREIGN KEY constraint failed") {
+            DbErrorKind::ForeignKey
         } else {
             DbErrorKind::Other
         };

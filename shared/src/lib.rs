@@ -5,6 +5,7 @@
 //! adapters around it.
 
 pub mod admin;
+pub mod cache;
 pub mod crypto;
 pub mod email;
 pub mod error;

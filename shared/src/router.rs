@@ -247,18 +247,26 @@ impl<H: Host> Ctx<'_, H> {
         user: Option<&crate::types::UserId>,
         details: serde_json::Value,
     ) -> Result<()> {
-        crate::logs::record(
-            self.host,
-            crate::logs::Audit {
-                tenant: self.tenant.as_ref().map(|t| t.id()),
-                kind,
-                description: description.into(),
-                user,
-                client_ip: &self.req.client_ip,
-                details,
-            },
-        )
-        .await
+        crate::logs::record(self.host, self.audit_event(kind, description, user, details)).await
+    }
+
+    /// The same event, for a handler that stores it with its own writes
+    /// ([`crate::logs::prepare`]).
+    pub fn audit_event<'e>(
+        &'e self,
+        kind: crate::logs::EventType,
+        description: &str,
+        user: Option<&'e crate::types::UserId>,
+        details: serde_json::Value,
+    ) -> crate::logs::Audit<'e> {
+        crate::logs::Audit {
+            tenant: self.tenant.as_ref().map(|t| t.id()),
+            kind,
+            description: description.into(),
+            user,
+            client_ip: &self.req.client_ip,
+            details,
+        }
     }
 }
 

@@ -631,3 +631,98 @@ fn prompt_login_and_max_age_force_a_fresh_login_without_looping() {
     let r = s.env.get(&mut b, &s.authorize_url(&[pk[0], pk[1], ("max_age", "60")]));
     assert!(r.header("location").starts_with(CB), "{}", r.header("location"));
 }
+
+#[test]
+fn cached_clients_still_honour_secret_expiry_and_local_changes() {
+    let mut s = setup();
+    let cc = |s: &Setup| s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+    let r = s.env.api(
+        "POST",
+        &format!("/t/demo/api/v1/clients/{}/rotate-secret", s.client_id),
+        &s.key,
+        Some(json!({ "overlap_seconds": 2 })),
+    );
+    let new = r.json()["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(cc(&s).status, 200, "old secret inside the overlap (the client is now cached)");
+    // Still inside the cache window, past the overlap: the secret's own end
+    // is checked on every use.
+    s.env.host.clock.advance(2_500);
+    assert_eq!(cc(&s).json()["error"], "invalid_client");
+    s.secret = new;
+    assert_eq!(cc(&s).status, 200);
+    // A change made through this isolate is seen at once.
+    s.secret = {
+        let r = s.env.api(
+            "POST",
+            &format!("/t/demo/api/v1/clients/{}/rotate-secret", s.client_id),
+            &s.key,
+            Some(json!({ "overlap_seconds": 0 })),
+        );
+        r.json()["client_secret"].as_str().unwrap().to_string()
+    };
+    assert_eq!(cc(&s).status, 200, "the freshly rotated secret works at once");
+    let r = s.env.api("DELETE", &format!("/t/demo/api/v1/clients/{}", s.client_id), &s.key, None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(cc(&s).json()["error"], "invalid_client", "a deleted client is refused at once");
+}
+
+#[test]
+fn changes_made_elsewhere_are_seen_within_the_cache_window() {
+    let s = setup();
+    let cc = |s: &Setup| s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+    assert_eq!(cc(&s).status, 200);
+    // Another isolate ends the secret now: this one trusts its copy for at
+    // most five seconds.
+    let now = s.env.host.clock.now_ms_pub();
+    s.env
+        .host
+        .db
+        .conn()
+        .execute(
+            "UPDATE oauth_client_secrets SET expires_at = ?1 WHERE client_id = ?2",
+            rusqlite::params![now, &s.client_id],
+        )
+        .unwrap();
+    assert_eq!(cc(&s).status, 200, "inside the window");
+    s.env.host.clock.advance(5_000);
+    assert_eq!(cc(&s).json()["error"], "invalid_client", "after the window");
+}
+
+#[test]
+fn a_client_deleted_elsewhere_gets_no_token_even_from_a_cached_copy() {
+    let s = setup();
+    let cc = |s: &Setup| s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+    assert_eq!(cc(&s).status, 200);
+    s.env.host.db.conn().execute("DELETE FROM oauth_clients WHERE id = ?1", [&s.client_id]).unwrap();
+    // The token's record points at the client, so the write refuses it.
+    let r = cc(&s);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(r.json()["error"], "invalid_client");
+    assert!(r.header("www-authenticate").starts_with("Basic"));
+    let stored: i64 = s.env.host.db.conn().query_row("SELECT count(*) FROM oauth_tokens", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 0, "the deletion cascaded and nothing new was stored");
+}
+
+#[test]
+fn tokens_and_their_audit_event_are_stored_together() {
+    let s = setup();
+    let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let jti = verify_jwt(&s.env, r.json()["access_token"].as_str().unwrap())["jti"].as_str().unwrap().to_string();
+    let conn = s.env.host.db.conn();
+    let stored: i64 = conn
+        .query_row("SELECT count(*) FROM oauth_tokens WHERE id = ?1 AND kind = 'access'", [&jti], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 1, "the access token is recorded by jti");
+    let events: Vec<String> = conn
+        .prepare("SELECT details FROM audit_events WHERE type = ?1")
+        .unwrap()
+        .query_map(["seccft"], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(events.len(), 1, "one event per token request");
+    assert!(events[0].contains("client_credentials"));
+    let outbox: i64 = conn.query_row("SELECT count(*) FROM event_outbox", [], |r| r.get(0)).unwrap();
+    assert!(outbox >= 1, "the event was handed to the stream");
+}

@@ -287,13 +287,13 @@ pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Va
 const SIGNING_KEY_CACHE_MS: i64 = 60_000;
 
 thread_local! {
-    // Per isolate (Workers) or thread (native): tenant id -> (read at, kid, key).
-    static SIGNING_KEYS: std::cell::RefCell<std::collections::HashMap<String, (i64, String, SigningKey)>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    // Per tenant id: (kid, key).
+    static SIGNING_KEYS: crate::cache::TtlCache<(String, SigningKey)> =
+        const { crate::cache::TtlCache::new(SIGNING_KEY_CACHE_MS) };
 }
 
 pub(crate) fn forget_signing_key(tenant: &TenantId) {
-    SIGNING_KEYS.with(|c| c.borrow_mut().remove(tenant.as_str()));
+    SIGNING_KEYS.with(|c| c.forget(tenant.as_str()));
 }
 
 /// The active private key and its kid, decrypted for signing. Cached in
@@ -301,17 +301,11 @@ pub(crate) fn forget_signing_key(tenant: &TenantId) {
 /// and two AES-GCM openings.
 pub async fn active_signing_key<H: Host>(host: &H, tenant: &TenantId) -> Result<(String, Secret<SigningKey>)> {
     let now = host.now();
-    let cached = SIGNING_KEYS.with(|c| {
-        c.borrow()
-            .get(tenant.as_str())
-            .filter(|(at, _, _)| now - at < SIGNING_KEY_CACHE_MS && now >= *at)
-            .map(|(_, kid, key)| (kid.clone(), key.clone()))
-    });
-    if let Some((kid, key)) = cached {
+    if let Some((kid, key)) = SIGNING_KEYS.with(|c| c.get(tenant.as_str(), now)) {
         return Ok((kid, Secret::new(key)));
     }
     let (kid, key) = load_active_signing_key(host, tenant).await?;
-    SIGNING_KEYS.with(|c| c.borrow_mut().insert(tenant.to_string(), (now, kid.clone(), key.expose().clone())));
+    SIGNING_KEYS.with(|c| c.put(tenant.to_string(), now, (kid.clone(), key.expose().clone())));
     Ok((kid, key))
 }
 

@@ -122,12 +122,25 @@ pub struct Audit<'a> {
     pub details: serde_json::Value,
 }
 
-/// Stores the event and hands it to the stream. A failure to publish does not
-/// fail the request: the stored row is the record, and delivery catches up.
-pub async fn record<H: Host>(host: &H, audit: Audit<'_>) -> Result<()> {
+/// An event ready to store: its row, and the JSON the stream gets.
+pub struct Prepared {
+    pub statement: crate::host::Statement,
+    pub json: String,
+}
+
+/// Hands a stored event to the stream. A failure to publish does not fail
+/// the request: the stored row is the record, and delivery catches up.
+pub async fn publish<H: Host>(host: &H, event_json: &str) {
+    let _ = host.events().publish(event_json).await;
+}
+
+/// Builds the event's row and stream JSON without writing, so a handler can
+/// store it in the same batch as the change it records (the token endpoint
+/// does: one round trip for the tokens and their audit event).
+pub fn prepare<H: Host>(host: &H, audit: Audit<'_>) -> Prepared {
     let id = EventId::generate(host);
     let now = host.now();
-    let event = serde_json::json!({
+    let json = serde_json::json!({
         "id": id,
         "tenant_id": audit.tenant,
         "type": audit.kind.code(),
@@ -138,26 +151,32 @@ pub async fn record<H: Host>(host: &H, audit: Audit<'_>) -> Result<()> {
         "ip": audit.client_ip,
         "details": audit.details,
         "date": now,
-    });
-    host.db()
-        .execute(
-            "INSERT INTO audit_events (id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            &[
-                id.as_str().into(),
-                audit.tenant.map(|t| t.as_str()).into(),
-                audit.kind.code().into(),
-                audit.kind.category().into(),
-                audit.kind.severity().into(),
-                audit.description.into(),
-                audit.user.map(|u| u.as_str()).into(),
-                audit.client_ip.into(),
-                audit.details.to_string().into(),
-                now.into(),
-            ],
-        )
-        .await?;
-    let _ = host.events().publish(&event.to_string()).await;
+    })
+    .to_string();
+    let statement = crate::host::Statement::new(
+        "INSERT INTO audit_events (id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        vec![
+            id.as_str().into(),
+            audit.tenant.map(|t| t.as_str()).into(),
+            audit.kind.code().into(),
+            audit.kind.category().into(),
+            audit.kind.severity().into(),
+            audit.description.into(),
+            audit.user.map(|u| u.as_str()).into(),
+            audit.client_ip.into(),
+            audit.details.to_string().into(),
+            now.into(),
+        ],
+    );
+    Prepared { statement, json }
+}
+
+/// Stores the event and hands it to the stream.
+pub async fn record<H: Host>(host: &H, audit: Audit<'_>) -> Result<()> {
+    let Prepared { statement, json } = prepare(host, audit);
+    host.db().execute(&statement.sql, &statement.params).await?;
+    publish(host, &json).await;
     Ok(())
 }
 

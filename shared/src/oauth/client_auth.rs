@@ -12,7 +12,9 @@ use crate::host::Host;
 use crate::request::{Form, Request};
 use crate::types::TenantId;
 
-fn invalid_client(basic: bool) -> OAuthError {
+/// `basic`: the client authenticated with HTTP Basic, so the 401 carries a
+/// Basic challenge (RFC 6749 §5.2).
+pub(crate) fn invalid_client(basic: bool) -> OAuthError {
     let mut e = OAuthError::new("invalid_client", "client authentication failed");
     e.basic_challenge = basic;
     e

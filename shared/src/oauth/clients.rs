@@ -324,31 +324,60 @@ pub async fn create<H: Host>(
     Ok((client, secret))
 }
 
+/// How long an isolate reuses a client it authenticated (with its secrets'
+/// digests and their ends). Changes made here are seen at once; a client
+/// deleted or a secret cut short through another isolate keeps working there
+/// for at most this long. A secret's own expiry is checked on every use.
+const CLIENT_CACHE_MS: i64 = 5_000;
+
+/// A secret digest and when it stops working (none: until rotated).
+type SecretDigest = (String, Option<i64>);
+
+thread_local! {
+    // Per "tenant/client_id".
+    static CLIENTS: crate::cache::TtlCache<(Client, Vec<SecretDigest>)> =
+        const { crate::cache::TtlCache::new(CLIENT_CACHE_MS) };
+}
+
+fn cache_key(tenant: &TenantId, client_id: &str) -> String {
+    format!("{tenant}/{client_id}")
+}
+
+fn forget(tenant: &TenantId, client_id: &str) {
+    CLIENTS.with(|c| c.forget(&cache_key(tenant, client_id)));
+}
+
 /// A client with the digests of its live secrets, in one read (the token
-/// endpoint's hot path).
+/// endpoint's hot path), remembered for [`CLIENT_CACHE_MS`].
 pub async fn get_with_secrets<H: Host>(
     host: &H,
     tenant: &TenantId,
     client_id: &str,
 ) -> Result<Option<(Client, Vec<String>)>> {
+    let now = host.now();
+    let key = cache_key(tenant, client_id);
+    let live = |secrets: Vec<SecretDigest>| -> Vec<String> {
+        secrets.into_iter().filter(|(_, exp)| exp.is_none_or(|e| e > now)).map(|(d, _)| d).collect()
+    };
+    if let Some((client, secrets)) = CLIENTS.with(|c| c.get(&key, now)) {
+        return Ok(Some((client, live(secrets))));
+    }
     let rows = host
         .db()
         .query(
             &format!(
-                "SELECT {COLUMNS}, (SELECT json_group_array(secret_hash) FROM oauth_client_secrets s
+                "SELECT {COLUMNS}, (SELECT json_group_array(json_array(secret_hash, expires_at)) FROM oauth_client_secrets s
                    WHERE s.tenant_id = c.tenant_id AND s.client_id = c.id AND (s.expires_at IS NULL OR s.expires_at > ?3)) AS secrets
                  FROM oauth_clients c WHERE c.tenant_id = ?1 AND c.id = ?2"
             ),
-            &[tenant.as_str().into(), client_id.into(), host.now().into()],
+            &[tenant.as_str().into(), client_id.into(), now.into()],
         )
         .await?;
-    match rows.first() {
-        Some(r) => {
-            let secrets: Vec<String> = serde_json::from_str(&r.text("secrets")?).unwrap_or_default();
-            Ok(Some((Client::from_row(r)?, secrets)))
-        }
-        None => Ok(None),
-    }
+    let Some(r) = rows.first() else { return Ok(None) };
+    let secrets: Vec<SecretDigest> = serde_json::from_str(&r.text("secrets")?).unwrap_or_default();
+    let client = Client::from_row(r)?;
+    CLIENTS.with(|c| c.put(key, now, (client.clone(), secrets.clone())));
+    Ok(Some((client, live(secrets))))
 }
 
 /// Whether `presented` matches one of `digests`; every digest is compared,
@@ -382,6 +411,7 @@ pub async fn list<H: Host>(host: &H, tenant: &TenantId, after: Option<&str>, lim
 
 pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec: ClientSpec) -> Result<Client> {
     let v = validate(spec, Some(current))?;
+    forget(tenant, &current.client_id);
     host.db()
         .execute(
             "UPDATE oauth_clients SET name = ?1, token_endpoint_auth_method = ?2, redirect_uris = ?3,
@@ -413,6 +443,7 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec
 }
 
 pub async fn delete<H: Host>(host: &H, tenant: &TenantId, client_id: &str) -> Result<bool> {
+    forget(tenant, client_id);
     let n = host
         .db()
         .execute(
@@ -439,6 +470,7 @@ pub async fn rotate_secret<H: Host>(
     }
     let now = host.now();
     let secret = new_secret(host);
+    forget(tenant, &client.client_id);
     host.db()
         .batch(vec![
             // Live secrets end at the overlap's end (or earlier, if they

@@ -127,7 +127,23 @@ pub async fn get<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<Optio
     rows.first().map(ApiResource::from_row).transpose()
 }
 
+/// How long an isolate reuses an API it looked up by identifier (the token
+/// endpoint reads one on every client-credentials request). A scope removed
+/// or an API deleted through another isolate is seen within this window.
+const RESOURCE_CACHE_MS: i64 = 5_000;
+
+thread_local! {
+    // Per "tenant/identifier".
+    static BY_IDENTIFIER: crate::cache::TtlCache<ApiResource> =
+        const { crate::cache::TtlCache::new(RESOURCE_CACHE_MS) };
+}
+
 pub async fn by_identifier<H: Host>(host: &H, tenant: &TenantId, identifier: &str) -> Result<Option<ApiResource>> {
+    let now = host.now();
+    let key = format!("{tenant}/{identifier}");
+    if let Some(api) = BY_IDENTIFIER.with(|c| c.get(&key, now)) {
+        return Ok(Some(api));
+    }
     let rows = host
         .db()
         .query(
@@ -135,7 +151,11 @@ pub async fn by_identifier<H: Host>(host: &H, tenant: &TenantId, identifier: &st
             &[tenant.as_str().into(), identifier.into()],
         )
         .await?;
-    rows.first().map(ApiResource::from_row).transpose()
+    let found = rows.first().map(ApiResource::from_row).transpose()?;
+    if let Some(api) = &found {
+        BY_IDENTIFIER.with(|c| c.put(key, now, api.clone()));
+    }
+    Ok(found)
 }
 
 pub async fn list<H: Host>(host: &H, tenant: &TenantId) -> Result<Vec<ApiResource>> {
@@ -153,6 +173,7 @@ pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bo
     if get(host, tenant, id).await?.is_some_and(|r| r.identifier == MANAGEMENT_AUDIENCE) {
         return Err(Error::bad_request("the management API cannot be deleted"));
     }
+    BY_IDENTIFIER.with(|c| c.forget_prefix(&format!("{tenant}/")));
     let n = host
         .db()
         .execute("DELETE FROM api_resources WHERE tenant_id = ?1 AND id = ?2", &[tenant.as_str().into(), id.into()])

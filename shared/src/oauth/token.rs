@@ -1,34 +1,68 @@
 //! The token endpoint (RFC 6749 §3.2): authenticates the client, finds the
 //! grant and answers with tokens or an OAuth error, never cached.
 
+use super::clients::{self, Client};
 use super::grants::authorization_code::AuthorizationCode;
 use super::grants::client_credentials::ClientCredentials;
 use super::grants::refresh_token::RefreshToken;
 use super::grants::Grant;
+use super::tokens::Minted;
 use super::{client_auth, OAuthError, OResult};
-use crate::error::Result;
-use crate::host::Host;
-use crate::logs::EventType;
+use crate::error::{Error, Result};
+use crate::host::{Db, DbErrorKind, Host};
+use crate::logs::{self, EventType};
 use crate::response::HttpResponse;
 use crate::router::Ctx;
 
 pub async fn post<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let outcome = exchange(cx).await;
-    let (kind, details) = match &outcome {
-        Ok((grant, _)) => {
-            let kind = match *grant {
-                AuthorizationCode::GRANT_TYPE => EventType::TokenFromCode,
-                RefreshToken::GRANT_TYPE => EventType::TokenFromRefresh,
-                _ => EventType::TokenFromClientCredentials,
-            };
-            (kind, serde_json::json!({ "grant_type": grant }))
-        }
-        Err(e) => {
-            (EventType::TokenExchangeFailed, serde_json::json!({ "error": e.code, "description": e.description }))
-        }
+    let outcome = match exchange(cx).await {
+        Ok((grant, client, minted)) => store(cx, grant, &client, minted).await,
+        Err(e) => Err(e),
     };
-    cx.audit(kind, "token endpoint", None, details).await?;
-    Ok(respond(cx, outcome.map(|(_, r)| r)))
+    if let Err(e) = &outcome {
+        let details = serde_json::json!({ "error": e.code, "description": e.description });
+        cx.audit(EventType::TokenExchangeFailed, "token endpoint", None, details).await?;
+    }
+    Ok(respond(cx, outcome))
+}
+
+/// Stores the tokens' records and the audit event in one batch, then
+/// answers: a token is never handed out before it can be revoked.
+async fn store<H: Host>(
+    cx: &Ctx<'_, H>,
+    grant: &'static str,
+    client: &Client,
+    minted: Minted,
+) -> OResult<HttpResponse> {
+    let kind = match grant {
+        AuthorizationCode::GRANT_TYPE => EventType::TokenFromCode,
+        RefreshToken::GRANT_TYPE => EventType::TokenFromRefresh,
+        _ => EventType::TokenFromClientCredentials,
+    };
+    let body = serde_json::to_vec(&minted.response).map_err(|e| Error::server(e.to_string()))?;
+    let details = serde_json::json!({ "grant_type": grant });
+    let logs::Prepared { statement, json } =
+        logs::prepare(cx.host, cx.audit_event(kind, "token endpoint", None, details));
+    let mut writes = minted.records;
+    writes.push(statement);
+    match cx.host.db().batch(writes).await {
+        Ok(_) => {}
+        // The client or user was deleted (through another isolate) after
+        // this request read it: nothing was stored, and no token is handed out.
+        Err(e) if e.kind == DbErrorKind::ForeignKey => return Err(vanished(cx, client).await),
+        Err(e) => return Err(Error::from(e).into()),
+    }
+    logs::publish(cx.host, &json).await;
+    Ok(no_store_json(body))
+}
+
+/// Which row went away, for the error (RFC 6749 §5.2): an unknown client
+/// is `invalid_client`; a vanished user makes the grant invalid.
+async fn vanished<H: Host>(cx: &Ctx<'_, H>, client: &Client) -> OAuthError {
+    match clients::get(cx.host, cx.tenant().id(), &client.client_id).await {
+        Ok(None) => client_auth::invalid_client(cx.req.header("authorization").is_some()),
+        _ => OAuthError::invalid_grant("the user of this grant no longer exists"),
+    }
 }
 
 /// Renders an OAuth outcome; server faults reach the operator's log.
@@ -44,7 +78,7 @@ pub fn respond<H: Host>(cx: &Ctx<'_, H>, r: OResult<HttpResponse>) -> HttpRespon
     }
 }
 
-async fn exchange<H: Host>(cx: &Ctx<'_, H>) -> OResult<(&'static str, HttpResponse)> {
+async fn exchange<H: Host>(cx: &Ctx<'_, H>) -> OResult<(&'static str, Client, Minted)> {
     let form = cx.req.form()?;
     let client = client_auth::authenticate(cx.host, cx.tenant().id(), cx.req, &form).await?;
     let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
@@ -55,15 +89,14 @@ async fn exchange<H: Host>(cx: &Ctx<'_, H>) -> OResult<(&'static str, HttpRespon
     if !client.allows_grant(grant_type) {
         return Err(OAuthError::unauthorized_client(format!("this client may not use {grant_type}")));
     }
-    let (grant, tokens) = match grant_type {
+    let (grant, minted) = match grant_type {
         AuthorizationCode::GRANT_TYPE => {
             (AuthorizationCode::GRANT_TYPE, AuthorizationCode::exchange(cx, &client, &form).await?)
         }
         RefreshToken::GRANT_TYPE => (RefreshToken::GRANT_TYPE, RefreshToken::exchange(cx, &client, &form).await?),
         _ => (ClientCredentials::GRANT_TYPE, ClientCredentials::exchange(cx, &client, &form).await?),
     };
-    let body = serde_json::to_vec(&tokens).map_err(|e| OAuthError::from(crate::error::Error::server(e.to_string())))?;
-    Ok((grant, no_store_json(body)))
+    Ok((grant, client, minted))
 }
 
 /// A 200 JSON response that must never be cached (RFC 6749 §5.1).

@@ -70,8 +70,16 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
 }
 
-/// Signs and records the tokens of a grant.
-pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<TokenResponse> {
+/// Tokens signed for a grant, and the rows that record them. The token
+/// endpoint stores the rows (with its audit event, in one batch) before it
+/// answers.
+pub struct Minted {
+    pub response: TokenResponse,
+    pub records: Vec<Statement>,
+}
+
+/// Signs the tokens of a grant and prepares their records.
+pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Minted> {
     let (kid, key) = crate::keys::active_signing_key(host, t.id()).await?;
     let now_ms = host.now();
     let now = dt(now_ms)?;
@@ -132,8 +140,9 @@ pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Tok
         (true, Some(user)) => Some(id_token(t, i.client, user, &i, &access_token, &kid, key.expose(), now)?),
         _ => None,
     };
-    host.db().batch(stmts).await?;
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: i.access_ttl, scope, id_token, refresh_token })
+    let response =
+        TokenResponse { access_token, token_type: "Bearer", expires_in: i.access_ttl, scope, id_token, refresh_token };
+    Ok(Minted { response, records: stmts })
 }
 
 #[allow(clippy::too_many_arguments)]

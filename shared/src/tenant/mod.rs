@@ -105,25 +105,21 @@ pub fn validate_slug(slug: &str) -> Result<()> {
 const TENANT_CACHE_MS: i64 = 5_000;
 
 thread_local! {
-    static TENANTS: std::cell::RefCell<std::collections::HashMap<String, (i64, Tenant)>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static TENANTS: crate::cache::TtlCache<Tenant> = const { crate::cache::TtlCache::new(TENANT_CACHE_MS) };
 }
 
 fn forget(slug: &str) {
-    TENANTS.with(|c| c.borrow_mut().remove(slug));
+    TENANTS.with(|c| c.forget(slug));
 }
 
 pub async fn find_by_slug<H: Host>(host: &H, slug: &str) -> Result<Option<Tenant>> {
     let now = host.now();
-    let cached = TENANTS.with(|c| {
-        c.borrow().get(slug).filter(|(at, _)| now >= *at && now - at < TENANT_CACHE_MS).map(|(_, t)| t.clone())
-    });
-    if cached.is_some() {
-        return Ok(cached);
+    if let Some(t) = TENANTS.with(|c| c.get(slug, now)) {
+        return Ok(Some(t));
     }
     let found = load_by_slug(host, slug).await?;
     if let Some(t) = &found {
-        TENANTS.with(|c| c.borrow_mut().insert(slug.to_string(), (now, t.clone())));
+        TENANTS.with(|c| c.put(slug.to_string(), now, t.clone()));
     }
     Ok(found)
 }

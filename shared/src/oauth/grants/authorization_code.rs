@@ -9,7 +9,7 @@ use super::Grant;
 use crate::crypto::token_hash;
 use crate::host::{Db, Host, HostExt};
 use crate::oauth::clients::Client;
-use crate::oauth::tokens::{self, Issue, TokenResponse};
+use crate::oauth::tokens::{self, Issue, Minted};
 use crate::oauth::{pkce, split_scopes, OAuthError, OResult};
 use crate::request::Form;
 use crate::router::Ctx;
@@ -19,7 +19,7 @@ pub struct AuthorizationCode;
 impl Grant for AuthorizationCode {
     const GRANT_TYPE: &'static str = "authorization_code";
 
-    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<TokenResponse> {
+    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted> {
         let t = cx.tenant();
         let code = form
             .get("code")

@@ -6,7 +6,7 @@ use super::Grant;
 use crate::crypto::{b64url, sha256};
 use crate::host::{Host, HostExt};
 use crate::oauth::clients::Client;
-use crate::oauth::tokens::{self, Issue, TokenResponse};
+use crate::oauth::tokens::{self, Issue, Minted};
 use crate::oauth::{resources, scopes, split_scopes, OAuthError, OResult};
 use crate::request::Form;
 use crate::router::Ctx;
@@ -16,7 +16,7 @@ pub struct ClientCredentials;
 impl Grant for ClientCredentials {
     const GRANT_TYPE: &'static str = "client_credentials";
 
-    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<TokenResponse> {
+    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted> {
         let t = cx.tenant();
         if client.is_public() {
             return Err(OAuthError::unauthorized_client("public clients cannot use client_credentials"));

@@ -6,7 +6,7 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use super::clients::Client;
-use super::tokens::TokenResponse;
+use super::tokens::Minted;
 use super::OResult;
 use crate::host::Host;
 use crate::request::Form;
@@ -17,5 +17,5 @@ pub trait Grant {
     const GRANT_TYPE: &'static str;
 
     #[allow(async_fn_in_trait)]
-    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<TokenResponse>;
+    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted>;
 }

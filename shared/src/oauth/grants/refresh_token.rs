@@ -7,7 +7,7 @@ use super::Grant;
 use crate::crypto::token_hash;
 use crate::host::{Db, Host, HostExt};
 use crate::oauth::clients::Client;
-use crate::oauth::tokens::{self, Issue, TokenResponse};
+use crate::oauth::tokens::{self, Issue, Minted};
 use crate::oauth::{split_scopes, OAuthError, OResult};
 use crate::request::Form;
 use crate::router::Ctx;
@@ -17,7 +17,7 @@ pub struct RefreshToken;
 impl Grant for RefreshToken {
     const GRANT_TYPE: &'static str = "refresh_token";
 
-    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<TokenResponse> {
+    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted> {
         let t = cx.tenant();
         let presented = form
             .get("refresh_token")

@@ -1,0 +1,87 @@
+//! Rows the hot paths read on every request, remembered for a few seconds in
+//! memory: per isolate on Workers, per thread natively, and not at all on
+//! Spin, whose instances live for one request.
+//!
+//! A change made through this isolate forgets the entry at once; a change
+//! made elsewhere is seen when the entry ages out, so each use picks a window
+//! it can tolerate and says why. Time is the host's clock, so a pinned test
+//! clock ages entries too.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// Entries kept before expired ones are swept (and, if all are fresh, the
+/// whole map dropped): an isolate that serves many tenants stays bounded.
+const CAPACITY: usize = 1024;
+
+pub struct TtlCache<V> {
+    ttl_ms: i64,
+    entries: RefCell<BTreeMap<String, (i64, V)>>,
+}
+
+impl<V: Clone> TtlCache<V> {
+    pub const fn new(ttl_ms: i64) -> Self {
+        TtlCache { ttl_ms, entries: RefCell::new(BTreeMap::new()) }
+    }
+
+    fn fresh(&self, read_at: i64, now: i64) -> bool {
+        // A clock that went backwards does not make an entry live forever.
+        now >= read_at && now - read_at < self.ttl_ms
+    }
+
+    pub fn get(&self, key: &str, now: i64) -> Option<V> {
+        self.entries.borrow().get(key).filter(|(at, _)| self.fresh(*at, now)).map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, key: String, now: i64, value: V) {
+        let mut entries = self.entries.borrow_mut();
+        if entries.len() >= CAPACITY {
+            entries.retain(|_, (at, _)| now >= *at && now - *at < self.ttl_ms);
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (now, value));
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.entries.borrow_mut().remove(key);
+    }
+
+    /// Forgets every key that starts with `prefix` (say, all of a tenant's).
+    pub fn forget_prefix(&self, prefix: &str) {
+        self.entries.borrow_mut().retain(|k, _| !k.starts_with(prefix));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_age_out_and_can_be_forgotten() {
+        let c = TtlCache::new(1_000);
+        c.put("t1/a".into(), 10_000, 1);
+        c.put("t1/b".into(), 10_000, 2);
+        c.put("t2/a".into(), 10_000, 3);
+        assert_eq!(c.get("t1/a", 10_999), Some(1));
+        assert_eq!(c.get("t1/a", 11_000), None, "expired at the window's end");
+        assert_eq!(c.get("t1/a", 9_999), None, "a clock that went back does not trust the entry");
+        c.forget_prefix("t1/");
+        assert_eq!(c.get("t1/b", 10_001), None);
+        assert_eq!(c.get("t2/a", 10_001), Some(3));
+        c.forget("t2/a");
+        assert_eq!(c.get("t2/a", 10_001), None);
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let c = TtlCache::new(1_000);
+        for i in 0..CAPACITY {
+            c.put(format!("old{i}"), 0, i);
+        }
+        c.put("new".into(), 5_000, 1);
+        assert_eq!(c.entries.borrow().len(), 1, "expired entries are swept when full");
+        assert_eq!(c.get("new", 5_001), Some(1));
+    }
+}
