@@ -5,6 +5,8 @@
 
 use native_host_support::*;
 
+#[path = "domain/jws.rs"]
+mod jws;
 #[path = "domain/oauth.rs"]
 mod oauth;
 #[path = "domain/platform_auth.rs"]

@@ -211,6 +211,10 @@ pub trait Secrets {
     fn var(&self, name: &str) -> Option<String>;
 }
 
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("signing error: {0}")]
+pub struct SignError(pub String);
+
 /// Everything the core may touch outside itself.
 pub trait Host {
     type Db: Db;
@@ -234,6 +238,27 @@ pub trait Host {
     /// called with a secret: callers pass `Error::internal`, which handlers
     /// fill without secrets.
     fn report_error(&self, _message: &str) {}
+
+    /// ES256 (RFC 7518 §3.4): ECDSA P-256 over the SHA-256 of `message`, as
+    /// the 64-byte `R || S` a JWS carries. The default computes it in the
+    /// core with `p256`; a host with native ECDSA overrides it (Workers use
+    /// WebCrypto), because P-256 arithmetic in Wasm costs about a millisecond
+    /// a signature.
+    async fn sign_es256(
+        &self,
+        key: &p256::ecdsa::SigningKey,
+        message: &[u8],
+    ) -> std::result::Result<[u8; 64], SignError> {
+        use p256::ecdsa::signature::Signer;
+        let signature: p256::ecdsa::Signature = key.try_sign(message).map_err(|e| SignError(e.to_string()))?;
+        Ok(signature.to_bytes().into())
+    }
+
+    /// Checks an ES256 `R || S` signature; anything but 64 bytes fails.
+    async fn verify_es256(&self, key: &p256::ecdsa::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::Verifier;
+        p256::ecdsa::Signature::from_slice(signature).is_ok_and(|s| key.verify(message, &s).is_ok())
+    }
 }
 
 /// Helpers every handler uses on top of the raw traits.

@@ -2,8 +2,8 @@
 //! (`EVENTS`), `fetch`, and secrets/vars from the environment.
 
 use tessera_core::host::{
-    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, Statement,
-    Value,
+    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, SignError,
+    Statement, Value,
 };
 use tessera_core::types::Secret;
 use tessera_core::ClientIp;
@@ -237,5 +237,13 @@ impl Host for WorkersHost {
     }
     fn report_error(&self, message: &str) {
         worker::console_error!("tessera: {message}");
+    }
+
+    async fn sign_es256(&self, key: &p256::ecdsa::SigningKey, message: &[u8]) -> Result<[u8; 64], SignError> {
+        crate::webcrypto::sign(key, message).await.map_err(|e| SignError(format!("WebCrypto: {e:?}")))
+    }
+
+    async fn verify_es256(&self, key: &p256::ecdsa::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
+        crate::webcrypto::verify(key, message, signature).await.unwrap_or(false)
     }
 }

@@ -2,6 +2,7 @@
 //! back. All behaviour lives in `tessera-core`.
 
 mod adapters;
+mod webcrypto;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 

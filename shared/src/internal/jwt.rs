@@ -12,8 +12,7 @@
 //! required; the lifetime is at most an hour; each `jti` is accepted once.
 
 use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::Es256;
-use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use jwt_compact::{Claims, TimeOptions, UntrustedToken};
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
@@ -154,8 +153,7 @@ pub async fn mint<H: Host>(host: &H, req: &Request, subject: &str, role: Role, l
     c.issued_at = Some(now);
     c.not_before = Some(now);
     c.expiration = Some(now + Duration::seconds(lifetime_secs));
-    let header = Header::empty().with_key_id(kid).with_token_type("JWT");
-    Es256.token(&header, &c, key.expose()).map_err(|e| Error::server(format!("signing: {e}")))
+    crate::keys::jws::sign(host, key.expose(), &kid, "JWT", &c).await
 }
 
 /// The verifying keys an issuer's token may name, by kid.
@@ -193,8 +191,8 @@ pub async fn authenticate<H: Host>(host: &H, req: &Request, token: &str) -> Resu
     // signature check only to pick them, and checked again after.
     let claimed: Claims<PlatformClaims> = untrusted.deserialize_claims_unchecked().map_err(|_| unauthorized())?;
     let key = key_for(host, req, &claimed.custom.iss, &kid).await?.ok_or_else(unauthorized)?;
-    let token = Es256.validator::<PlatformClaims>(&key).validate(&untrusted).map_err(|_| unauthorized())?;
-    let claims = token.claims();
+    let claims = crate::keys::jws::verify::<H, PlatformClaims>(host, &key, token).await.ok_or_else(unauthorized)?;
+    let claims = &claims;
     let now_ms = host.now();
     let now = datetime(now_ms)?;
     let time = TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || now);

@@ -16,6 +16,7 @@
 pub mod rotation;
 
 pub mod jwk;
+pub mod jws;
 
 use p256::ecdsa::SigningKey;
 use serde::Serialize;

@@ -10,14 +10,14 @@
 //! code or a reused refresh token revokes the family.
 
 use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::Es256;
-use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use jwt_compact::{Claims, TimeOptions, UntrustedToken};
 use serde::{Deserialize, Serialize};
 
 use super::clients::Client;
 use crate::crypto::{b64url, sha256, token_hash};
 use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Statement};
+use crate::keys::jws;
 use crate::tenant::TenantCtx;
 use crate::users::User;
 
@@ -98,9 +98,7 @@ pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Min
     });
     at.issued_at = Some(now);
     at.expiration = Some(now + Duration::seconds(i.access_ttl));
-    let access_token = Es256
-        .token(&Header::empty().with_key_id(kid.clone()).with_token_type("at+jwt"), &at, key.expose())
-        .map_err(|e| Error::server(format!("signing access token: {e}")))?;
+    let access_token = jws::sign(host, key.expose(), &kid, "at+jwt", &at).await?;
 
     let user_id = i.user.map(|u| u.id.to_string());
     let mut stmts = vec![record(
@@ -137,7 +135,9 @@ pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Min
     };
 
     let id_token = match (i.id_token, i.user) {
-        (true, Some(user)) => Some(id_token(t, i.client, user, &i, &access_token, &kid, key.expose(), now)?),
+        (true, Some(user)) => {
+            Some(id_token(host, t, i.client, user, &i, &access_token, &kid, key.expose(), now).await?)
+        }
         _ => None,
     };
     let response =
@@ -179,7 +179,8 @@ fn record(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn id_token(
+async fn id_token<H: Host>(
+    host: &H,
     t: &TenantCtx,
     client: &Client,
     user: &User,
@@ -216,9 +217,7 @@ fn id_token(
     let mut c = Claims::new(claims);
     c.issued_at = Some(now);
     c.expiration = Some(now + Duration::seconds(client.id_token_ttl));
-    Es256
-        .token(&Header::empty().with_key_id(kid.to_string()).with_token_type("JWT"), &c, key)
-        .map_err(|e| Error::server(format!("signing ID token: {e}")))
+    jws::sign(host, key, kid, "JWT", &c).await
 }
 
 /// Why an access token was not accepted (for `WWW-Authenticate`).
@@ -241,12 +240,11 @@ pub async fn verify_access<H: Host>(
     }
     let Some(kid) = untrusted.header().key_id.clone() else { return Ok(Err(Rejected::Invalid)) };
     let Some(key) = crate::keys::verifying_key(host, t.id(), &kid).await? else { return Ok(Err(Rejected::Invalid)) };
-    let Ok(token) = Es256.validator::<AccessClaims>(&key).validate(&untrusted) else {
+    let Some(claims) = jws::verify::<H, AccessClaims>(host, &key, token).await else {
         return Ok(Err(Rejected::Invalid));
     };
     let now = dt(host.now())?;
     let time = TimeOptions::new(Duration::seconds(0), move || now);
-    let claims = token.claims();
     if claims.validate_expiration(&time).is_err() || claims.custom.iss != t.issuer {
         return Ok(Err(Rejected::Invalid));
     }

@@ -6,8 +6,7 @@
 //! one the user confirms with a CSRF-protected form.
 
 use http::StatusCode;
-use jwt_compact::alg::Es256;
-use jwt_compact::{AlgorithmExt, UntrustedToken};
+use jwt_compact::UntrustedToken;
 
 use crate::error::{Error, Result};
 use crate::host::Host;
@@ -30,8 +29,10 @@ async fn read_hint<H: Host>(cx: &Ctx<'_, H>, token: &str) -> Result<Option<Hint>
     let Ok(untrusted) = UntrustedToken::new(token) else { return Ok(None) };
     let Some(kid) = untrusted.header().key_id.clone() else { return Ok(None) };
     let Some(key) = crate::keys::verifying_key(cx.host, cx.tenant().id(), &kid).await? else { return Ok(None) };
-    let Ok(t) = Es256.validator::<serde_json::Value>(&key).validate(&untrusted) else { return Ok(None) };
-    let c = &t.claims().custom;
+    let Some(claims) = crate::keys::jws::verify::<H, serde_json::Value>(cx.host, &key, token).await else {
+        return Ok(None);
+    };
+    let c = &claims.custom;
     if c["iss"] != cx.tenant().issuer.as_str() {
         return Ok(None);
     }

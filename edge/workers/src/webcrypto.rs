@@ -1,0 +1,115 @@
+//! ES256 through WebCrypto: workerd's native ECDSA instead of P-256
+//! arithmetic compiled to Wasm, which costs about a millisecond a signature
+//! (most of a token request's CPU).
+//!
+//! Imported keys are kept per isolate: a signing key under the SHA-256 of
+//! its scalar (the scalar itself is held only inside the `CryptoKey`, which
+//! is not extractable), a verifying key under its SEC1 point.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use p256::ecdsa::{SigningKey, VerifyingKey};
+use tessera_core::crypto::{b64url, sha256};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Crypto, CryptoKey, SubtleCrypto};
+
+/// A few keys per isolate: a tenant's active one, plus those it verifies.
+const KEPT: usize = 32;
+
+thread_local! {
+    static SIGNING: RefCell<Vec<([u8; 32], CryptoKey)>> = const { RefCell::new(Vec::new()) };
+    static VERIFYING: RefCell<Vec<(Vec<u8>, CryptoKey)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn lookup<K: PartialEq + ?Sized, Q: std::borrow::Borrow<K>>(
+    cache: &'static std::thread::LocalKey<RefCell<Vec<(Q, CryptoKey)>>>,
+    id: &K,
+) -> Option<CryptoKey> {
+    cache.with(|c| c.borrow().iter().find(|(k, _)| k.borrow() == id).map(|(_, v)| v.clone()))
+}
+
+fn keep<Q>(cache: &'static std::thread::LocalKey<RefCell<Vec<(Q, CryptoKey)>>>, id: Q, key: CryptoKey) {
+    cache.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= KEPT {
+            c.remove(0);
+        }
+        c.push((id, key));
+    });
+}
+
+fn subtle() -> Result<SubtleCrypto, JsValue> {
+    Ok(Reflect::get(&js_sys::global(), &"crypto".into())?.unchecked_into::<Crypto>().subtle())
+}
+
+fn object(entries: &[(&str, &str)]) -> Result<Object, JsValue> {
+    let o = Object::new();
+    for (k, v) in entries {
+        Reflect::set(&o, &(*k).into(), &(*v).into())?;
+    }
+    Ok(o)
+}
+
+/// `{ name: "ECDSA", namedCurve: "P-256" }` for importKey.
+fn p256_params() -> Result<Object, JsValue> {
+    object(&[("name", "ECDSA"), ("namedCurve", "P-256")])
+}
+
+/// `{ name: "ECDSA", hash: "SHA-256" }` for sign and verify: ES256.
+fn es256_params() -> Result<Object, JsValue> {
+    object(&[("name", "ECDSA"), ("hash", "SHA-256")])
+}
+
+async fn import_signing(key: &SigningKey) -> Result<CryptoKey, JsValue> {
+    let point = key.verifying_key().to_encoded_point(false);
+    let (x, y) = (point.x().ok_or("identity point")?, point.y().ok_or("identity point")?);
+    let d = key.to_bytes();
+    let jwk = object(&[("kty", "EC"), ("crv", "P-256"), ("d", &b64url(&d)), ("x", &b64url(x)), ("y", &b64url(y))])?;
+    let usages = Array::of1(&"sign".into());
+    let promise = subtle()?.import_key_with_object("jwk", &jwk, &p256_params()?, false, &usages)?;
+    Ok(JsFuture::from(promise).await?.unchecked_into())
+}
+
+async fn import_verifying(point: &[u8]) -> Result<CryptoKey, JsValue> {
+    let raw: Object = Uint8Array::from(point).into();
+    let usages = Array::of1(&"verify".into());
+    let promise = subtle()?.import_key_with_object("raw", &raw, &p256_params()?, true, &usages)?;
+    Ok(JsFuture::from(promise).await?.unchecked_into())
+}
+
+/// The 64-byte `R || S` (WebCrypto's ECDSA output is already IEEE P1363,
+/// the form RFC 7518 §3.4 wants).
+pub async fn sign(key: &SigningKey, message: &[u8]) -> Result<[u8; 64], JsValue> {
+    let id = sha256(&key.to_bytes());
+    let crypto_key = match lookup(&SIGNING, &id) {
+        Some(k) => k,
+        None => {
+            let k = import_signing(key).await?;
+            keep(&SIGNING, id, k.clone());
+            k
+        }
+    };
+    let promise = subtle()?.sign_with_object_and_u8_array(&es256_params()?, &crypto_key, message)?;
+    let signature = Uint8Array::new(&JsFuture::from(promise).await?).to_vec();
+    signature.try_into().map_err(|_| JsValue::from_str("ECDSA P-256 signature is not 64 bytes"))
+}
+
+pub async fn verify(key: &VerifyingKey, message: &[u8], signature: &[u8]) -> Result<bool, JsValue> {
+    if signature.len() != 64 {
+        return Ok(false);
+    }
+    let point = key.to_encoded_point(false);
+    let crypto_key = match lookup::<[u8], Vec<u8>>(&VERIFYING, point.as_bytes()) {
+        Some(k) => k,
+        None => {
+            let k = import_verifying(point.as_bytes()).await?;
+            keep(&VERIFYING, point.as_bytes().to_vec(), k.clone());
+            k
+        }
+    };
+    let promise =
+        subtle()?.verify_with_object_and_u8_array_and_u8_array(&es256_params()?, &crypto_key, signature, message)?;
+    Ok(JsFuture::from(promise).await?.as_bool().unwrap_or(false))
+}
