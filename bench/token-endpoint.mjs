@@ -1,14 +1,22 @@
 // Token endpoint, discovery and JWKS under the same load against Tessera on
 // wrangler dev and against node oidc-provider, in the same run. Prints
-// req/s, p50/p99 latency and server CPU per request (read from /proc for
-// the server processes: workerd for Tessera, node for oidc-provider), and
-// the ratios. Bounded: a fixed number of requests per endpoint, loopback only.
+// req/s, p50/p99 latency and server CPU per request, and the ratios.
+// Bounded: a fixed number of requests per endpoint, loopback only.
+//
+// Server CPU is read from /proc. For oidc-provider it is its node process.
+// For Tessera it is every process of the dev server, split in two:
+// - runtime: the workerd process that runs the Worker, with wrangler's
+//   local simulators of D1, KV and Queues inside it;
+// - dev proxy: wrangler's proxy workerd in front of it and wrangler's node
+//   process (live reload, logging), which production does not have.
+// The dev server is wrangler's own (startWorker, what `wrangler dev` runs)
+// with the devtools inspector off: see bench/lib/dev-server.mjs.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { freePort, randomSecret, root, startWrangler } from '../scripts/lib/wrangler.mjs';
+import { freePort, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS || 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 8);
@@ -43,11 +51,13 @@ function descendants(pid) {
   return out;
 }
 
-async function load(name, pids, makeRequest) {
+/** `groups`: name -> pids; the row's CPU is their sum, with the split. */
+async function load(name, groups, makeRequest) {
   const latencies = [];
   let next = 0;
   let failures = 0;
-  const before = cpuMs(pids);
+  const names = Object.keys(groups);
+  const before = names.map((g) => cpuMs(groups[g]));
   const started = process.hrtime.bigint();
   const worker = async () => {
     while (next < REQUESTS) {
@@ -61,20 +71,52 @@ async function load(name, pids, makeRequest) {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = cpuMs(pids) - before;
+  const per = names.map((g, i) => (cpuMs(groups[g]) - before[i]) / latencies.length);
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { name, rps: latencies.length / seconds, p50: q(0.5), p99: q(0.99), cpuPerReq: cpu / latencies.length, failures };
+  const parts = names.length > 1 ? Object.fromEntries(names.map((g, i) => [g, per[i]])) : undefined;
+  const cpuPerReq = per.reduce((a, b) => a + b, 0);
+  return { name, rps: latencies.length / seconds, p50: q(0.5), p99: q(0.99), cpuPerReq, parts, failures };
 }
 
 function row(r) {
-  return `${r.name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms   cpu ${r.cpuPerReq.toFixed(2).padStart(6)} ms/req${r.failures ? `   FAILURES ${r.failures}` : ''}`;
+  const split = r.parts ? `  (${Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : '';
+  return `${r.name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms   cpu ${r.cpuPerReq.toFixed(2).padStart(6)} ms/req${split}${r.failures ? `   FAILURES ${r.failures}` : ''}`;
+}
+
+/** A Worker under wrangler's dev server (bench/lib/dev-server.mjs). */
+async function startDevServer(config, persist, secrets = {}) {
+  const port = await freePort();
+  const args = [path.join(root, 'bench/lib/dev-server.mjs'), config, String(port), persist ?? '-'];
+  for (const [k, v] of Object.entries(secrets)) args.push(`${k}=${v}`);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
+    child.once('exit', (c) => reject(new Error(`the dev server exited ${c}`)));
+  });
+  // The proxy workerd listens on the public port; the runtime on an internal one.
+  const cmdline = (p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8'); } catch { return ''; } };
+  const pids = [child.pid, ...descendants(child.pid)];
+  const runtime = pids.filter((p) => cmdline(p).includes('workerd') && !cmdline(p).includes(`entry=127.0.0.1:${port}`));
+  if (runtime.length !== 1) throw new Error(`expected one runtime workerd, found ${runtime.length}`);
+  const stop = async () => {
+    await new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+      setTimeout(resolve, 5000).unref();
+    });
+    // Whatever of it still runs (workerd) goes with its process group.
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+  };
+  return { url: `http://127.0.0.1:${port}`, groups: { runtime, 'dev proxy': pids.filter((p) => !runtime.includes(p)) }, stop };
 }
 
 // --- Tessera on wrangler dev -------------------------------------------------
 const platformKey = `bench-${randomSecret(18)}`;
 const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
-const tessera = await startWrangler({ port: await freePort(), persistTo, vars: { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey } });
+migrate(persistTo);
+const tessera = await startDevServer(path.join(root, 'wrangler.toml'), persistTo, { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey });
 const call = async (method, p, token, json) => {
   const r = await fetch(tessera.url + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json && JSON.stringify(json) });
   const body = await r.json();
@@ -106,11 +148,8 @@ const tokenRequest = (url) => () => fetch(url, {
 });
 const get = (url) => () => fetch(url);
 
-const workerdPids = () => descendants(tessera.child.pid).filter((p) => {
-  try { return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'workerd'; } catch { return false; }
-});
-const tPids = workerdPids();
-const oPids = [op.pid];
+const tGroups = tessera.groups;
+const oGroups = { node: [op.pid] };
 try {
   // Warm both up (JIT, caches) before measuring.
   for (const f of [tokenRequest(`${tessera.url}/t/bench/oauth/token`), tokenRequest(`http://127.0.0.1:${opPort}/token`)]) {
@@ -124,16 +163,27 @@ try {
     // The floor: a route that touches no storage (oidc-provider: a 404).
     ['floor (no storage)', get(`${tessera.url}/healthz`), get(`http://127.0.0.1:${opPort}/healthz`)],
   ]) {
-    const t = await load(`tessera       ${label}`, tPids, tReq);
-    const o = await load(`oidc-provider ${label}`, oPids, oReq);
+    const t = await load(`tessera       ${label}`, tGroups, tReq);
+    const o = await load(`oidc-provider ${label}`, oGroups, oReq);
     results.push([label, t, o]);
   }
-  console.log(`${REQUESTS} requests per endpoint, ${CONCURRENCY} concurrent, loopback; server CPU from /proc (workerd: ${tPids.length} processes)`);
+  await tessera.stop();
+  // Calibration: the same runtime serving the smallest possible Worker.
+  const empty = await startDevServer(path.join(root, 'bench/lib/empty-worker/wrangler.toml'));
+  const calibration = await load('empty JS Worker (no Tessera code)', empty.groups, get(`${empty.url}/`));
+  await empty.stop();
+
+  console.log(`${REQUESTS} requests per endpoint, ${CONCURRENCY} concurrent, loopback; server CPU from /proc`);
+  console.log('Tessera: "runtime" is the workerd running the Worker with local D1/KV/Queues; "dev proxy" is wrangler\'s proxy workerd and node.');
   for (const [label, t, o] of results) {
     console.log(row(t));
     console.log(row(o));
-    console.log(`${''.padEnd(34)} ratio tessera/oidc-provider: throughput ${(t.rps / o.rps).toFixed(2)}x, cpu per request ${(t.cpuPerReq / o.cpuPerReq).toFixed(2)}x${label.startsWith('token') ? ' (target: <= 0.25)' : ''}`);
+    const target = label.startsWith('token') ? ' (target: <= 0.25)' : '';
+    console.log(`${''.padEnd(34)} ratio tessera/oidc-provider: throughput ${(t.rps / o.rps).toFixed(2)}x, cpu per request ${(t.cpuPerReq / o.cpuPerReq).toFixed(2)}x, runtime only ${(t.parts.runtime / o.cpuPerReq).toFixed(2)}x${target}`);
   }
+  console.log(row(calibration));
+  const token = results[0][2];
+  console.log(`${''.padEnd(34)} the runtime's own floor is ${(calibration.parts.runtime / token.cpuPerReq).toFixed(2)}x oidc-provider's whole token request`);
 } finally {
   op.kill('SIGTERM');
   await tessera.stop();

@@ -218,7 +218,7 @@ pub async fn rotate<H: Host>(host: &H, tenant: &TenantId) -> Result<KeyInfo> {
     stmts.extend(rotation::promote_statements(tenant, &kid, now));
     host.db().batch(stmts).await?;
     forget_signing_key(tenant);
-    host.kv().delete(&jwks_cache_key(tenant)).await?;
+    forget_jwks(host, tenant).await?;
     Ok(KeyInfo { kid, alg: "ES256".into(), status: "active".into(), created_at: now, retired_at: None })
 }
 
@@ -243,7 +243,7 @@ pub async fn retire<H: Host>(host: &H, tenant: &TenantId, kid: &str) -> Result<R
         .await?;
     if n == 1 {
         forget_signing_key(tenant);
-        host.kv().delete(&jwks_cache_key(tenant)).await?;
+        forget_jwks(host, tenant).await?;
         return Ok(RetireOutcome::Retired);
     }
     let rows = host
@@ -260,12 +260,33 @@ pub async fn retire<H: Host>(host: &H, tenant: &TenantId, kid: &str) -> Result<R
     })
 }
 
+/// How long an isolate serves the key set it last read from KV. A rotation
+/// publishes the next key a day before it signs, so seconds do not matter;
+/// a rotation or retirement through this isolate is seen at once.
+const JWKS_CACHE_MS: i64 = 10_000;
+
+thread_local! {
+    static JWKS: crate::cache::TtlCache<serde_json::Value> = const { crate::cache::TtlCache::new(JWKS_CACHE_MS) };
+}
+
+/// Drops the cached key sets (this isolate's and KV's) after a key change.
+pub(crate) async fn forget_jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<()> {
+    JWKS.with(|c| c.forget(tenant.as_str()));
+    Ok(host.kv().delete(&jwks_cache_key(tenant)).await?)
+}
+
 /// The JSON Web Key Set (RFC 7517 §5) of the keys that verify: active and
-/// verify-only. Cached in KV; every change above drops the cached copy.
+/// verify-only. Cached in KV (and for seconds in the isolate); every change
+/// above drops the cached copies.
 pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Value> {
+    let now = host.now();
+    if let Some(doc) = JWKS.with(|c| c.get(tenant.as_str(), now)) {
+        return Ok(doc);
+    }
     let cache_key = jwks_cache_key(tenant);
     if let Some(cached) = host.kv().get(&cache_key).await? {
-        if let Ok(v) = serde_json::from_str(&cached) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&cached) {
+            JWKS.with(|c| c.put(tenant.to_string(), now, v.clone()));
             return Ok(v);
         }
     }
@@ -279,6 +300,7 @@ pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Va
         .await?;
     let doc = jwk_set(&rows)?;
     host.kv().put(&cache_key, &doc.to_string(), 60).await?;
+    JWKS.with(|c| c.put(tenant.to_string(), now, doc.clone()));
     Ok(doc)
 }
 

@@ -15,7 +15,7 @@
 //!    its private half is erased.
 
 use crate::error::Result;
-use crate::host::{Db, Host, HostExt, Kv, Statement};
+use crate::host::{Db, Host, HostExt, Statement};
 use crate::tenant::Tenant;
 use crate::types::TenantId;
 
@@ -102,7 +102,7 @@ pub async fn maintain<H: Host>(host: &H, tenant: &Tenant) -> Result<Outcome> {
         }
     }
     if out != Outcome::default() {
-        host.kv().delete(&super::jwks_cache_key(t)).await?;
+        super::forget_jwks(host, t).await?;
     }
     Ok(out)
 }
