@@ -90,15 +90,24 @@ async function startDevServer(config, persist, secrets = {}) {
   const args = [path.join(root, 'bench/lib/dev-server.mjs'), config, String(port), persist ?? '-'];
   for (const [k, v] of Object.entries(secrets)) args.push(`${k}=${v}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  // However this script ends, the dev server's processes end with it.
+  process.on('exit', () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } });
   await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
     child.once('exit', (c) => reject(new Error(`the dev server exited ${c}`)));
   });
-  // The proxy workerd listens on the public port; the runtime on an internal one.
+  // The proxy workerd listens on the public port; the runtime on an internal
+  // one. Both are up once the Worker answers (and only then, for certain).
+  const url = `http://127.0.0.1:${port}`;
   const cmdline = (p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8'); } catch { return ''; } };
-  const pids = [child.pid, ...descendants(child.pid)];
-  const runtime = pids.filter((p) => cmdline(p).includes('workerd') && !cmdline(p).includes(`entry=127.0.0.1:${port}`));
-  if (runtime.length !== 1) throw new Error(`expected one runtime workerd, found ${runtime.length}`);
+  let pids = [];
+  let runtime = [];
+  for (let i = 0; i < 100 && runtime.length !== 1; i += 1) {
+    try { await (await fetch(`${url}/`)).arrayBuffer(); } catch { /* not yet */ }
+    pids = [child.pid, ...descendants(child.pid)];
+    runtime = pids.filter((p) => cmdline(p).includes('workerd') && !cmdline(p).includes(`entry=127.0.0.1:${port}`));
+    if (runtime.length !== 1) await new Promise((r) => setTimeout(r, 200));
+  }
   const stop = async () => {
     await new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -109,7 +118,11 @@ async function startDevServer(config, persist, secrets = {}) {
     // Whatever of it still runs (workerd) goes with its process group.
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
   };
-  return { url: `http://127.0.0.1:${port}`, groups: { runtime, 'dev proxy': pids.filter((p) => !runtime.includes(p)) }, stop };
+  if (runtime.length !== 1) {
+    await stop();
+    throw new Error(`expected one runtime workerd, found ${runtime.length}`);
+  }
+  return { url, groups: { runtime, 'dev proxy': pids.filter((p) => !runtime.includes(p)) }, stop };
 }
 
 // --- Tessera on wrangler dev -------------------------------------------------
