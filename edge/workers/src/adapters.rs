@@ -9,24 +9,27 @@ use tessera_core::types::Secret;
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
 use worker::{
-    D1Database, D1PreparedStatement, Env, Fetch, Headers, KvStore, Method, Queue, Request, RequestInit, Response,
+    Context, D1Database, D1PreparedStatement, Env, Fetch, Headers, KvStore, Method, Queue, Request, RequestInit,
+    Response,
 };
 
-pub struct WorkersHost {
+pub struct WorkersHost<'a> {
     db: D1Db,
     kv: WorkersKv,
-    events: QueueEvents,
+    events: QueueEvents<'a>,
     secrets: EnvSecrets,
 }
 
-impl WorkersHost {
-    pub fn new(env: &Env) -> worker::Result<Self> {
+impl<'a> WorkersHost<'a> {
+    /// `ctx`: the fetch handler's context, to publish events after the
+    /// response; without it (cron) they are published inline.
+    pub fn new(env: &Env, ctx: Option<&'a Context>) -> worker::Result<Self> {
         Ok(WorkersHost {
             db: D1Db(env.d1("DB")?),
             kv: WorkersKv(env.kv("KV")?),
             // The queue is optional: without the binding, events stay in the
             // audit table only.
-            events: QueueEvents(env.queue("EVENTS").ok()),
+            events: QueueEvents { queue: env.queue("EVENTS").ok(), ctx },
             secrets: EnvSecrets(env.clone()),
         })
     }
@@ -154,13 +157,28 @@ impl Rng for CryptoRng {
     }
 }
 
-pub struct QueueEvents(Option<Queue>);
+pub struct QueueEvents<'a> {
+    queue: Option<Queue>,
+    /// The request's context: with it, the message is sent after the
+    /// response has gone (`waitUntil`), so a token request does not wait on
+    /// the Queue. The event is already stored; a failed send is logged.
+    ctx: Option<&'a Context>,
+}
 
-impl Events for QueueEvents {
+impl Events for QueueEvents<'_> {
     async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
-        match &self.0 {
-            Some(q) => q.send(event_json.to_string()).await.map_err(|e| EventsError(e.to_string())),
-            None => Ok(()),
+        let Some(queue) = self.queue.clone() else { return Ok(()) };
+        let body = event_json.to_string();
+        match self.ctx {
+            Some(ctx) => {
+                ctx.wait_until(async move {
+                    if let Err(e) = queue.send(body).await {
+                        worker::console_error!("tessera: publishing an audit event to the queue failed: {e}");
+                    }
+                });
+                Ok(())
+            }
+            None => queue.send(body).await.map_err(|e| EventsError(e.to_string())),
         }
     }
 }
@@ -205,12 +223,12 @@ impl Secrets for EnvSecrets {
     }
 }
 
-impl Host for WorkersHost {
+impl<'a> Host for WorkersHost<'a> {
     type Db = D1Db;
     type Kv = WorkersKv;
     type Clock = JsClock;
     type Rng = CryptoRng;
-    type Events = QueueEvents;
+    type Events = QueueEvents<'a>;
     type Outbound = FetchOutbound;
     type Secrets = EnvSecrets;
 
@@ -226,7 +244,7 @@ impl Host for WorkersHost {
     fn rng(&self) -> &CryptoRng {
         &CryptoRng
     }
-    fn events(&self) -> &QueueEvents {
+    fn events(&self) -> &QueueEvents<'a> {
         &self.events
     }
     fn outbound(&self) -> &FetchOutbound {

@@ -7,8 +7,8 @@ mod webcrypto;
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let host = adapters::WorkersHost::new(&env)?;
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let host = adapters::WorkersHost::new(&env, Some(&ctx))?;
     let http_req = adapters::to_http(&mut req).await?;
     let resp = tessera_core::handle(http_req, &host).await;
     adapters::from_http(resp)
@@ -18,7 +18,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
 /// (signing-key rotation, housekeeping, audit retention).
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let result = match adapters::WorkersHost::new(&env) {
+    let result = match adapters::WorkersHost::new(&env, None) {
         Ok(host) => tessera_core::maintenance::run(&host).await.map(|_| ()).map_err(|e| format!("{e:?}")),
         Err(e) => Err(e.to_string()),
     };
