@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -70,11 +70,27 @@ export function migrate(persistTo) {
 }
 
 /**
+ * Wrangler writes every log line, at every level, to a debug file of its
+ * own (devtools events included: tens of MB for one e2e run). Keeps the
+ * newest few, for looking into a failure, and drops the rest.
+ */
+export function pruneWranglerLogs(keep = 10) {
+  const dir = path.join(root, '.xdg-config/.wrangler/logs');
+  if (!existsSync(dir)) return;
+  const logs = readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => ({ f, t: statSync(path.join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { f } of logs.slice(keep)) rmSync(path.join(dir, f), { force: true });
+}
+
+/**
  * Starts wrangler dev and resolves once the worker answers /healthz.
  * `vars` are passed with --var (they override wrangler.toml and .dev.vars).
  */
 export async function startWrangler({ port, persistTo, vars = {}, inherit = false, timeoutMs = 120_000 }) {
   if (await portInUse(port)) throw new Error(`port ${port} is already in use`);
+  pruneWranglerLogs();
   migrate(persistTo);
   const args = [
     'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', '0',
