@@ -21,10 +21,7 @@ impl Grant for AuthorizationCode {
 
     async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted> {
         let t = cx.tenant();
-        let code = form
-            .get("code")
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+        let code = form.require("code")?;
         let code_id = token_hash(code);
         let now = cx.host.now();
         let rows = cx

@@ -19,10 +19,7 @@ impl Grant for RefreshToken {
 
     async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted> {
         let t = cx.tenant();
-        let presented = form
-            .get("refresh_token")
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        let presented = form.require("refresh_token")?;
         let id = token_hash(presented);
         let now = cx.host.now();
         let rows = cx
