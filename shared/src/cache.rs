@@ -2,7 +2,9 @@
 //! memory: per isolate on Workers, per thread natively, and not at all on
 //! Spin, whose instances live for one request.
 //!
-//! A change made through this isolate forgets the entry at once; a change
+//! A change made through this isolate forgets the entry once it has been
+//! written (forgetting before would let a read in between cache the old row
+//! again); a change
 //! made elsewhere is seen when the entry ages out, so each use picks a window
 //! it can tolerate and says why. Time is the host's clock, so a pinned test
 //! clock ages entries too.
@@ -36,7 +38,7 @@ impl<V: Clone> TtlCache<V> {
     pub fn put(&self, key: String, now: i64, value: V) {
         let mut entries = self.entries.borrow_mut();
         if entries.len() >= CAPACITY {
-            entries.retain(|_, (at, _)| now >= *at && now - *at < self.ttl_ms);
+            entries.retain(|_, (at, _)| self.fresh(*at, now));
             if entries.len() >= CAPACITY {
                 entries.clear();
             }

@@ -325,9 +325,10 @@ pub async fn create<H: Host>(
 }
 
 /// How long an isolate reuses a client it authenticated (with its secrets'
-/// digests and their ends). Changes made here are seen at once; a client
-/// deleted or a secret cut short through another isolate keeps working there
-/// for at most this long. A secret's own expiry is checked on every use.
+/// digests and their ends). Changes made here are seen at once; a secret cut
+/// short through another isolate keeps authenticating there for at most this
+/// long (a deleted client too, though it gets no token: its token records
+/// need the row). A secret's own expiry is checked on every use.
 const CLIENT_CACHE_MS: i64 = 5_000;
 
 /// A secret digest and when it stops working (none: until rotated).
@@ -343,6 +344,8 @@ fn cache_key(tenant: &TenantId, client_id: &str) -> String {
     format!("{tenant}/{client_id}")
 }
 
+/// Called after a write commits: forgetting before it would let a request
+/// that reads meanwhile cache the old row again.
 fn forget(tenant: &TenantId, client_id: &str) {
     CLIENTS.with(|c| c.forget(&cache_key(tenant, client_id)));
 }
@@ -411,7 +414,6 @@ pub async fn list<H: Host>(host: &H, tenant: &TenantId, after: Option<&str>, lim
 
 pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec: ClientSpec) -> Result<Client> {
     let v = validate(spec, Some(current))?;
-    forget(tenant, &current.client_id);
     host.db()
         .execute(
             "UPDATE oauth_clients SET name = ?1, token_endpoint_auth_method = ?2, redirect_uris = ?3,
@@ -439,11 +441,11 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec
             ],
         )
         .await?;
+    forget(tenant, &current.client_id);
     get(host, tenant, &current.client_id).await?.ok_or_else(|| Error::not_found("no such client"))
 }
 
 pub async fn delete<H: Host>(host: &H, tenant: &TenantId, client_id: &str) -> Result<bool> {
-    forget(tenant, client_id);
     let n = host
         .db()
         .execute(
@@ -451,6 +453,7 @@ pub async fn delete<H: Host>(host: &H, tenant: &TenantId, client_id: &str) -> Re
             &[tenant.as_str().into(), client_id.into()],
         )
         .await?;
+    forget(tenant, client_id);
     Ok(n > 0)
 }
 
@@ -470,7 +473,6 @@ pub async fn rotate_secret<H: Host>(
     }
     let now = host.now();
     let secret = new_secret(host);
-    forget(tenant, &client.client_id);
     host.db()
         .batch(vec![
             // Live secrets end at the overlap's end (or earlier, if they
@@ -483,6 +485,7 @@ pub async fn rotate_secret<H: Host>(
             secret_insert(host, tenant, &client.client_id, &secret),
         ])
         .await?;
+    forget(tenant, &client.client_id);
     Ok(secret)
 }
 

@@ -173,10 +173,11 @@ pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bo
     if get(host, tenant, id).await?.is_some_and(|r| r.identifier == MANAGEMENT_AUDIENCE) {
         return Err(Error::bad_request("the management API cannot be deleted"));
     }
-    BY_IDENTIFIER.with(|c| c.forget_prefix(&format!("{tenant}/")));
     let n = host
         .db()
         .execute("DELETE FROM api_resources WHERE tenant_id = ?1 AND id = ?2", &[tenant.as_str().into(), id.into()])
         .await?;
+    // After the write: see clients::forget.
+    BY_IDENTIFIER.with(|c| c.forget_prefix(&format!("{tenant}/")));
     Ok(n > 0)
 }

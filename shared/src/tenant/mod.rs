@@ -108,6 +108,7 @@ thread_local! {
     static TENANTS: crate::cache::TtlCache<Tenant> = const { crate::cache::TtlCache::new(TENANT_CACHE_MS) };
 }
 
+/// Called after a write commits (see `oauth::clients::forget`).
 fn forget(slug: &str) {
     TENANTS.with(|c| c.forget(slug));
 }
@@ -209,20 +210,20 @@ pub async fn update<H: Host>(
     };
     let settings = settings.unwrap_or_else(|| tenant.settings.clone());
     let now = host.now();
-    forget(&tenant.slug);
     host.db()
         .execute(
             "UPDATE tenants SET name = ?1, settings = ?2, updated_at = ?3 WHERE id = ?4",
             &[name.clone().into(), settings.to_json().into(), now.into(), tenant.id.as_str().into()],
         )
         .await?;
+    forget(&tenant.slug);
     Ok(Tenant { name, settings, updated_at: now, ..tenant.clone() })
 }
 
 /// Deletes a tenant and, through `ON DELETE CASCADE`, everything it owns.
 pub async fn delete<H: Host>(host: &H, tenant: &Tenant) -> Result<()> {
-    forget(&tenant.slug);
     host.db().execute("DELETE FROM tenants WHERE id = ?1", &[tenant.id.as_str().into()]).await?;
+    forget(&tenant.slug);
     Ok(())
 }
 
