@@ -261,6 +261,29 @@ fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
     })
 }
 
+/// The columns an update may change, in the order of [`editable_params`].
+const EDITABLE: &str = "name, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
+    scopes, audiences, require_pkce, first_party, access_token_ttl, id_token_ttl, refresh_token_ttl, \
+    refresh_grace_seconds";
+
+fn editable_params(v: &Validated) -> Vec<Value> {
+    vec![
+        v.name.clone().into(),
+        v.auth_method.clone().into(),
+        json_list(&v.redirect_uris),
+        json_list(&v.post_logout_redirect_uris),
+        json_list(&v.grant_types),
+        json_list(&v.scopes),
+        json_list(&v.audiences),
+        v.require_pkce.into(),
+        v.first_party.into(),
+        v.access_token_ttl.into(),
+        v.id_token_ttl.into(),
+        v.refresh_token_ttl.into(),
+        v.refresh_grace_seconds.into(),
+    ]
+}
+
 fn json_list(v: &[String]) -> Value {
     serde_json::to_string(v).expect("strings serialize").into()
 }
@@ -291,29 +314,15 @@ pub async fn create<H: Host>(
     let v = validate(spec, None)?;
     let id = b64url(&host.random_bytes::<16>());
     let now = host.now();
+    // The editable columns, in `EDITABLE` order, then what only creation sets.
+    let mut params = editable_params(&v);
+    params.extend([tenant.as_str().into(), id.clone().into(), v.client_type.clone().into(), now.into()]);
     let mut stmts = vec![Statement::new(
         format!(
-            "INSERT INTO oauth_clients (tenant_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)"
+            "INSERT INTO oauth_clients ({EDITABLE}, tenant_id, id, client_type, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)"
         ),
-        vec![
-            tenant.as_str().into(),
-            id.clone().into(),
-            v.name.into(),
-            v.client_type.clone().into(),
-            v.auth_method.into(),
-            json_list(&v.redirect_uris),
-            json_list(&v.post_logout_redirect_uris),
-            json_list(&v.grant_types),
-            json_list(&v.scopes),
-            json_list(&v.audiences),
-            v.require_pkce.into(),
-            v.first_party.into(),
-            v.access_token_ttl.into(),
-            v.id_token_ttl.into(),
-            v.refresh_token_ttl.into(),
-            v.refresh_grace_seconds.into(),
-            now.into(),
-        ],
+        params,
     )];
     let secret = (v.client_type == "confidential").then(|| new_secret(host));
     if let Some(s) = &secret {
@@ -414,6 +423,8 @@ pub async fn list<H: Host>(host: &H, tenant: &TenantId, after: Option<&str>, lim
 
 pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec: ClientSpec) -> Result<Client> {
     let v = validate(spec, Some(current))?;
+    let mut params = editable_params(&v);
+    params.extend([host.now().into(), tenant.as_str().into(), current.client_id.clone().into()]);
     host.db()
         .execute(
             "UPDATE oauth_clients SET name = ?1, token_endpoint_auth_method = ?2, redirect_uris = ?3,
@@ -421,24 +432,7 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec
                first_party = ?9, access_token_ttl = ?10, id_token_ttl = ?11, refresh_token_ttl = ?12,
                refresh_grace_seconds = ?13, updated_at = ?14
              WHERE tenant_id = ?15 AND id = ?16",
-            &[
-                v.name.into(),
-                v.auth_method.into(),
-                json_list(&v.redirect_uris),
-                json_list(&v.post_logout_redirect_uris),
-                json_list(&v.grant_types),
-                json_list(&v.scopes),
-                json_list(&v.audiences),
-                v.require_pkce.into(),
-                v.first_party.into(),
-                v.access_token_ttl.into(),
-                v.id_token_ttl.into(),
-                v.refresh_token_ttl.into(),
-                v.refresh_grace_seconds.into(),
-                host.now().into(),
-                tenant.as_str().into(),
-                current.client_id.clone().into(),
-            ],
+            &params,
         )
         .await?;
     forget(tenant, &current.client_id);
