@@ -2,42 +2,41 @@
 //! arithmetic compiled to Wasm, which costs about a millisecond a signature
 //! (most of a token request's CPU).
 //!
-//! Imported keys are kept per isolate: a signing key under the SHA-256 of
-//! its scalar (the scalar itself is held only inside the `CryptoKey`, which
-//! is not extractable), a verifying key under its SEC1 point.
-
-use std::cell::RefCell;
+//! Imported keys are kept per isolate in the core's `TtlCache`, under the
+//! SHA-256 of the key (the private scalar itself is held only inside the
+//! `CryptoKey`, which is not extractable).
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use p256::ecdsa::{SigningKey, VerifyingKey};
-use tessera_core::crypto::{b64url, sha256};
+use tessera_core::cache::TtlCache;
+use tessera_core::crypto::{b64url, hex, sha256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Crypto, CryptoKey, SubtleCrypto};
 
-/// A few keys per isolate: a tenant's active one, plus those it verifies.
-const KEPT: usize = 32;
+/// Imported keys are derived from the key bytes, so they never go stale;
+/// the window only bounds how long an unused one is kept.
+const KEY_CACHE_MS: i64 = 3_600_000;
 
 thread_local! {
-    static SIGNING: RefCell<Vec<([u8; 32], CryptoKey)>> = const { RefCell::new(Vec::new()) };
-    static VERIFYING: RefCell<Vec<(Vec<u8>, CryptoKey)>> = const { RefCell::new(Vec::new()) };
+    static SIGNING: TtlCache<CryptoKey> = const { TtlCache::new(KEY_CACHE_MS) };
+    static VERIFYING: TtlCache<CryptoKey> = const { TtlCache::new(KEY_CACHE_MS) };
 }
 
-fn lookup<K: PartialEq + ?Sized, Q: std::borrow::Borrow<K>>(
-    cache: &'static std::thread::LocalKey<RefCell<Vec<(Q, CryptoKey)>>>,
-    id: &K,
-) -> Option<CryptoKey> {
-    cache.with(|c| c.borrow().iter().find(|(k, _)| k.borrow() == id).map(|(_, v)| v.clone()))
-}
-
-fn keep<Q>(cache: &'static std::thread::LocalKey<RefCell<Vec<(Q, CryptoKey)>>>, id: Q, key: CryptoKey) {
-    cache.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= KEPT {
-            c.remove(0);
-        }
-        c.push((id, key));
-    });
+/// The imported key for `bytes`, importing it on first use.
+async fn cached<F: std::future::Future<Output = Result<CryptoKey, JsValue>>>(
+    cache: &'static std::thread::LocalKey<TtlCache<CryptoKey>>,
+    bytes: &[u8],
+    import: F,
+) -> Result<CryptoKey, JsValue> {
+    let id = hex(&sha256(bytes));
+    let now = js_sys::Date::now() as i64;
+    if let Some(k) = cache.with(|c| c.get(&id, now)) {
+        return Ok(k);
+    }
+    let k = import.await?;
+    cache.with(|c| c.put(id, now, k.clone()));
+    Ok(k)
 }
 
 fn subtle() -> Result<SubtleCrypto, JsValue> {
@@ -82,15 +81,7 @@ async fn import_verifying(point: &[u8]) -> Result<CryptoKey, JsValue> {
 /// The 64-byte `R || S` (WebCrypto's ECDSA output is already IEEE P1363,
 /// the form RFC 7518 §3.4 wants).
 pub async fn sign(key: &SigningKey, message: &[u8]) -> Result<[u8; 64], JsValue> {
-    let id = sha256(&key.to_bytes());
-    let crypto_key = match lookup(&SIGNING, &id) {
-        Some(k) => k,
-        None => {
-            let k = import_signing(key).await?;
-            keep(&SIGNING, id, k.clone());
-            k
-        }
-    };
+    let crypto_key = cached(&SIGNING, &key.to_bytes(), import_signing(key)).await?;
     let promise = subtle()?.sign_with_object_and_u8_array(&es256_params()?, &crypto_key, message)?;
     let signature = Uint8Array::new(&JsFuture::from(promise).await?).to_vec();
     signature.try_into().map_err(|_| JsValue::from_str("ECDSA P-256 signature is not 64 bytes"))
@@ -101,14 +92,7 @@ pub async fn verify(key: &VerifyingKey, message: &[u8], signature: &[u8]) -> Res
         return Ok(false);
     }
     let point = key.to_encoded_point(false);
-    let crypto_key = match lookup::<[u8], Vec<u8>>(&VERIFYING, point.as_bytes()) {
-        Some(k) => k,
-        None => {
-            let k = import_verifying(point.as_bytes()).await?;
-            keep(&VERIFYING, point.as_bytes().to_vec(), k.clone());
-            k
-        }
-    };
+    let crypto_key = cached(&VERIFYING, point.as_bytes(), import_verifying(point.as_bytes())).await?;
     let promise =
         subtle()?.verify_with_object_and_u8_array_and_u8_array(&es256_params()?, &crypto_key, signature, message)?;
     Ok(JsFuture::from(promise).await?.as_bool().unwrap_or(false))
