@@ -723,6 +723,9 @@ fn tokens_and_their_audit_event_are_stored_together() {
         .collect();
     assert_eq!(events.len(), 1, "one event per token request");
     assert!(events[0].contains("client_credentials"));
-    let outbox: i64 = conn.query_row("SELECT count(*) FROM event_outbox", [], |r| r.get(0)).unwrap();
+    let outbox: i64 = conn
+        .query_row("SELECT count(*) FROM event_outbox WHERE payload LIKE '%\"seccft\"%'", [], |r| r.get(0))
+        .unwrap();
     assert!(outbox >= 1, "the event was handed to the stream");
+    assert_eq!(outbox, 1, "this token request's event, once");
 }
