@@ -28,7 +28,11 @@ if (changed) {
 }
 
 if (!process.env.SKIP_WORKER_BUILD) buildWorker();
-const server = await startWrangler({ port, persistTo: path.join(root, '.wrangler/state'), inherit: true });
+// The canonical origin: the issuer, discovery and emailed links come from it,
+// never from a request's Host header.
+const server = await startWrangler({
+  port, persistTo: path.join(root, '.wrangler/state'), inherit: true, vars: { PUBLIC_URL: `http://127.0.0.1:${port}` },
+});
 const base = server.url;
 
 async function call(method, p, token, json) {

@@ -52,8 +52,12 @@ pub fn migrate(conn: &Connection, dir: &Path) -> Result<Vec<String>, String> {
     Ok(applied)
 }
 
+/// Statements a test has lined up to commit before a handler's next batch.
+type BatchHook = Box<dyn FnOnce(&Connection)>;
+
 pub struct SqliteDb {
     conn: RefCell<Connection>,
+    before_batch: RefCell<Option<BatchHook>>,
 }
 
 impl SqliteDb {
@@ -71,7 +75,14 @@ impl SqliteDb {
         // D1 enforces foreign keys; so must every other host.
         conn.execute_batch("PRAGMA foreign_keys = ON;").map_err(|e| e.to_string())?;
         migrate(&conn, &migrations_dir())?;
-        Ok(SqliteDb { conn: RefCell::new(conn) })
+        Ok(SqliteDb { conn: RefCell::new(conn), before_batch: RefCell::new(None) })
+    }
+
+    /// Test hook: runs `f` on the connection just before the next `batch`
+    /// begins, as another request's commit landing between a handler's
+    /// checks and its writes would. Races become deterministic tests.
+    pub fn before_next_batch(&self, f: impl FnOnce(&Connection) + 'static) {
+        *self.before_batch.borrow_mut() = Some(Box::new(f));
     }
 
     /// Direct access for tests that inspect or age rows.
@@ -131,6 +142,10 @@ impl Db for SqliteDb {
     }
 
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>, DbError> {
+        let hook = self.before_batch.borrow_mut().take();
+        if let Some(f) = hook {
+            f(&self.conn.borrow());
+        }
         let mut conn = self.conn.borrow_mut();
         let tx = conn.transaction().map_err(err)?;
         let mut counts = Vec::with_capacity(statements.len());

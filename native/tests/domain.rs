@@ -11,6 +11,8 @@ mod jws;
 mod oauth;
 #[path = "domain/platform_auth.rs"]
 mod platform_auth;
+#[path = "domain/security.rs"]
+mod security;
 
 mod native_host_support {
     pub use serde_json::{json, Value};
@@ -74,6 +76,19 @@ mod native_host_support {
             req.extensions_mut().insert(tessera_core::ClientIp(ip.to_string()));
             let resp = self.host.handle(req);
             let (parts, body) = resp.into_parts();
+            Resp { status: parts.status.as_u16(), headers: parts.headers, body: String::from_utf8(body).unwrap() }
+        }
+
+        /// A request as an HTTP server hands it over: a path, and the client's
+        /// own `Host` header.
+        pub fn send_as(&self, host: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+            let mut b = http::Request::builder().method(method).uri(path).header("host", host);
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            let mut req = b.body(body.to_vec()).unwrap();
+            req.extensions_mut().insert(tessera_core::ClientIp("192.0.2.9".into()));
+            let (parts, body) = self.host.handle(req).into_parts();
             Resp { status: parts.status.as_u16(), headers: parts.headers, body: String::from_utf8(body).unwrap() }
         }
 
@@ -708,11 +723,13 @@ fn custom_domains_resolve_tenants() {
     let v: Value = serde_json::from_slice(resp.body()).unwrap();
     assert_eq!(v["issuer"], "https://login.example.com");
 
+    // A host that is neither the canonical origin nor a custom domain is
+    // misdirected (RFC 9110 §15.5.20), and so is a domain once unmapped.
     let req = http::Request::get("/login").header("host", "unknown.example.com").body(Vec::new()).unwrap();
-    assert_eq!(env.host.handle(req).status(), 404);
+    assert_eq!(env.host.handle(req).status(), 421);
     assert_eq!(env.platform("DELETE", "/api/v1/internal/tenants/demo/domains/login.example.com", None).status, 204);
     let req = http::Request::get("/login").header("host", "login.example.com").body(Vec::new()).unwrap();
-    assert_eq!(env.host.handle(req).status(), 404);
+    assert_eq!(env.host.handle(req).status(), 421);
 }
 
 #[test]

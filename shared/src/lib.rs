@@ -17,6 +17,7 @@ pub mod maintenance;
 pub mod oauth;
 pub mod oidc;
 pub mod openapi;
+pub mod origin;
 pub mod pagination;
 pub mod request;
 pub mod response;

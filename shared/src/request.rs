@@ -22,8 +22,14 @@ pub struct Request {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub client_ip: String,
-    /// `scheme://host[:port]` the client used.
+    /// The origin this request is served under (`scheme://host[:port]`):
+    /// the deployment's `PUBLIC_URL`, a tenant's custom domain, or without
+    /// `PUBLIC_URL` the loopback address used. Set by the router from
+    /// [`crate::origin`], never taken from the `Host` header alone; empty
+    /// until then.
     pub origin: String,
+    /// `host[:port]` as the client sent it (URL authority or `Host`).
+    pub authority: String,
     /// The host name the client used (without port), for custom domains.
     pub host_name: String,
 }
@@ -35,12 +41,7 @@ impl Request {
         let host_header = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
         let authority =
             parts.uri.authority().map(|a| a.as_str().to_owned()).or(host_header).unwrap_or_else(|| "localhost".into());
-        let host_name = authority.rsplit_once(':').map_or(authority.as_str(), |(h, _)| h).to_ascii_lowercase();
-        let scheme = match parts.uri.scheme_str() {
-            Some(s) => s.to_owned(),
-            None if is_loopback(&host_name) => "http".into(),
-            None => "https".into(),
-        };
+        let host_name = host_of(&authority).to_ascii_lowercase();
         let query =
             parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
         Request {
@@ -50,7 +51,8 @@ impl Request {
             headers: parts.headers,
             body,
             client_ip,
-            origin: format!("{scheme}://{authority}"),
+            origin: String::new(),
+            authority,
             host_name,
         }
     }
@@ -119,6 +121,14 @@ fn json_error_detail(e: &serde_json::Error) -> String {
     }
 }
 
+/// The host of `host[:port]`, IPv6 literals (`[::1]:8787`) included.
+fn host_of(authority: &str) -> &str {
+    match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && (!h.starts_with('[') || h.ends_with(']')) => h,
+        _ => authority,
+    }
+}
+
 pub fn is_loopback(host: &str) -> bool {
     host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
 }
@@ -135,10 +145,11 @@ impl Form {
             return Err(Error::bad_request("form body is not valid UTF-8"));
         }
         let fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-        for (i, (k, _)) in fields.iter().enumerate() {
-            if fields[..i].iter().any(|(k2, _)| k2 == k) {
-                return Err(Error::bad_request(format!("parameter '{k}' is repeated")));
-            }
+        // One pass with a set: a pairwise check is quadratic in the number
+        // of fields, and these forms reach unauthenticated endpoints.
+        let mut seen = std::collections::HashSet::with_capacity(fields.len());
+        if let Some((k, _)) = fields.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+            return Err(Error::bad_request(format!("parameter '{k}' is repeated")));
         }
         Ok(Form { fields })
     }
@@ -169,8 +180,12 @@ mod tests {
     #[test]
     fn origin_and_query() {
         let r = req(&[], "");
-        assert_eq!(r.origin, "http://127.0.0.1:8787");
+        assert_eq!(r.authority, "127.0.0.1:8787");
         assert_eq!(r.host_name, "127.0.0.1");
+        assert_eq!(r.origin, "", "the router decides the origin, not the request");
+        assert_eq!(host_of("[::1]:8787"), "[::1]");
+        assert_eq!(host_of("[::1]"), "[::1]");
+        assert_eq!(host_of("login.example.com"), "login.example.com");
         assert_eq!(r.query_param("x"), Some("1"));
         assert_eq!(r.path, "/t/demo/login");
     }
@@ -185,6 +200,16 @@ mod tests {
         let f = r.form().unwrap();
         assert_eq!(f.get("a"), Some("1"));
         assert!(f.require("b").is_err());
+        // A full-size body of distinct fields parses; a repeat at its end is found.
+        let many: Vec<String> = (0..9_000).map(|i| format!("k{i}=")).collect();
+        let body = many.join("&");
+        assert!(body.len() < MAX_BODY_BYTES);
+        assert_eq!(
+            Form::parse(body.as_bytes()).ok().and_then(|f| f.get("k8999").map(str::to_owned)).as_deref(),
+            Some("")
+        );
+        let repeated = format!("{body}&k0=x");
+        assert!(Form::parse(repeated.as_bytes()).err().unwrap().detail.contains("'k0' is repeated"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use http::StatusCode;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::host::Host;
+use crate::origin::{self, Arrival, PublicUrl};
 use crate::request::{Request, MAX_BODY_BYTES};
 use crate::response::HttpResponse;
 use crate::tenant::{self, TenantCtx};
@@ -343,13 +344,15 @@ fn resolve(scope: Scope, method: &str, path: &str) -> Resolved<'static> {
 
 /// The one entry point: a pure function of the request and the host.
 pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Response<Vec<u8>> {
-    let req = Request::from_http(req);
+    let mut req = Request::from_http(req);
     let fallback_surface = surface_for(&req.path);
-    if req.body.len() > MAX_BODY_BYTES {
+    // The host adapters refuse a large body by its Content-Length before
+    // reading it; this catches a body that arrived without one.
+    if req.body.len() > MAX_BODY_BYTES || declared_length(&req).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         let e = Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {MAX_BODY_BYTES} bytes"));
         return render_error(fallback_surface, &e);
     }
-    match route(&req, host).await {
+    match route(&mut req, host).await {
         Ok(resp) => resp,
         Err((surface, e)) => {
             if let Some(internal) = &e.internal {
@@ -361,29 +364,57 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
     }
 }
 
-async fn route<H: Host>(req: &Request, host: &H) -> Result<HttpResponse, (Surface, Error)> {
-    let fallback = surface_for(&req.path);
-    let (scope, tenant, rest) =
-        if req.path == "/healthz" || req.path == "/openapi.json" || req.path.starts_with("/api/v1/internal/") {
-            (Scope::Platform, None, req.path.clone())
-        } else if let Some(after) = req.path.strip_prefix("/t/") {
-            let (slug, rest) = match after.find('/') {
-                Some(i) => (&after[..i], after[i..].to_string()),
-                None => (after, "/".to_string()),
-            };
-            let found = if tenant::validate_slug(slug).is_ok() {
-                tenant::find_by_slug(host, slug).await.map_err(|e| (fallback, e))?
-            } else {
-                None
-            };
-            let t = found.ok_or_else(|| (fallback, Error::not_found(format!("no tenant named '{slug}'"))))?;
-            (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, false)), rest)
-        } else {
-            let found = tenant::find_by_domain(host, &req.host_name).await.map_err(|e| (fallback, e))?;
-            let t = found.ok_or_else(|| (fallback, Error::not_found("no tenant is served at this address")))?;
-            (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, true)), req.path.clone())
-        };
+/// The `Content-Length` a request declared, if any.
+pub fn declared_length(req: &Request) -> Option<u64> {
+    req.header("content-length").and_then(|v| v.trim().parse().ok())
+}
 
+async fn route<H: Host>(req: &mut Request, host: &H) -> Result<HttpResponse, (Surface, Error)> {
+    let fallback = surface_for(&req.path);
+    // A liveness probe needs no configuration to be right.
+    let public = if req.path == "/healthz" { None } else { PublicUrl::configured(host).map_err(|e| (fallback, e))? };
+    let platform_path = req.path == "/healthz"
+        || req.path == "/openapi.json"
+        || req.path.starts_with("/api/v1/internal/")
+        || req.path == "/api/v1/internal";
+    let (scope, tenant, rest) = match origin::arrival(public.as_ref(), &req.authority, &req.host_name) {
+        // A liveness probe may come by any name (a load balancer, an IP).
+        _ if req.path == "/healthz" => (Scope::Platform, None, req.path.clone()),
+        Arrival::Canonical { origin } => {
+            req.origin = origin;
+            if platform_path {
+                (Scope::Platform, None, req.path.clone())
+            } else if let Some(after) = req.path.strip_prefix("/t/") {
+                let (slug, rest) = match after.find('/') {
+                    Some(i) => (&after[..i], after[i..].to_string()),
+                    None => (after, "/".to_string()),
+                };
+                let found = if tenant::validate_slug(slug).is_ok() {
+                    tenant::find_by_slug(host, slug).await.map_err(|e| (fallback, e))?
+                } else {
+                    None
+                };
+                let t = found.ok_or_else(|| (fallback, Error::not_found(format!("no tenant named '{slug}'"))))?;
+                (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, false)), rest)
+            } else {
+                return Err((fallback, Error::not_found("no tenant is served at this address; use /t/{tenant}/...")));
+            }
+        }
+        Arrival::Elsewhere { origin } => {
+            let found = tenant::find_by_domain(host, &req.host_name).await.map_err(|e| (fallback, e))?;
+            let t = found.ok_or_else(|| (fallback, origin::misdirected(&req.host_name)))?;
+            // A custom domain serves its own tenant only: another tenant's
+            // `/t/{slug}` pages or the platform API on it would lend them
+            // this tenant's origin.
+            if platform_path || req.path.starts_with("/t/") {
+                return Err((fallback, Error::not_found(format!("no route for {}", req.path))));
+            }
+            req.origin = origin;
+            (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, true)), req.path.clone())
+        }
+    };
+
+    let req: &Request = req;
     let (route, params) = match resolve(scope, req.method.as_str(), &rest) {
         Resolved::Route(r, p) => (r, p),
         Resolved::NoMethod(allow) => return Err((surface_for(&rest), Error::method_not_allowed(allow))),

@@ -20,6 +20,7 @@ export const PLATFORM_KEY = `test-platform-${randomSecret(18).replace(/[^A-Za-z0
 async function startSpin(vars) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-spin-'));
   const port = await freePort();
+  vars = { PUBLIC_URL: `http://127.0.0.1:${port}`, ...vars };
   const env = { ...process.env };
   for (const [k, v] of Object.entries(vars)) env[`SPIN_VARIABLE_${k}`] = v;
   const child = spawn(path.join(root, 'target/debug/tessera-spin-test-host'), [
@@ -56,7 +57,7 @@ export async function startServer() {
   if (!process.env.SKIP_WORKER_BUILD || !workerBuilt()) buildWorker();
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));
   const port = await freePort();
-  const server = await startWrangler({ port, persistTo, vars });
+  const server = await startWrangler({ port, persistTo, vars: { PUBLIC_URL: `http://127.0.0.1:${port}`, ...vars } });
   const stop = async () => {
     await server.stop();
     rmSync(persistTo, { recursive: true, force: true });

@@ -7,19 +7,19 @@ use base64::Engine;
 use jwt_compact::alg::Es256;
 use jwt_compact::{AlgorithmExt, UntrustedToken};
 
-const CB: &str = "https://app.example.test/cb";
-const BYE: &str = "https://app.example.test/bye";
-const API: &str = "https://api.example.test";
+pub(super) const CB: &str = "https://app.example.test/cb";
+pub(super) const BYE: &str = "https://app.example.test/bye";
+pub(super) const API: &str = "https://api.example.test";
 
-struct Setup {
-    env: Env,
-    key: String,
-    client_id: String,
-    secret: String,
-    user_id: String,
+pub(super) struct Setup {
+    pub(super) env: Env,
+    pub(super) key: String,
+    pub(super) client_id: String,
+    pub(super) secret: String,
+    pub(super) user_id: String,
 }
 
-fn setup() -> Setup {
+pub(super) fn setup() -> Setup {
     let env = Env::new();
     let key = env.tenant("demo");
     let r = env.api(
@@ -50,7 +50,7 @@ fn setup() -> Setup {
     Setup { env, key, client_id, secret, user_id }
 }
 
-fn pkce() -> (String, String) {
+pub(super) fn pkce() -> (String, String) {
     let mut b = [0u8; 32];
     getrandom::getrandom(&mut b).unwrap();
     let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
@@ -59,13 +59,13 @@ fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-fn query_of(location: &str) -> HashMap<String, String> {
+pub(super) fn query_of(location: &str) -> HashMap<String, String> {
     let q = location.split_once('?').map(|(_, q)| q).unwrap_or("");
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
 impl Setup {
-    fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
+    pub(super) fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
         let mut s = form_urlencoded::Serializer::new(String::new());
         s.append_pair("client_id", &self.client_id);
         s.append_pair("redirect_uri", CB);
@@ -80,7 +80,7 @@ impl Setup {
     }
 
     /// Signs in, consents if asked, and returns the redirect's parameters.
-    fn code(&self, b: &mut Browser, challenge: &str) -> HashMap<String, String> {
+    pub(super) fn code(&self, b: &mut Browser, challenge: &str) -> HashMap<String, String> {
         if !b.cookies.contains_key("tessera_session") {
             assert_eq!(self.env.login(b, "demo", "ana@example.com", "correct horse battery").status, 303);
         }
@@ -102,11 +102,11 @@ impl Setup {
         query_of(&loc)
     }
 
-    fn token(&self, fields: &[(&str, &str)]) -> Resp {
+    pub(super) fn token(&self, fields: &[(&str, &str)]) -> Resp {
         self.token_as(&self.client_id, &self.secret, fields)
     }
 
-    fn token_as(&self, client_id: &str, secret: &str, fields: &[(&str, &str)]) -> Resp {
+    pub(super) fn token_as(&self, client_id: &str, secret: &str, fields: &[(&str, &str)]) -> Resp {
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         self.env.send(
@@ -118,7 +118,7 @@ impl Setup {
         )
     }
 
-    fn exchange(&self, code: &str, verifier: &str) -> Resp {
+    pub(super) fn exchange(&self, code: &str, verifier: &str) -> Resp {
         self.token(&[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -127,11 +127,11 @@ impl Setup {
         ])
     }
 
-    fn userinfo(&self, at: &str) -> Resp {
+    pub(super) fn userinfo(&self, at: &str) -> Resp {
         self.env.send("GET", "/t/demo/userinfo", &[("authorization", &format!("Bearer {at}"))], b"", "10.0.0.2")
     }
 
-    fn form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+    pub(super) fn form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.client_id, self.secret));
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         self.env.send(
@@ -144,7 +144,7 @@ impl Setup {
     }
 }
 
-fn verify_jwt(env: &Env, token: &str) -> Value {
+pub(super) fn verify_jwt(env: &Env, token: &str) -> Value {
     let jwks = env.send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x").json();
     let untrusted = UntrustedToken::new(token).unwrap();
     let kid = untrusted.header().key_id.clone().unwrap();

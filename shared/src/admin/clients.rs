@@ -8,6 +8,7 @@ use super::Caller;
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::oauth::clients::{self, Client, ClientSpec};
+use crate::oauth::resources::{MANAGEMENT_AUDIENCE, MANAGEMENT_SCOPES};
 use crate::oauth::{consent, resources};
 use crate::pagination::Page;
 use crate::response::{json, no_content, HttpResponse};
@@ -23,6 +24,13 @@ fn client_json(c: &Client, secret: Option<&Secret<String>>) -> serde_json::Value
     v
 }
 
+/// The management scopes a client with these audiences and scopes would
+/// get tokens for: none unless the management API is one of its audiences.
+fn management_scopes<'a>(audiences: &[String], scopes: &'a [String]) -> impl Iterator<Item = &'a str> {
+    let managed = audiences.iter().any(|a| a == MANAGEMENT_AUDIENCE);
+    scopes.iter().map(String::as_str).filter(move |s| managed && MANAGEMENT_SCOPES.contains(s))
+}
+
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> {
     let t = cx.tenant().id();
     match id {
@@ -35,6 +43,10 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
         }
         RouteId::ClientsCreate => {
             let spec: ClientSpec = cx.req.json()?;
+            key.may_grant(management_scopes(
+                spec.audiences.as_deref().unwrap_or_default(),
+                spec.scopes.as_deref().unwrap_or(&clients::default_scopes()),
+            ))?;
             let (c, secret) = clients::create(cx.host, t, spec).await?;
             audit(cx, key, "client created", serde_json::json!({ "client_id": c.client_id })).await?;
             Ok(json(StatusCode::CREATED, &client_json(&c, secret.as_ref())))
@@ -43,10 +55,19 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
             let c = clients::get(cx.host, t, cx.param("client_id"))
                 .await?
                 .ok_or_else(|| Error::not_found("no such client"))?;
+            // Changing, re-keying or deleting a client that holds management
+            // scopes needs those scopes (a rotated secret would hand them over).
+            if id != RouteId::ClientGet {
+                key.may_grant(management_scopes(&c.audiences, &c.scopes))?;
+            }
             match id {
                 RouteId::ClientGet => Ok(json(StatusCode::OK, &client_json(&c, None))),
                 RouteId::ClientUpdate => {
                     let spec: ClientSpec = cx.req.json()?;
+                    key.may_grant(management_scopes(
+                        spec.audiences.as_deref().unwrap_or(&c.audiences),
+                        spec.scopes.as_deref().unwrap_or(&c.scopes),
+                    ))?;
                     let c = clients::update(cx.host, t, &c, spec).await?;
                     audit(cx, key, "client updated", serde_json::json!({ "client_id": c.client_id })).await?;
                     Ok(json(StatusCode::OK, &client_json(&c, None)))

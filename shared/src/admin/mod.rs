@@ -22,15 +22,37 @@ use crate::tenant::api_keys::{self, KEY_PREFIX};
 
 /// Who is calling the management API.
 pub enum Caller {
+    /// A management API key: every scope.
     ApiKey(api_keys::ApiKey),
-    Client { client_id: String },
+    /// An OAuth client, with the scopes its access token carries.
+    Client { client_id: String, scopes: Vec<String> },
 }
 
 impl Caller {
     fn actor(&self) -> serde_json::Value {
         match self {
             Caller::ApiKey(k) => serde_json::json!({ "key_id": k.id }),
-            Caller::Client { client_id } => serde_json::json!({ "client_id": client_id }),
+            Caller::Client { client_id, .. } => serde_json::json!({ "client_id": client_id }),
+        }
+    }
+
+    /// Whether the caller holds a management scope (a key holds all).
+    pub fn holds(&self, scope: &str) -> bool {
+        match self {
+            Caller::ApiKey(_) => true,
+            Caller::Client { scopes, .. } => scopes.iter().any(|s| s == scope),
+        }
+    }
+
+    /// A caller may hand out only the management scopes it holds itself:
+    /// otherwise `write:clients` would mint a client with every scope, and
+    /// `write:users` would make an administrator (who then uses the admin UI).
+    pub fn may_grant<'s>(&self, scopes: impl IntoIterator<Item = &'s str>) -> Result<()> {
+        match scopes.into_iter().find(|s| !self.holds(s)) {
+            None => Ok(()),
+            Some(s) => Err(Error::forbidden(format!(
+                "the access token does not hold the {s} scope, so it cannot grant it or act on a holder of it"
+            ))),
         }
     }
 }
@@ -64,7 +86,7 @@ async fn authenticate<H: Host>(cx: &Ctx<'_, H>, id: RouteId) -> Result<Caller> {
     if !split_scopes(&claims.scope).iter().any(|s| s == need) {
         return Err(Error::forbidden(format!("the access token lacks the {need} scope")));
     }
-    Ok(Caller::Client { client_id: claims.client_id })
+    Ok(Caller::Client { client_id: claims.client_id, scopes: split_scopes(&claims.scope) })
 }
 
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {

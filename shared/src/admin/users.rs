@@ -13,6 +13,9 @@ use crate::router::{Ctx, RouteId};
 use crate::types::Secret;
 use crate::users::{self, password, NewUser, User, UserPatch};
 
+/// The management scope that creates, changes or deletes administrators.
+const WRITE_ADMINS: &str = "write:admins";
+
 fn to_json(u: &User) -> Value {
     serde_json::to_value(u).unwrap_or_default()
 }
@@ -33,6 +36,12 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
             let user = users::get(cx.host, tenant, cx.param("user_id"))
                 .await?
                 .ok_or_else(|| Error::not_found("no such user"))?;
+            // An administrator's account (password, email, block, deletion)
+            // is as powerful as the admin UI it opens: only a caller that
+            // may make administrators may change one.
+            if id != RouteId::UserGet && user.is_admin {
+                key.may_grant([WRITE_ADMINS])?;
+            }
             match id {
                 RouteId::UserGet => Ok(json(StatusCode::OK, &to_json(&user))),
                 RouteId::UserUpdate => update(cx, key, &user).await,
@@ -57,6 +66,9 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
 
 async fn create<H: Host>(cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> {
     let b: crate::schema::CreateUser = cx.req.json()?;
+    if b.is_admin {
+        key.may_grant([WRITE_ADMINS])?;
+    }
     if let Some(p) = &b.password {
         password::check_policy(p, cx.tenant().tenant.settings.password_min_length)?;
     }
@@ -109,6 +121,10 @@ async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<H
         Some(Value::String(s)) => Some(Some(s.clone())),
         Some(_) => return Err(Error::bad_request("field 'name' must be a string or null")),
     };
+    let is_admin = field_bool(&m, "is_admin")?;
+    if is_admin == Some(true) {
+        key.may_grant([WRITE_ADMINS])?;
+    }
     let password = field_str(&m, "password")?;
     if let Some(p) = &password {
         password::check_policy(p, cx.tenant().tenant.settings.password_min_length)?;
@@ -119,7 +135,7 @@ async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<H
         name,
         password: password.map(Secret::new),
         blocked: field_bool(&m, "blocked")?,
-        is_admin: field_bool(&m, "is_admin")?,
+        is_admin,
     };
     let fields: Vec<&String> = m.keys().collect();
     let u = users::update(cx.host, cx.tenant().id(), user, patch).await?;

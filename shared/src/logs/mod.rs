@@ -128,6 +128,25 @@ pub struct Prepared {
     pub json: String,
 }
 
+/// The event's columns, bound as ?1..?10.
+const INSERT_COLUMNS: &str =
+    "INSERT INTO audit_events (id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at)";
+
+impl Prepared {
+    /// The same event, stored only if the access token `jti` was recorded
+    /// earlier in the same batch (a token request whose conditional insert
+    /// found its grant revoked stores no success event).
+    pub fn when_token_stored(self, jti: &str) -> Self {
+        let mut params = self.statement.params;
+        params.push(jti.into());
+        let sql = format!(
+            "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+             WHERE EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?11 AND tenant_id IS ?2)"
+        );
+        Prepared { statement: crate::host::Statement::new(sql, params), json: self.json }
+    }
+}
+
 /// Hands a stored event to the stream. A failure to publish does not fail
 /// the request: the stored row is the record, and delivery catches up.
 pub async fn publish<H: Host>(host: &H, event_json: &str) {
@@ -154,8 +173,7 @@ pub fn prepare<H: Host>(host: &H, audit: Audit<'_>) -> Prepared {
     })
     .to_string();
     let statement = crate::host::Statement::new(
-        "INSERT INTO audit_events (id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        format!("{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
         vec![
             id.as_str().into(),
             audit.tenant.map(|t| t.as_str()).into(),

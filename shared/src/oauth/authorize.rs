@@ -193,7 +193,15 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     }
     let needs_consent = !ar.client.first_party
         && (ar.prompt.iter().any(|p| p == "consent")
-            || !consent::covers(cx.host, t.id(), &session.user.id, &ar.client.client_id, &ar.scope).await?);
+            || !consent::covers(
+                cx.host,
+                t.id(),
+                &session.user.id,
+                &ar.client.client_id,
+                ar.audience.as_deref(),
+                &ar.scope,
+            )
+            .await?);
     if needs_consent {
         if ar.prompt.iter().any(|p| p == "none") {
             return Ok(fail("consent_required", "the user has not consented to these scopes"));

@@ -32,7 +32,11 @@ pub struct Client {
     pub first_party: bool,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    /// Inactivity lifetime: each rotation gives the new token this long.
     pub refresh_token_ttl: i64,
+    /// Absolute lifetime: no refresh token of a grant lives past the grant's
+    /// time plus this, however often it rotates.
+    pub refresh_token_absolute_ttl: i64,
     pub refresh_grace_seconds: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -71,6 +75,7 @@ impl Client {
             access_token_ttl: r.int("access_token_ttl")?,
             id_token_ttl: r.int("id_token_ttl")?,
             refresh_token_ttl: r.int("refresh_token_ttl")?,
+            refresh_token_absolute_ttl: r.int("refresh_token_absolute_ttl")?,
             refresh_grace_seconds: r.int("refresh_grace_seconds")?,
             created_at: r.int("created_at")?,
             updated_at: r.int("updated_at")?,
@@ -80,7 +85,7 @@ impl Client {
 
 const COLUMNS: &str = "id, name, client_type, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, \
     grant_types, scopes, audiences, require_pkce, first_party, access_token_ttl, id_token_ttl, refresh_token_ttl, \
-    refresh_grace_seconds, created_at, updated_at";
+    refresh_token_absolute_ttl, refresh_grace_seconds, created_at, updated_at";
 
 /// What an admin sends to create or update a client. Absent fields keep
 /// their current (or default) value.
@@ -101,6 +106,7 @@ pub struct ClientSpec {
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
+    pub refresh_token_absolute_ttl: Option<i64>,
     pub refresh_grace_seconds: Option<i64>,
 }
 
@@ -144,6 +150,11 @@ pub fn validate_redirect_uri(uri: &str) -> Result<()> {
     }
 }
 
+/// The scopes a new client gets when none are given.
+pub fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access"].map(String::from).to_vec()
+}
+
 struct Validated {
     name: String,
     client_type: String,
@@ -158,6 +169,7 @@ struct Validated {
     access_token_ttl: i64,
     id_token_ttl: i64,
     refresh_token_ttl: i64,
+    refresh_token_absolute_ttl: i64,
     refresh_grace_seconds: i64,
 }
 
@@ -213,10 +225,7 @@ fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
     if grant_types.iter().any(|g| g == "authorization_code") && redirect_uris.is_empty() {
         return Err(Error::bad_request("authorization_code needs at least one redirect URI"));
     }
-    let scopes = spec
-        .scopes
-        .or(current.map(|c| c.scopes.clone()))
-        .unwrap_or_else(|| ["openid", "profile", "email", "offline_access"].map(String::from).to_vec());
+    let scopes = spec.scopes.or(current.map(|c| c.scopes.clone())).unwrap_or_else(default_scopes);
     for s in &scopes {
         super::scopes::validate_scope_token(s)?;
     }
@@ -239,6 +248,13 @@ fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
         365 * 86400,
         "refresh_token_ttl",
     )?;
+    let refresh_token_absolute_ttl = ttl(
+        spec.refresh_token_absolute_ttl,
+        current.map(|c| c.refresh_token_absolute_ttl),
+        90 * 86400,
+        365 * 86400,
+        "refresh_token_absolute_ttl",
+    )?;
     let refresh_grace_seconds = spec.refresh_grace_seconds.or(current.map(|c| c.refresh_grace_seconds)).unwrap_or(0);
     if !(0..=300).contains(&refresh_grace_seconds) {
         return Err(Error::bad_request("refresh_grace_seconds must be from 0 to 300"));
@@ -257,6 +273,7 @@ fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
         access_token_ttl,
         id_token_ttl,
         refresh_token_ttl,
+        refresh_token_absolute_ttl,
         refresh_grace_seconds,
     })
 }
@@ -264,7 +281,7 @@ fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
 /// The columns an update may change, in the order of [`editable_params`].
 const EDITABLE: &str = "name, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
     scopes, audiences, require_pkce, first_party, access_token_ttl, id_token_ttl, refresh_token_ttl, \
-    refresh_grace_seconds";
+    refresh_grace_seconds, refresh_token_absolute_ttl";
 
 fn editable_params(v: &Validated) -> Vec<Value> {
     vec![
@@ -281,6 +298,7 @@ fn editable_params(v: &Validated) -> Vec<Value> {
         v.id_token_ttl.into(),
         v.refresh_token_ttl.into(),
         v.refresh_grace_seconds.into(),
+        v.refresh_token_absolute_ttl.into(),
     ]
 }
 
@@ -320,7 +338,7 @@ pub async fn create<H: Host>(
     let mut stmts = vec![Statement::new(
         format!(
             "INSERT INTO oauth_clients ({EDITABLE}, tenant_id, id, client_type, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)"
         ),
         params,
     )];
@@ -430,8 +448,8 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec
             "UPDATE oauth_clients SET name = ?1, token_endpoint_auth_method = ?2, redirect_uris = ?3,
                post_logout_redirect_uris = ?4, grant_types = ?5, scopes = ?6, audiences = ?7, require_pkce = ?8,
                first_party = ?9, access_token_ttl = ?10, id_token_ttl = ?11, refresh_token_ttl = ?12,
-               refresh_grace_seconds = ?13, updated_at = ?14
-             WHERE tenant_id = ?15 AND id = ?16",
+               refresh_grace_seconds = ?13, refresh_token_absolute_ttl = ?14, updated_at = ?15
+             WHERE tenant_id = ?16 AND id = ?17",
             &params,
         )
         .await?;

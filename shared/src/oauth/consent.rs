@@ -1,12 +1,18 @@
 //! Consent (OIDC Core §3.1.2.4): the user approves a client's scopes once;
-//! the grant is stored per user, client and scope set, skipped for
-//! first-party clients, and revocable by the user and by an admin. Revoking
-//! also revokes the client's tokens for that user.
+//! the grant is stored per user and client, skipped for first-party clients,
+//! and revocable by the user and by an admin. Revoking also revokes the
+//! client's tokens and codes for that user.
+//!
+//! An API's scope is consented for that API alone: `read` on API A does not
+//! cover `read` on API B. Stored entries are the OpenID Connect scopes as
+//! they are (they concern the user, not an API) and API scopes as
+//! `"{audience} {scope}"` (neither can contain a space).
 
 use http::StatusCode;
 
 use super::authorize::{self, AuthRequest};
-use super::OAuthError;
+use super::scopes::OIDC_SCOPES;
+use super::{resources, OAuthError};
 use crate::crypto::{b64url, token_hash};
 use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Statement};
@@ -16,16 +22,40 @@ use crate::session::{self, csrf, Session};
 use crate::types::{TenantId, UserId};
 use crate::ui::{escape, page};
 
-/// Whether the stored consent covers every requested scope.
+/// The stored entry for a scope requested for `audience`.
+fn entry(audience: Option<&str>, scope: &str) -> String {
+    match audience {
+        Some(a) if !OIDC_SCOPES.contains(&scope) => format!("{a} {scope}"),
+        _ => scope.to_string(),
+    }
+}
+
+/// Whether the stored consent covers every requested scope for `audience`.
 pub async fn covers<H: Host>(
     host: &H,
     tenant: &TenantId,
     user: &UserId,
     client_id: &str,
+    audience: Option<&str>,
     scope: &[String],
 ) -> Result<bool> {
     let granted = granted(host, tenant, user, client_id).await?;
-    Ok(scope.iter().all(|s| granted.contains(s)))
+    Ok(scope.iter().all(|s| granted.contains(&entry(audience, s))))
+}
+
+/// Stored entries as the API shows them: OIDC scopes, and API scopes with
+/// their audience.
+fn shown(entries: &str) -> (Vec<String>, Vec<serde_json::Value>) {
+    let all: Vec<String> = serde_json::from_str(entries).unwrap_or_default();
+    let mut scopes = Vec::new();
+    let mut api = Vec::new();
+    for e in all {
+        match e.split_once(' ') {
+            Some((audience, scope)) => api.push(serde_json::json!({ "audience": audience, "scope": scope })),
+            None => scopes.push(e),
+        }
+    }
+    (scopes, api)
 }
 
 async fn granted<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str) -> Result<Vec<String>> {
@@ -55,10 +85,12 @@ pub async fn list<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result
         .await?;
     rows.iter()
         .map(|r| {
+            let (scopes, api_scopes) = shown(&r.text("scopes")?);
             Ok(serde_json::json!({
                 "client_id": r.text("client_id")?,
                 "client_name": r.text("name")?,
-                "scopes": serde_json::from_str::<serde_json::Value>(&r.text("scopes")?).unwrap_or_default(),
+                "scopes": scopes,
+                "api_scopes": api_scopes,
                 "created_at": r.int("created_at")?,
                 "updated_at": r.int("updated_at")?,
             }))
@@ -79,10 +111,12 @@ pub async fn list_for_client<H: Host>(host: &H, tenant: &TenantId, client_id: &s
         .await?;
     rows.iter()
         .map(|r| {
+            let (scopes, api_scopes) = shown(&r.text("scopes")?);
             Ok(serde_json::json!({
                 "user_id": r.text("user_id")?,
                 "email": r.text("email")?,
-                "scopes": serde_json::from_str::<serde_json::Value>(&r.text("scopes")?).unwrap_or_default(),
+                "scopes": scopes,
+                "api_scopes": api_scopes,
                 "updated_at": r.int("updated_at")?,
             }))
         })
@@ -92,27 +126,28 @@ pub async fn list_for_client<H: Host>(host: &H, tenant: &TenantId, client_id: &s
 /// Removes a consent and revokes the client's tokens for the user.
 pub async fn revoke<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str) -> Result<bool> {
     let now = host.now();
-    let counts = host
-        .db()
-        .batch(vec![
-            Statement::new(
-                "DELETE FROM oauth_consents WHERE tenant_id = ?1 AND user_id = ?2 AND client_id = ?3",
-                vec![tenant.as_str().into(), user.as_str().into(), client_id.into()],
-            ),
-            Statement::new(
-                "UPDATE oauth_tokens SET revoked_at = ?1 WHERE tenant_id = ?2 AND user_id = ?3 AND client_id = ?4 AND revoked_at IS NULL",
-                vec![now.into(), tenant.as_str().into(), user.as_str().into(), client_id.into()],
-            ),
-        ])
-        .await?;
+    let mut writes = vec![Statement::new(
+        "DELETE FROM oauth_consents WHERE tenant_id = ?1 AND user_id = ?2 AND client_id = ?3",
+        vec![tenant.as_str().into(), user.as_str().into(), client_id.into()],
+    )];
+    writes.extend(super::tokens::revoke_user(tenant, user, Some(client_id), now));
+    let counts = host.db().batch(writes).await?;
     Ok(counts.first() == Some(&1))
 }
 
-async fn store<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &str, scope: &[String]) -> Result<()> {
+async fn store<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    user: &UserId,
+    client_id: &str,
+    audience: Option<&str>,
+    scope: &[String],
+) -> Result<()> {
     let mut all = granted(host, tenant, user, client_id).await?;
     for s in scope {
-        if !all.contains(s) {
-            all.push(s.clone());
+        let e = entry(audience, s);
+        if !all.contains(&e) {
+            all.push(e);
         }
     }
     let now = host.now();
@@ -132,13 +167,15 @@ async fn store<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_id: &
     Ok(())
 }
 
-fn describe(scope: &str) -> String {
-    match scope {
-        "openid" => "Sign you in".into(),
-        "profile" => "See your name".into(),
-        "email" => "See your email address".into(),
-        "offline_access" => "Stay signed in (keep access when you are away)".into(),
-        other => format!("Use the permission \u{201c}{other}\u{201d}"),
+/// A scope as the consent page words it; an API scope names its API.
+fn describe(scope: &str, api: Option<&str>) -> String {
+    match (scope, api) {
+        ("openid", _) => "Sign you in".into(),
+        ("profile", _) => "See your name".into(),
+        ("email", _) => "See your email address".into(),
+        ("offline_access", _) => "Stay signed in (keep access when you are away)".into(),
+        (other, Some(api)) => format!("Use the permission \u{201c}{other}\u{201d} on {api}"),
+        (other, None) => format!("Use the permission \u{201c}{other}\u{201d}"),
     }
 }
 
@@ -167,7 +204,11 @@ pub async fn ask<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, session: &Session) 
         )
         .await?;
     let (token, set) = csrf::issue(cx.host, cx.req, t)?;
-    let items: String = ar.scope.iter().map(|s| format!("<li>{}</li>", escape(&describe(s)))).collect();
+    let api = match &ar.audience {
+        Some(a) => Some(resources::by_identifier(cx.host, t.id(), a).await?.map_or_else(|| a.clone(), |r| r.name)),
+        None => None,
+    };
+    let items: String = ar.scope.iter().map(|s| format!("<li>{}</li>", escape(&describe(s, api.as_deref())))).collect();
     let body = format!(
         "<p><strong>{client}</strong> wants to:</p><ul id=\"scopes\">{items}</ul>\
          <p>Signed in as {email}.</p>\
@@ -218,7 +259,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     match form.get("decision") {
         Some("allow") => {
-            store(cx.host, t.id(), &session.user.id, &ar.client.client_id, &ar.scope).await?;
+            store(cx.host, t.id(), &session.user.id, &ar.client.client_id, ar.audience.as_deref(), &ar.scope).await?;
             authorize::issue_code(cx.host, t, &ar, &session).await
         }
         _ => Ok(OAuthError::new("access_denied", "the user denied the request").to_redirect(

@@ -29,13 +29,20 @@ async fn introspect<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
         .host
         .db()
         .query(
-            "SELECT client_id, user_id, scope, audience, created_at, expires_at, used_at, revoked_at
-             FROM oauth_tokens WHERE id = ?1 AND tenant_id = ?2 AND kind = 'refresh'",
+            "SELECT t.client_id, t.user_id, t.scope, t.audience, t.created_at, t.expires_at, t.used_at, t.revoked_at,
+                    u.blocked
+             FROM oauth_tokens t LEFT JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id
+             WHERE t.id = ?1 AND t.tenant_id = ?2 AND t.kind = 'refresh'",
             &[token_hash(token).into(), t.id().as_str().into()],
         )
         .await?;
     let body = if let Some(r) = rows.first() {
-        let live = r.opt_int("revoked_at")?.is_none() && r.opt_int("used_at")?.is_none() && r.int("expires_at")? > now;
+        // A blocked user's tokens are inactive (they are revoked at the block;
+        // this also covers one minted by a grant that raced it).
+        let live = r.opt_int("revoked_at")?.is_none()
+            && r.opt_int("used_at")?.is_none()
+            && r.int("expires_at")? > now
+            && r.opt_int("blocked")? == Some(0);
         if !live || r.text("client_id")? != client.client_id {
             return Ok(inactive());
         }

@@ -10,9 +10,12 @@ use crate::types::TenantId;
 /// Each tenant's own management API (`/api/v1/*`) as an audience.
 pub const MANAGEMENT_AUDIENCE: &str = "urn:tessera:management";
 /// Its scopes, one read and one write per area.
-pub const MANAGEMENT_SCOPES: [&str; 7] = [
+pub const MANAGEMENT_SCOPES: [&str; 8] = [
     "read:users",
     "write:users",
+    // Creating, changing or deleting a tenant administrator (`is_admin`):
+    // an admin can use the admin UI, so `write:users` alone must not make one.
+    "write:admins",
     "read:clients",
     "write:clients",
     "read:resource_servers",

@@ -39,7 +39,7 @@ async fn revoke<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
         )
         .await?;
     if let Some(r) = refresh.first() {
-        cx.host.db().batch(vec![tokens::revoke_family(t, &r.text("family_id")?, now)]).await?;
+        cx.host.db().batch(tokens::revoke_family(t, &r.text("family_id")?, now)).await?;
     } else if let Ok((claims, _)) = tokens::verify_access(cx.host, t, token).await? {
         if claims.client_id == client.client_id {
             cx.host

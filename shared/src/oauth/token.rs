@@ -41,16 +41,25 @@ async fn store<H: Host>(
     };
     let body = serde_json::to_vec(&minted.response).map_err(|e| Error::server(e.to_string()))?;
     let details = serde_json::json!({ "grant_type": grant });
-    let logs::Prepared { statement, json } =
-        logs::prepare(cx.host, cx.audit_event(kind, "token endpoint", None, details));
+    let event = logs::prepare(cx.host, cx.audit_event(kind, "token endpoint", None, details));
+    // The records are conditional on the grant still standing (see
+    // `tokens::Parent`); the success event is stored only with them.
+    let access_jti = minted.access_jti.clone();
+    let logs::Prepared { statement, json } = event.when_token_stored(&access_jti);
     let mut writes = minted.records;
+    let n = writes.len();
     writes.push(statement);
-    match cx.host.db().batch(writes).await {
-        Ok(_) => {}
+    let counts = match cx.host.db().batch(writes).await {
+        Ok(c) => c,
         // The client or user was deleted (through another isolate) after
         // this request read it: nothing was stored, and no token is handed out.
         Err(e) if e.kind == DbErrorKind::ForeignKey => return Err(vanished(cx, client).await),
         Err(e) => return Err(Error::from(e).into()),
+    };
+    if counts[..n].iter().any(|c| *c != 1) {
+        // A revocation committed after the grant's checks: the tokens were
+        // never stored, so they are worthless; say so rather than hand them out.
+        return Err(OAuthError::invalid_grant("the grant was revoked while the tokens were being issued"));
     }
     logs::publish(cx.host, &json).await;
     Ok(no_store_json(body))

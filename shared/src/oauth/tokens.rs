@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Statement};
 use crate::keys::jws;
 use crate::tenant::TenantCtx;
+use crate::types::{TenantId, UserId};
 use crate::users::User;
 
 fn dt(ms: i64) -> Result<DateTime<Utc>> {
@@ -30,11 +31,34 @@ pub fn userinfo_audience(t: &TenantCtx) -> String {
     t.url("/userinfo")
 }
 
+/// What must still hold when a grant's tokens are stored. A revocation
+/// (code replay, refresh reuse, consent withdrawn, password changed, user
+/// blocked) can commit after a grant passed its checks and before its tokens
+/// exist; each token's INSERT is therefore conditional on these, in the same
+/// statement, and a grant whose rows were not inserted fails.
+#[derive(Debug, Clone)]
+pub enum Parent {
+    /// Client credentials: nothing above the client.
+    None,
+    /// The authorization code (by digest) has not been revoked.
+    Code(String),
+    /// The refresh token being rotated (by digest) has not been revoked.
+    RefreshToken(String),
+}
+
 /// What a grant hands to the issuer.
 pub struct Issue<'a> {
     pub client: &'a Client,
     pub user: Option<&'a User>,
+    /// The access token's scope.
     pub scope: Vec<String>,
+    /// The refresh token's scope: the original grant's, even when this
+    /// request narrowed the access token's (RFC 6749 §6).
+    pub grant_scope: Vec<String>,
+    /// When the grant behind this token family was made (ms): a refresh
+    /// token never outlives it by more than the client's absolute lifetime.
+    pub grant_time: i64,
+    pub parent: Parent,
     /// The API identifier, or none for the userinfo audience.
     pub audience: Option<String>,
     pub access_ttl: i64,
@@ -75,6 +99,8 @@ pub struct AccessClaims {
 /// answers.
 pub struct Minted {
     pub response: TokenResponse,
+    /// The access token's record id, to condition the audit event on.
+    pub access_jti: String,
     pub records: Vec<Statement>,
 }
 
@@ -100,34 +126,37 @@ pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Min
     at.expiration = Some(now + Duration::seconds(i.access_ttl));
     let access_token = jws::sign(host, key.expose(), &kid, "at+jwt", &at).await?;
 
-    let user_id = i.user.map(|u| u.id.to_string());
     let mut stmts = vec![record(
         t,
-        i.client,
-        user_id.clone(),
-        "access",
-        &jti,
         &i,
-        &scope,
-        &audience,
-        now_ms,
-        now_ms + i.access_ttl * 1000,
+        TokenRow {
+            kind: "access",
+            id: &jti,
+            scope: &scope,
+            audience: &audience,
+            now: now_ms,
+            expires_at: now_ms + i.access_ttl * 1000,
+        },
     )];
 
     let refresh_token = if i.refresh {
         let rt = b64url(&host.random_bytes::<32>());
-        let exp = now_ms + i.client.refresh_token_ttl * 1000;
+        // Inactivity (each rotation) and absolute (from the grant) lifetimes,
+        // as Auth0 and Keycloak have them.
+        let exp =
+            (now_ms + i.client.refresh_token_ttl * 1000).min(i.grant_time + i.client.refresh_token_absolute_ttl * 1000);
+        let grant_scope = i.grant_scope.join(" ");
         stmts.push(record(
             t,
-            i.client,
-            user_id.clone(),
-            "refresh",
-            &token_hash(&rt),
             &i,
-            &scope,
-            &audience,
-            now_ms,
-            exp,
+            TokenRow {
+                kind: "refresh",
+                id: &token_hash(&rt),
+                scope: &grant_scope,
+                audience: &audience,
+                now: now_ms,
+                expires_at: exp,
+            },
         ));
         Some(rt)
     } else {
@@ -142,38 +171,66 @@ pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Min
     };
     let response =
         TokenResponse { access_token, token_type: "Bearer", expires_in: i.access_ttl, scope, id_token, refresh_token };
-    Ok(Minted { response, records: stmts })
+    Ok(Minted { response, access_jti: jti, records: stmts })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record(
-    t: &TenantCtx,
-    client: &Client,
-    user_id: Option<String>,
-    kind: &str,
-    id: &str,
-    i: &Issue<'_>,
-    scope: &str,
-    audience: &str,
+/// One token's row.
+struct TokenRow<'a> {
+    kind: &'a str,
+    id: &'a str,
+    scope: &'a str,
+    audience: &'a str,
     now: i64,
     expires_at: i64,
-) -> Statement {
+}
+
+/// The INSERT of one token, made only while the grant still stands (see
+/// [`Parent`]): its parent is unrevoked, its user exists and is not blocked,
+/// and a third-party client still has the user's consent.
+fn record(t: &TenantCtx, i: &Issue<'_>, row: TokenRow<'_>) -> Statement {
+    let mut conditions = Vec::new();
+    let parent = match &i.parent {
+        Parent::None => None,
+        Parent::Code(code) => {
+            conditions.push(
+                "EXISTS (SELECT 1 FROM oauth_codes WHERE code_hash = ?14 AND tenant_id = ?2 AND revoked_at IS NULL)",
+            );
+            Some(code.clone())
+        }
+        Parent::RefreshToken(id) => {
+            conditions
+                .push("EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?14 AND tenant_id = ?2 AND revoked_at IS NULL)");
+            Some(id.clone())
+        }
+    };
+    if i.user.is_some() {
+        conditions.push("EXISTS (SELECT 1 FROM users WHERE id = ?4 AND tenant_id = ?2 AND blocked = 0)");
+        if !i.client.first_party {
+            conditions
+                .push("EXISTS (SELECT 1 FROM oauth_consents WHERE tenant_id = ?2 AND user_id = ?4 AND client_id = ?3)");
+        }
+    }
+    let condition = if conditions.is_empty() { "?14 IS NULL".to_string() } else { conditions.join(" AND ") };
     Statement::new(
-        "INSERT INTO oauth_tokens (id, tenant_id, client_id, user_id, kind, family_id, scope, audience, auth_time, nonce, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        format!(
+            "INSERT INTO oauth_tokens (id, tenant_id, client_id, user_id, kind, family_id, scope, audience, auth_time, nonce, created_at, expires_at, grant_time)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE {condition}"
+        ),
         vec![
-            id.into(),
+            row.id.into(),
             t.id().as_str().into(),
-            client.client_id.clone().into(),
-            user_id.into(),
-            kind.into(),
+            i.client.client_id.clone().into(),
+            i.user.map(|u| u.id.to_string()).into(),
+            row.kind.into(),
             i.family_id.clone().into(),
-            scope.into(),
-            audience.into(),
+            row.scope.into(),
+            row.audience.into(),
             i.auth_time.into(),
             i.nonce.clone().into(),
-            now.into(),
-            expires_at.into(),
+            row.now.into(),
+            row.expires_at.into(),
+            i.grant_time.into(),
+            parent.into(),
         ],
     )
 }
@@ -248,16 +305,21 @@ pub async fn verify_access<H: Host>(
     if claims.validate_expiration(&time).is_err() || claims.custom.iss != t.issuer {
         return Ok(Err(Rejected::Invalid));
     }
+    // A blocked user's tokens are revoked when the block is made; the join
+    // also refuses one minted by a grant that raced the block.
     let rows = host
         .db()
         .query(
-            "SELECT revoked_at FROM oauth_tokens WHERE id = ?1 AND tenant_id = ?2 AND kind = 'access'",
+            "SELECT t.revoked_at, t.user_id, u.blocked FROM oauth_tokens t
+             LEFT JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id
+             WHERE t.id = ?1 AND t.tenant_id = ?2 AND t.kind = 'access'",
             &[claims.custom.jti.clone().into(), t.id().as_str().into()],
         )
         .await?;
     match rows.first() {
         None => Ok(Err(Rejected::Invalid)),
         Some(r) if r.opt_int("revoked_at")?.is_some() => Ok(Err(Rejected::Revoked)),
+        Some(r) if r.opt_text("user_id")?.is_some() && r.opt_int("blocked")? != Some(0) => Ok(Err(Rejected::Revoked)),
         Some(_) => {
             let exp = claims.expiration.map_or(0, |e| e.timestamp());
             Ok(Ok((claims.custom.clone(), exp)))
@@ -266,11 +328,38 @@ pub async fn verify_access<H: Host>(
 }
 
 /// Revokes every token of a family (code replay, refresh reuse, revocation).
-pub fn revoke_family(t: &TenantCtx, family_id: &str, now: i64) -> Statement {
-    Statement::new(
-        "UPDATE oauth_tokens SET revoked_at = ?1 WHERE tenant_id = ?2 AND family_id = ?3 AND revoked_at IS NULL",
-        vec![now.into(), t.id().as_str().into(), family_id.into()],
-    )
+/// A family's id is the digest of the code that started it, so the code is
+/// marked too: an exchange of it still in flight then stores nothing.
+pub fn revoke_family(t: &TenantCtx, family_id: &str, now: i64) -> Vec<Statement> {
+    vec![
+        Statement::new(
+            "UPDATE oauth_tokens SET revoked_at = ?1 WHERE tenant_id = ?2 AND family_id = ?3 AND revoked_at IS NULL",
+            vec![now.into(), t.id().as_str().into(), family_id.into()],
+        ),
+        Statement::new(
+            "UPDATE oauth_codes SET revoked_at = ?1 WHERE tenant_id = ?2 AND code_hash = ?3 AND revoked_at IS NULL",
+            vec![now.into(), t.id().as_str().into(), family_id.into()],
+        ),
+    ]
+}
+
+/// Revokes every token and code of a user (password changed or reset, user
+/// blocked), or of a user with one client (consent withdrawn), in the
+/// caller's batch.
+pub fn revoke_user(tenant: &TenantId, user: &UserId, client_id: Option<&str>, now: i64) -> Vec<Statement> {
+    let params = || vec![now.into(), tenant.as_str().into(), user.as_str().into(), client_id.into()];
+    vec![
+        Statement::new(
+            "UPDATE oauth_tokens SET revoked_at = ?1
+             WHERE tenant_id = ?2 AND user_id = ?3 AND (?4 IS NULL OR client_id = ?4) AND revoked_at IS NULL",
+            params(),
+        ),
+        Statement::new(
+            "UPDATE oauth_codes SET revoked_at = ?1
+             WHERE tenant_id = ?2 AND user_id = ?3 AND (?4 IS NULL OR client_id = ?4) AND revoked_at IS NULL",
+            params(),
+        ),
+    ]
 }
 
 /// The access-token lifetime for an audience: the API's own, or the

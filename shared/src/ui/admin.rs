@@ -257,6 +257,18 @@ pub async fn show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     show_with(cx, &a, None).await
 }
 
+/// A consent's scopes for the table: OIDC scopes, then each API scope with
+/// the API it is for.
+fn consent_scopes(x: &serde_json::Value) -> String {
+    let oidc = x["scopes"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).map(str::to_owned);
+    let api = x["api_scopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| format!("{} ({})", v["scope"].as_str().unwrap_or(""), v["audience"].as_str().unwrap_or("")));
+    oidc.chain(api).collect::<Vec<_>>().join(" ")
+}
+
 async fn show_with<H: Host>(cx: &Ctx<'_, H>, a: &Admin, notice: Option<(&str, &str)>) -> Result<HttpResponse> {
     let t = cx.tenant();
     let c = load(cx).await?;
@@ -269,12 +281,7 @@ async fn show_with<H: Host>(cx: &Ctx<'_, H>, a: &Admin, notice: Option<(&str, &s
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(x["email"].as_str().unwrap_or("")),
-                escape(
-                    &x["scopes"]
-                        .as_array()
-                        .map(|s| s.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" "))
-                        .unwrap_or_default()
-                ),
+                escape(&consent_scopes(x)),
                 small_form(&format!("{base}/consents/revoke"), &a.csrf, &[("user_id", user_id)], "Revoke"),
             )
         })

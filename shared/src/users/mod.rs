@@ -197,7 +197,9 @@ pub struct UserPatch {
 }
 
 /// Applies a patch. Changing the password or blocking the user ends every
-/// session they have.
+/// session they have and revokes every token and code issued to them, in
+/// the same batch (RFC 9700 §4.14: a credential change must end the grants
+/// an attacker may hold).
 pub async fn update<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: UserPatch) -> Result<User> {
     let mut next = user.clone();
     if let Some(e) = patch.email {
@@ -240,6 +242,7 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: Us
     )];
     if hash.is_some() || (next.blocked && !user.blocked) {
         stmts.push(crate::session::delete_all_statement(tenant, &user.id));
+        stmts.extend(crate::oauth::tokens::revoke_user(tenant, &user.id, None, next.updated_at));
     }
     match host.db().batch(stmts).await {
         Ok(_) => Ok(next),

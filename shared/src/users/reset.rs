@@ -117,16 +117,17 @@ pub async fn submit_confirm<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     let hash = password::hash(&Secret::new(pw.to_string()), cx.host.random_bytes::<16>())?;
     // Following the link proves control of the address, so it is verified too.
-    cx.host
-        .db()
-        .batch(vec![
-            Statement::new(
-                "UPDATE users SET password_hash = ?1, email_verified = 1, updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4",
-                vec![hash.into(), cx.host.now().into(), t.id().as_str().into(), user_id.as_str().into()],
-            ),
-            session::delete_all_statement(t.id(), &user_id),
-        ])
-        .await?;
+    // The new password ends every session, token and code of the account.
+    let now = cx.host.now();
+    let mut writes = vec![
+        Statement::new(
+            "UPDATE users SET password_hash = ?1, email_verified = 1, updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4",
+            vec![hash.into(), now.into(), t.id().as_str().into(), user_id.as_str().into()],
+        ),
+        session::delete_all_statement(t.id(), &user_id),
+    ];
+    writes.extend(crate::oauth::tokens::revoke_user(t.id(), &user_id, None, now));
+    cx.host.db().batch(writes).await?;
     if let Some(user) = users::get(cx.host, t.id(), user_id.as_str()).await? {
         throttle::clear(cx.host, t.id(), &throttle::account_key(&user.email)).await?;
     }

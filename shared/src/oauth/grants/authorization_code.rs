@@ -9,7 +9,7 @@ use super::Grant;
 use crate::crypto::token_hash;
 use crate::host::{Db, Host, HostExt};
 use crate::oauth::clients::Client;
-use crate::oauth::tokens::{self, Issue, Minted};
+use crate::oauth::tokens::{self, Issue, Minted, Parent};
 use crate::oauth::{pkce, split_scopes, OAuthError, OResult};
 use crate::request::Form;
 use crate::router::Ctx;
@@ -29,7 +29,7 @@ impl Grant for AuthorizationCode {
             .db()
             .query(
                 "UPDATE oauth_codes SET used_at = ?1
-                 WHERE code_hash = ?2 AND tenant_id = ?3 AND used_at IS NULL AND expires_at > ?1
+                 WHERE code_hash = ?2 AND tenant_id = ?3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
                  RETURNING client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time",
                 &[now.into(), code_id.clone().into(), t.id().as_str().into()],
             )
@@ -44,7 +44,7 @@ impl Grant for AuthorizationCode {
                 )
                 .await?;
             if !used.is_empty() {
-                cx.host.db().batch(vec![tokens::revoke_family(t, &code_id, now)]).await?;
+                cx.host.db().batch(tokens::revoke_family(t, &code_id, now)).await?;
                 return Err(OAuthError::invalid_grant(
                     "the authorization code was already used; tokens issued from it are revoked",
                 ));
@@ -80,9 +80,12 @@ impl Grant for AuthorizationCode {
             access_ttl,
             auth_time: Some(row.int("auth_time")?),
             nonce: row.opt_text("nonce")?,
+            grant_time: now,
+            parent: Parent::Code(code_id.clone()),
             family_id: code_id,
             refresh: has("offline_access") && client.allows_grant("refresh_token"),
             id_token: has("openid"),
+            grant_scope: scope.clone(),
             scope,
         };
         Ok(tokens::issue(cx.host, t, issue).await?)

@@ -47,7 +47,10 @@ impl Grant for ClientCredentials {
         let issue = Issue {
             client,
             user: None,
+            grant_scope: scope.clone(),
             scope,
+            grant_time: cx.host.now(),
+            parent: tokens::Parent::None,
             audience: Some(audience),
             access_ttl: api.access_token_ttl,
             auth_time: None,

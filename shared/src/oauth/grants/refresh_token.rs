@@ -7,7 +7,7 @@ use super::Grant;
 use crate::crypto::token_hash;
 use crate::host::{Db, Host, HostExt};
 use crate::oauth::clients::Client;
-use crate::oauth::tokens::{self, Issue, Minted};
+use crate::oauth::tokens::{self, Issue, Minted, Parent};
 use crate::oauth::{split_scopes, OAuthError, OResult};
 use crate::request::Form;
 use crate::router::Ctx;
@@ -26,16 +26,21 @@ impl Grant for RefreshToken {
             .host
             .db()
             .query(
-                "SELECT client_id, user_id, family_id, scope, audience, auth_time, expires_at, used_at, revoked_at
+                "SELECT client_id, user_id, family_id, scope, audience, auth_time, expires_at, used_at, revoked_at,
+                        COALESCE(grant_time, created_at) AS grant_time
                  FROM oauth_tokens WHERE id = ?1 AND tenant_id = ?2 AND kind = 'refresh'",
                 &[id.clone().into(), t.id().as_str().into()],
             )
             .await?;
         let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
         let row = rows.first().ok_or_else(invalid)?;
+        let grant_time = row.int("grant_time")?;
+        // The absolute lifetime is checked against the client's current
+        // setting too, so shortening it takes effect on live families.
         if row.text("client_id")? != client.client_id
             || row.opt_int("revoked_at")?.is_some()
             || row.int("expires_at")? <= now
+            || grant_time + client.refresh_token_absolute_ttl * 1000 <= now
         {
             return Err(invalid());
         }
@@ -51,7 +56,7 @@ impl Grant for RefreshToken {
                     .db()
                     .execute(
                         "UPDATE oauth_tokens SET used_at = ?1 WHERE id = ?2 AND tenant_id = ?3 AND used_at IS NULL",
-                        &[now.into(), id.into(), t.id().as_str().into()],
+                        &[now.into(), id.clone().into(), t.id().as_str().into()],
                     )
                     .await?;
                 if n == 0 && grace_ms == 0 {
@@ -90,13 +95,18 @@ impl Grant for RefreshToken {
             refresh: true,
             id_token: has("openid"),
             scope,
+            // RFC 6749 §6: the new refresh token keeps the original grant's
+            // scope; only this access token is narrowed.
+            grant_scope: granted,
+            grant_time,
+            parent: Parent::RefreshToken(id),
         };
         Ok(tokens::issue(cx.host, t, issue).await?)
     }
 }
 
 async fn reuse<H: Host>(cx: &Ctx<'_, H>, family: &str, now: i64) -> OResult<OAuthError> {
-    cx.host.db().batch(vec![tokens::revoke_family(cx.tenant(), family, now)]).await?;
+    cx.host.db().batch(tokens::revoke_family(cx.tenant(), family, now)).await?;
     cx.audit(
         crate::logs::EventType::RefreshTokenReuse,
         "refresh token reuse detected; token family revoked",
