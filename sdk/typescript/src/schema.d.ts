@@ -1058,7 +1058,16 @@ export interface components {
             redirect_uris: string[];
             /** Format: int64 */
             refresh_grace_seconds: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Absolute lifetime: no refresh token of a grant lives past the grant's
+             *     time plus this, however often it rotates.
+             */
+            refresh_token_absolute_ttl: number;
+            /**
+             * Format: int64
+             * @description Inactivity lifetime: each rotation gives the new token this long.
+             */
             refresh_token_ttl: number;
             require_pkce: boolean;
             scopes: string[];
@@ -1084,6 +1093,8 @@ export interface components {
             redirect_uris?: string[] | null;
             /** Format: int64 */
             refresh_grace_seconds?: number | null;
+            /** Format: int64 */
+            refresh_token_absolute_ttl?: number | null;
             /** Format: int64 */
             refresh_token_ttl?: number | null;
             require_pkce?: boolean | null;
