@@ -9,6 +9,31 @@ use crate::error::{Error, ErrorKind, Result};
 /// Bodies above this are refused with 413 before any parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Whether a declared `Content-Length` is over the limit: such a body is
+/// refused without reading a byte of it.
+pub fn declared_too_large(content_length: Option<&str>) -> bool {
+    content_length.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > MAX_BODY_BYTES as u64)
+}
+
+/// Reads a body stream, stopping one chunk past [`MAX_BODY_BYTES`]: a body
+/// without a declared length cannot fill the host's memory either, and the
+/// router answers 413 for what was read. A failing stream ends the body.
+pub async fn read_capped<S, E>(stream: S) -> Vec<u8>
+where
+    S: futures_util::Stream<Item = std::result::Result<Vec<u8>, E>>,
+{
+    use futures_util::StreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut body = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_BODY_BYTES {
+            break;
+        }
+    }
+    body
+}
+
 /// The client's address, set by the host adapter from a header the platform
 /// guarantees (Workers: `CF-Connecting-IP`), never from a client-controlled
 /// header such as `X-Forwarded-For`.
@@ -210,6 +235,22 @@ mod tests {
         );
         let repeated = format!("{body}&k0=x");
         assert!(Form::parse(repeated.as_bytes()).err().unwrap().detail.contains("'k0' is repeated"));
+    }
+
+    #[test]
+    fn bodies_stop_at_the_limit() {
+        // An endless upload: each chunk past the fifth would fail the test.
+        let chunks = futures_util::stream::iter((0..).map(|i: u32| {
+            assert!(i < 5, "read chunk {i}, past the limit");
+            Ok::<_, ()>(vec![b'x'; 16 * 1024])
+        }));
+        let body = futures_util::FutureExt::now_or_never(read_capped(chunks)).unwrap();
+        assert!(body.len() > MAX_BODY_BYTES && body.len() <= MAX_BODY_BYTES + 16 * 1024);
+        let small = futures_util::stream::iter([Ok::<_, ()>(b"a=1".to_vec()), Err(()), Ok(b"never".to_vec())]);
+        assert_eq!(futures_util::FutureExt::now_or_never(read_capped(small)).unwrap(), b"a=1");
+        assert!(declared_too_large(Some("104857600")));
+        assert!(!declared_too_large(Some(" 65536 ")));
+        assert!(!declared_too_large(Some("nonsense")) && !declared_too_large(None));
     }
 
     #[test]

@@ -348,7 +348,7 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
     let fallback_surface = surface_for(&req.path);
     // The host adapters refuse a large body by its Content-Length before
     // reading it; this catches a body that arrived without one.
-    if req.body.len() > MAX_BODY_BYTES || declared_length(&req).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if req.body.len() > MAX_BODY_BYTES || crate::request::declared_too_large(req.header("content-length")) {
         let e = Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {MAX_BODY_BYTES} bytes"));
         return render_error(fallback_surface, &e);
     }
@@ -362,11 +362,6 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
             render_error(surface, &e)
         }
     }
-}
-
-/// The `Content-Length` a request declared, if any.
-pub fn declared_length(req: &Request) -> Option<u64> {
-    req.header("content-length").and_then(|v| v.trim().parse().ok())
 }
 
 async fn route<H: Host>(req: &mut Request, host: &H) -> Result<HttpResponse, (Surface, Error)> {

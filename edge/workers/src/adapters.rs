@@ -1,12 +1,11 @@
 //! `Host` over Workers bindings: D1 (`DB`), KV (`KV`), a Queue producer
 //! (`EVENTS`), `fetch`, and secrets/vars from the environment.
 
-use futures_util::StreamExt;
 use tessera_core::host::{
     Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, SignError,
     Statement, Value,
 };
-use tessera_core::request::MAX_BODY_BYTES;
+use tessera_core::request::{declared_too_large, read_capped};
 use tessera_core::types::Secret;
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
@@ -44,26 +43,20 @@ pub async fn to_http(req: &mut Request) -> worker::Result<http::Request<Vec<u8>>
     }
     let ip = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
     // A body declared too large is not read at all (the core answers 413 from
-    // the header); any other is read at most one byte past the limit, so a
-    // body without a length cannot fill the isolate's memory either.
-    let declared = req.headers().get("content-length")?.and_then(|v| v.trim().parse::<u64>().ok());
-    let body = if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) { Vec::new() } else { read_capped(req).await };
+    // the header); any other is read at most one chunk past the limit.
+    let declared = req.headers().get("content-length")?;
+    let body = if declared_too_large(declared.as_deref()) {
+        Vec::new()
+    } else {
+        match req.stream() {
+            Ok(stream) => read_capped(stream).await,
+            // No body (a GET).
+            Err(_) => Vec::new(),
+        }
+    };
     let mut r = b.body(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
     r.extensions_mut().insert(ClientIp(ip));
     Ok(r)
-}
-
-async fn read_capped(req: &mut Request) -> Vec<u8> {
-    // No body (a GET) is an error here, and an empty body to the core.
-    let Ok(mut stream) = req.stream() else { return Vec::new() };
-    let mut body = Vec::new();
-    while let Some(Ok(chunk)) = stream.next().await {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY_BYTES {
-            break;
-        }
-    }
-    body
 }
 
 pub fn from_http(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {

@@ -94,6 +94,23 @@ fn request_reset_status(env: &Env, host: &str) -> u16 {
 }
 
 #[test]
+fn a_body_declared_too_large_is_refused_by_its_length() {
+    let env = Env::new();
+    env.tenant("demo");
+    let r = env.send(
+        "POST",
+        "/t/demo/signup",
+        &[("content-type", "application/x-www-form-urlencoded"), ("content-length", "104857600")],
+        b"",
+        "192.0.2.7",
+    );
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.header("content-type").starts_with("text/html"));
+    let r = env.api("POST", "/t/demo/api/v1/users", "x", None);
+    assert_eq!(r.status, 401, "a small body is read as usual");
+}
+
+#[test]
 fn a_custom_domain_serves_its_own_tenant_only() {
     let env = Env::new();
     env.tenant("demo");
