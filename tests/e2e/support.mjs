@@ -166,22 +166,18 @@ export function rawGet(base, p, hostHeader, headers = {}) {
   return rawRequest(base, { path: p, headers: { ...headers, host: hostHeader } });
 }
 
-/**
- * A raw HTTP/1.1 request: any Host header, and a body that may be shorter
- * than the Content-Length it declares (`end: false` leaves it unfinished,
- * as a client still uploading would).
- */
-export function rawRequest(base, { method = 'GET', path: p, headers = {}, body, end = true, timeoutMs = 20_000 }) {
+/** A raw HTTP/1.1 request: any Host header, any framing of the body. */
+export function rawRequest(base, { method = 'GET', path: p, headers = {}, body, timeoutMs = 20_000 }) {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, path: p, method, headers }, (res) => {
       let data = '';
       res.on('data', (d) => { data += d; });
-      res.on('end', () => { req.destroy(); resolve({ status: res.statusCode, headers: res.headers, text: data }); });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: data }));
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     req.on('error', reject);
     if (body !== undefined) req.write(body);
-    if (end) req.end();
+    req.end();
   });
 }
