@@ -981,9 +981,9 @@ fn scheduled_key_rotation_publishes_before_signing() {
 
 #[test]
 fn openapi_document_matches_the_router_and_is_committed() {
-    use tessera_core::router::{Scope, ROUTES};
-    let generated = tessera_core::openapi::generate::generate();
-    let committed: Value = serde_json::from_str(tessera_core::openapi::SPEC_JSON).unwrap();
+    use tessera_core::web::router::{Scope, ROUTES};
+    let generated = tessera_core::web::openapi::generate::generate();
+    let committed: Value = serde_json::from_str(tessera_core::web::openapi::SPEC_JSON).unwrap();
     assert!(generated == committed, "openapi/openapi.json is stale: run scripts/openapi.sh and commit the result");
     let paths = generated["paths"].as_object().unwrap();
     let mut in_spec: Vec<(String, String)> = paths

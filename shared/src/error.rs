@@ -1,6 +1,7 @@
-//! One error type for every handler, rendered in the format of the surface
-//! that failed: problem JSON (RFC 9457) for the management APIs, OAuth error
-//! JSON (RFC 6749 §5.2) for protocol endpoints, an HTML page for hosted pages.
+//! One error type for every domain and handler, as data: a kind (with its
+//! HTTP status and RFC 6749 code), a detail safe to show, and operator-only
+//! context. How it looks on each surface (problem JSON, OAuth error JSON, an
+//! HTML page) is the web layer's business (`web::render`).
 //!
 //! `detail` is shown to the client, so it never carries a secret or an
 //! internal failure; `internal` is for logs only.
@@ -51,7 +52,7 @@ impl ErrorKind {
         }
     }
 
-    fn title(self) -> &'static str {
+    pub fn title(self) -> &'static str {
         match self {
             ErrorKind::InvalidRequest => "Invalid request",
             ErrorKind::Unauthorized => "Unauthorized",
@@ -120,45 +121,6 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         self.kind.status()
     }
-
-    /// `application/problem+json` (RFC 9457).
-    pub fn to_problem(&self) -> http::Response<Vec<u8>> {
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": self.kind.title(),
-            "status": self.status().as_u16(),
-            "detail": self.detail,
-        });
-        self.respond("application/problem+json", body.to_string().into_bytes())
-    }
-
-    /// `{"error", "error_description"}` (RFC 6749 §5.2).
-    pub fn to_oauth(&self) -> http::Response<Vec<u8>> {
-        let body = serde_json::json!({
-            "error": self.kind.oauth_code(),
-            "error_description": self.detail,
-        });
-        self.respond("application/json", body.to_string().into_bytes())
-    }
-
-    pub fn to_html(&self) -> http::Response<Vec<u8>> {
-        let page = crate::ui::error_page(self.kind.title(), &self.detail);
-        self.respond("text/html; charset=utf-8", page.into_bytes())
-    }
-
-    fn respond(&self, content_type: &str, body: Vec<u8>) -> http::Response<Vec<u8>> {
-        let mut b = http::Response::builder()
-            .status(self.status())
-            .header("content-type", content_type)
-            .header("cache-control", "no-store");
-        if let Some(allow) = &self.allow {
-            b = b.header("allow", allow.as_str());
-        }
-        if self.kind == ErrorKind::Unauthorized {
-            b = b.header("www-authenticate", "Bearer realm=\"tessera\"");
-        }
-        b.body(body).expect("static headers are valid")
-    }
 }
 
 impl From<crate::host::DbError> for Error {
@@ -170,34 +132,5 @@ impl From<crate::host::DbError> for Error {
 impl From<crate::host::KvError> for Error {
     fn from(e: crate::host::KvError) -> Self {
         Error::server(e.to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_errors_hide_internals() {
-        let e = Error::server("db exploded at /secret/path");
-        let r = e.to_problem();
-        assert_eq!(r.status(), 500);
-        let body = String::from_utf8(r.into_body()).unwrap();
-        assert!(!body.contains("secret"));
-    }
-
-    #[test]
-    fn oauth_format() {
-        let r = Error::bad_request("missing grant_type").to_oauth();
-        let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
-        assert_eq!(v["error"], "invalid_request");
-        assert_eq!(v["error_description"], "missing grant_type");
-    }
-
-    #[test]
-    fn method_not_allowed_lists_allow() {
-        let r = Error::method_not_allowed("GET, POST").to_problem();
-        assert_eq!(r.status(), 405);
-        assert_eq!(r.headers()["allow"], "GET, POST");
     }
 }

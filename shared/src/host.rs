@@ -8,7 +8,7 @@
 //! `Send`, so no future here is required to be.
 #![allow(async_fn_in_trait)]
 
-use crate::types::Secret;
+use crate::secret::Secret;
 
 /// A value bound to, or read from, a SQLite statement.
 ///

@@ -3,32 +3,42 @@
 //! [`handle`] takes an `http::Request` and a [`Host`] and returns the
 //! response. The Workers and Spin hosts, and the native test host, are thin
 //! adapters around it.
+//!
+//! Three layers, imports pointing down only (`docs/architecture.md`; the
+//! `architecture` test below holds it):
+//!
+//! - **web**: the router and `Ctx`, the handlers of each surface (hosted
+//!   pages, OAuth/OIDC endpoints, management API, platform API, admin UI),
+//!   templates, and how errors render on each surface;
+//! - **use cases** (`usecases`): what several domains do together;
+//! - **domains**: the rules and the SQL, taking `&impl Host` and typed input;
+//! - **foundation**: host traits, newtypes, crypto, errors as data, caches.
 
-pub mod admin;
+// Foundation.
 pub mod cache;
 pub mod crypto;
-pub mod email;
 pub mod error;
 pub mod host;
-pub mod internal;
+pub mod pagination;
+pub mod secret;
+pub mod types;
+
+// Domains.
+pub mod email;
 pub mod keys;
 pub mod logs;
-pub mod maintenance;
 pub mod oauth;
-pub mod oidc;
-pub mod openapi;
-pub mod origin;
-pub mod pagination;
-pub mod request;
-pub mod response;
-pub mod router;
-pub mod schema;
+pub mod platform;
 pub mod session;
 pub mod tenant;
-pub mod types;
-pub mod ui;
 pub mod users;
 
+// Use cases across domains.
+pub mod usecases;
+
+// The HTTP surface.
+pub mod web;
+
 pub use host::Host;
-pub use request::ClientIp;
-pub use router::handle;
+pub use web::request::ClientIp;
+pub use web::router::handle;

@@ -4,7 +4,6 @@
 
 use crate::crypto::{b64url, b64url_decode};
 use crate::error::{Error, Result};
-use crate::request::Request;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 100;
@@ -15,8 +14,9 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn from_request(req: &Request) -> Result<Self> {
-        let limit = match req.query_param("limit") {
+    /// From the `limit` and `cursor` query parameters.
+    pub fn from_query(limit: Option<&str>, cursor: Option<&str>) -> Result<Self> {
+        let limit = match limit {
             None => DEFAULT_LIMIT,
             Some(l) => l
                 .parse::<u32>()
@@ -24,7 +24,7 @@ impl Page {
                 .filter(|l| (1..=MAX_LIMIT).contains(l))
                 .ok_or_else(|| Error::bad_request(format!("limit must be an integer from 1 to {MAX_LIMIT}")))?,
         };
-        let after = match req.query_param("cursor") {
+        let after = match cursor {
             None | Some("") => None,
             Some(c) => Some(
                 b64url_decode(c)

@@ -7,31 +7,7 @@ use std::fmt;
 
 use crate::host::{Host, HostExt};
 
-/// A value that must never be printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret<T>(T);
-
-impl<T> Secret<T> {
-    pub fn new(value: T) -> Self {
-        Secret(value)
-    }
-    /// The only way to the value; grep for it when auditing.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl<T> fmt::Display for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+pub use crate::secret::Secret;
 
 macro_rules! id_type {
     ($name:ident, $prefix:literal) => {
@@ -96,4 +72,10 @@ mod tests {
         assert!(a.starts_with("usr_"));
         assert_eq!(a.len(), 4 + 12 + 20);
     }
+}
+
+/// Whether a host name is the loopback interface (RFC 8252 §7.3 allows
+/// plain-HTTP redirect URIs there; local development serves there).
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
 }

@@ -6,6 +6,7 @@
 mod adapters;
 
 use spin_sdk::http_component;
+use tessera_core::web::render::Render;
 
 #[http_component]
 async fn handle(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {

@@ -5,8 +5,8 @@ use tessera_core::host::{
     Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, SignError,
     Statement, Value,
 };
-use tessera_core::request::{declared_too_large, read_capped};
 use tessera_core::types::Secret;
+use tessera_core::web::request::{declared_too_large, read_capped};
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
 use worker::{

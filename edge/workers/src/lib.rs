@@ -19,7 +19,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let result = match adapters::WorkersHost::new(&env, None) {
-        Ok(host) => tessera_core::maintenance::run(&host).await.map(|_| ()).map_err(|e| format!("{e:?}")),
+        Ok(host) => tessera_core::usecases::maintenance::run(&host).await.map(|_| ()).map_err(|e| format!("{e:?}")),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = result {

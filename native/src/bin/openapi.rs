@@ -2,6 +2,6 @@
 //! body types. `scripts/openapi.sh` writes it to `openapi/openapi.json`.
 
 fn main() {
-    let doc = tessera_core::openapi::generate::generate();
+    let doc = tessera_core::web::openapi::generate::generate();
     println!("{}", serde_json::to_string_pretty(&doc).expect("the document serializes"));
 }

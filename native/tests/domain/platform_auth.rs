@@ -6,8 +6,9 @@ use super::native_host_support::*;
 use chrono::{DateTime, Duration, Utc};
 use jwt_compact::alg::Es256;
 use jwt_compact::{AlgorithmExt, Claims, Header};
-use tessera_core::internal::{auth::Permission, guard, Guard};
-use tessera_core::router::{Scope, ROUTES};
+use tessera_core::platform::auth::Permission;
+use tessera_core::web::internal::{guard, Guard};
+use tessera_core::web::router::{Scope, ROUTES};
 
 const IDP: &str = "https://idp.example.test";
 
@@ -201,7 +202,7 @@ fn every_internal_route_by_every_credential() {
                 (Guard::Public, _) => baseline,
                 (Guard::Platform(_), Expect::Unauthorized) => 401,
                 (Guard::Platform(p), Expect::Role(role) | Expect::JwtRole(role)) => {
-                    let role = tessera_core::internal::auth::Role::parse(role).unwrap();
+                    let role = tessera_core::platform::auth::Role::parse(role).unwrap();
                     let jwt_minting =
                         matches!(expect, Expect::JwtRole(_)) && route.path == "/api/v1/internal/auth/token";
                     if !role.allows(p) || jwt_minting {
@@ -224,8 +225,8 @@ fn every_internal_route_by_every_credential() {
     }
     // Permissions are what the issue asks: auditors read, operators run
     // tenants, only admins manage keys.
-    assert_eq!(guard(tessera_core::router::RouteId::TenantsCreate), Guard::Platform(Permission::TenantWrite));
-    assert_eq!(guard(tessera_core::router::RouteId::PlatformKeysCreate), Guard::Platform(Permission::KeyWrite));
+    assert_eq!(guard(tessera_core::web::router::RouteId::TenantsCreate), Guard::Platform(Permission::TenantWrite));
+    assert_eq!(guard(tessera_core::web::router::RouteId::PlatformKeysCreate), Guard::Platform(Permission::KeyWrite));
 }
 
 #[test]

@@ -6,14 +6,12 @@
 //! always with `state` and `iss` (RFC 9207).
 
 use super::clients::{self, Client};
-use super::{consent, pkce, redirect_with, resources, scopes, split_scopes, OAuthError};
+use super::{pkce, resources, scopes, split_scopes, OAuthError};
 use crate::crypto::{b64url, token_hash};
 use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt};
-use crate::response::{see_other, HttpResponse};
-use crate::router::Ctx;
-use crate::session::{self, Session};
 use crate::tenant::TenantCtx;
+use crate::types::UserId;
 
 /// A validated authorization request.
 #[derive(Debug, Clone)]
@@ -34,17 +32,6 @@ pub struct AuthRequest {
 pub enum Refusal {
     Page(Error),
     Redirect { redirect_uri: String, state: Option<String>, error: OAuthError },
-}
-
-impl Refusal {
-    pub fn render(self, t: &TenantCtx) -> HttpResponse {
-        match self {
-            Refusal::Page(e) => e.to_html(),
-            Refusal::Redirect { redirect_uri, state, error } => {
-                error.to_redirect(&redirect_uri, state.as_deref(), &t.issuer)
-            }
-        }
-    }
 }
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> std::result::Result<Option<&'a str>, String> {
@@ -168,81 +155,15 @@ pub async fn parse<H: Host>(
     })
 }
 
-pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let t = cx.tenant();
-    let ar = match parse(cx.host, t, &cx.req.query).await {
-        Ok(ar) => ar,
-        Err(r) => return Ok(r.render(t)),
-    };
-    let fail = |code: &'static str, d: &str| {
-        OAuthError::new(code, d).to_redirect(&ar.redirect_uri, ar.state.as_deref(), &t.issuer)
-    };
-    let session = session::current(cx.host, cx.req, t).await?;
-    let now = cx.host.now();
-    let force_login = ar.prompt.iter().any(|p| p == "login");
-    let too_old = |s: &Session| ar.max_age.is_some_and(|m| now - s.auth_time > m * 1000);
-    let session = match session {
-        Some(s) if !force_login && !too_old(&s) => s,
-        _ if ar.prompt.iter().any(|p| p == "none") => {
-            return Ok(fail("login_required", "the user is not signed in"));
-        }
-        _ => return Ok(to_login(cx, &ar, force_login || ar.max_age.is_some())),
-    };
-    if session.user.blocked {
-        return Ok(fail("access_denied", "the user is blocked"));
-    }
-    let needs_consent = !ar.client.first_party
-        && (ar.prompt.iter().any(|p| p == "consent")
-            || !consent::covers(
-                cx.host,
-                t.id(),
-                &session.user.id,
-                &ar.client.client_id,
-                ar.audience.as_deref(),
-                &ar.scope,
-            )
-            .await?);
-    if needs_consent {
-        if ar.prompt.iter().any(|p| p == "none") {
-            return Ok(fail("consent_required", "the user has not consented to these scopes"));
-        }
-        return consent::ask(cx, &ar, &session).await;
-    }
-    issue_code(cx.host, t, &ar, &session).await
-}
-
-/// Sends the user to sign in, then back here. `prompt=login` is dropped
-/// from the way back (the login page enforces it), so it does not loop.
-fn to_login<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, force: bool) -> HttpResponse {
-    let t = cx.tenant();
-    let mut back = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &cx.req.query {
-        if k == "prompt" {
-            let rest: Vec<&str> = v.split(' ').filter(|p| *p != "login" && !p.is_empty()).collect();
-            if !rest.is_empty() {
-                back.append_pair(k, &rest.join(" "));
-            }
-        } else if k == "max_age" && force {
-            // The fresh login satisfies it.
-        } else {
-            back.append_pair(k, v);
-        }
-    }
-    let return_to = format!("{}?{}", t.path("/authorize"), back.finish());
-    let mut login = form_urlencoded::Serializer::new(String::new());
-    login.append_pair("return_to", &return_to);
-    if force {
-        login.append_pair("prompt", "login");
-    }
-    if let Some(h) = &ar.login_hint {
-        login.append_pair("login_hint", h);
-    }
-    see_other(&format!("{}?{}", t.path("/login"), login.finish()))
-}
-
-/// Issues a single-use code (a minute by default) and sends the user back to
-/// the client.
-pub async fn issue_code<H: Host>(host: &H, t: &TenantCtx, ar: &AuthRequest, session: &Session) -> Result<HttpResponse> {
+/// Issues a single-use code (a minute by default) for the signed-in `user`,
+/// who authenticated at `auth_time`; the caller sends it to the client.
+pub async fn issue_code<H: Host>(
+    host: &H,
+    t: &TenantCtx,
+    ar: &AuthRequest,
+    user: &UserId,
+    auth_time: i64,
+) -> Result<String> {
     let code = b64url(&host.random_bytes::<32>());
     let now = host.now();
     let ttl_ms = t.tenant.settings.authorization_code_ttl_seconds as i64 * 1000;
@@ -255,22 +176,17 @@ pub async fn issue_code<H: Host>(host: &H, t: &TenantCtx, ar: &AuthRequest, sess
                 token_hash(&code).into(),
                 t.id().as_str().into(),
                 ar.client.client_id.clone().into(),
-                session.user.id.as_str().into(),
+                user.as_str().into(),
                 ar.redirect_uri.clone().into(),
                 ar.scope.join(" ").into(),
                 ar.audience.clone().into(),
                 ar.nonce.clone().into(),
                 ar.code_challenge.clone().into(),
-                session.auth_time.into(),
+                auth_time.into(),
                 now.into(),
                 (now + ttl_ms).into(),
             ],
         )
         .await?;
-    let mut params = vec![("code", code.as_str())];
-    if let Some(s) = &ar.state {
-        params.push(("state", s));
-    }
-    params.push(("iss", &t.issuer));
-    Ok(redirect_with(&ar.redirect_uri, &params))
+    Ok(code)
 }

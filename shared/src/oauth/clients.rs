@@ -138,7 +138,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<()> {
         "http" => {
             let host = rest.trim_start_matches("//").split(['/', '?']).next().unwrap_or("");
             let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-            if crate::request::is_loopback(host) {
+            if crate::types::is_loopback(host) {
                 Ok(())
             } else {
                 bad("plain http is only allowed for loopback addresses")

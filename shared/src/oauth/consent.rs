@@ -8,19 +8,11 @@
 //! they are (they concern the user, not an API) and API scopes as
 //! `"{audience} {scope}"` (neither can contain a space).
 
-use http::StatusCode;
-
-use super::authorize::{self, AuthRequest};
 use super::scopes::OIDC_SCOPES;
-use super::{resources, OAuthError};
 use crate::crypto::{b64url, token_hash};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::host::{Db, Host, HostExt, Statement};
-use crate::response::{html, see_other, with_cookies, HttpResponse};
-use crate::router::Ctx;
-use crate::session::{self, csrf, Session};
 use crate::types::{TenantId, UserId};
-use crate::ui::{escape, page};
 
 /// The stored entry for a scope requested for `audience`.
 fn entry(audience: Option<&str>, scope: &str) -> String {
@@ -135,7 +127,9 @@ pub async fn revoke<H: Host>(host: &H, tenant: &TenantId, user: &UserId, client_
     Ok(counts.first() == Some(&1))
 }
 
-async fn store<H: Host>(
+/// Records the user's consent to `scope` for `audience`, adding to what
+/// they consented to before.
+pub async fn store<H: Host>(
     host: &H,
     tenant: &TenantId,
     user: &UserId,
@@ -167,105 +161,47 @@ async fn store<H: Host>(
     Ok(())
 }
 
-/// A scope as the consent page words it; an API scope names its API.
-fn describe(scope: &str, api: Option<&str>) -> String {
-    match (scope, api) {
-        ("openid", _) => "Sign you in".into(),
-        ("profile", _) => "See your name".into(),
-        ("email", _) => "See your email address".into(),
-        ("offline_access", _) => "Stay signed in (keep access when you are away)".into(),
-        (other, Some(api)) => format!("Use the permission \u{201c}{other}\u{201d} on {api}"),
-        (other, None) => format!("Use the permission \u{201c}{other}\u{201d}"),
-    }
-}
-
-/// Stores the pending request and shows the consent page.
-pub async fn ask<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, session: &Session) -> Result<HttpResponse> {
-    let t = cx.tenant();
-    let id = b64url(&cx.host.random_bytes::<32>());
-    let now = cx.host.now();
-    let query: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(cx.req.query.iter().filter(|(k, _)| k != "prompt"))
-        .finish();
-    cx.host
-        .db()
+/// Keeps an authorization request while the user decides; returns the id
+/// the consent form carries. It lives ten minutes.
+pub async fn save_pending<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    user: &UserId,
+    client_id: &str,
+    query: &str,
+) -> Result<String> {
+    let id = b64url(&host.random_bytes::<32>());
+    let now = host.now();
+    host.db()
         .execute(
             "INSERT INTO oauth_pending_requests (id_hash, tenant_id, user_id, client_id, query, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &[
                 token_hash(&id).into(),
-                t.id().as_str().into(),
-                session.user.id.as_str().into(),
-                ar.client.client_id.clone().into(),
+                tenant.as_str().into(),
+                user.as_str().into(),
+                client_id.into(),
                 query.into(),
                 now.into(),
                 (now + 10 * 60_000).into(),
             ],
         )
         .await?;
-    let (token, set) = csrf::issue(cx.host, cx.req, t)?;
-    let api = match &ar.audience {
-        Some(a) => Some(resources::by_identifier(cx.host, t.id(), a).await?.map_or_else(|| a.clone(), |r| r.name)),
-        None => None,
-    };
-    let items: String = ar.scope.iter().map(|s| format!("<li>{}</li>", escape(&describe(s, api.as_deref())))).collect();
-    let body = format!(
-        "<p><strong>{client}</strong> wants to:</p><ul id=\"scopes\">{items}</ul>\
-         <p>Signed in as {email}.</p>\
-         <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"{field}\" value=\"{token}\">\
-         <input type=\"hidden\" name=\"request\" value=\"{id}\">\
-         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
-         <button type=\"submit\" name=\"decision\" value=\"deny\" style=\"background:#667\">Deny</button></form>",
-        client = escape(&ar.client.name),
-        email = escape(&session.user.email),
-        action = escape(&t.path("/consent")),
-        field = csrf::FIELD,
-        token = escape(&token),
-        id = escape(&id),
-    );
-    Ok(with_cookies(
-        html(StatusCode::OK, page(Some(&t.tenant.name), "Authorize access", &body)),
-        &set.into_iter().collect::<Vec<_>>(),
-    ))
+    Ok(id)
 }
 
-pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
-    let Some(session) = session::current(cx.host, cx.req, t).await? else {
-        return Ok(see_other(&t.path("/login")));
-    };
-    let id = form.require("request")?;
-    let now = cx.host.now();
-    // Single use, and only by the user it was made for.
-    let rows = cx
-        .host
+/// Takes a pending request back: single use, and only by the user it was
+/// made for (one conditional UPDATE).
+pub async fn take_pending<H: Host>(host: &H, tenant: &TenantId, user: &UserId, id: &str) -> Result<Option<String>> {
+    let now = host.now();
+    let rows = host
         .db()
         .query(
             "UPDATE oauth_pending_requests SET used_at = ?1
              WHERE id_hash = ?2 AND tenant_id = ?3 AND user_id = ?4 AND used_at IS NULL AND expires_at > ?1
              RETURNING query",
-            &[now.into(), token_hash(id).into(), t.id().as_str().into(), session.user.id.as_str().into()],
+            &[now.into(), token_hash(id).into(), tenant.as_str().into(), user.as_str().into()],
         )
         .await?;
-    let Some(row) = rows.first() else {
-        return Err(Error::bad_request("this consent request is no longer valid; start again from the application"));
-    };
-    let query: Vec<(String, String)> = form_urlencoded::parse(row.text("query")?.as_bytes()).into_owned().collect();
-    let ar = match authorize::parse(cx.host, t, &query).await {
-        Ok(ar) => ar,
-        Err(r) => return Ok(r.render(t)),
-    };
-    match form.get("decision") {
-        Some("allow") => {
-            store(cx.host, t.id(), &session.user.id, &ar.client.client_id, ar.audience.as_deref(), &ar.scope).await?;
-            authorize::issue_code(cx.host, t, &ar, &session).await
-        }
-        _ => Ok(OAuthError::new("access_denied", "the user denied the request").to_redirect(
-            &ar.redirect_uri,
-            ar.state.as_deref(),
-            &t.issuer,
-        )),
-    }
+    rows.first().map(|r| r.text("query").map_err(Into::into)).transpose()
 }

@@ -2,31 +2,19 @@
 //! `active` only if it is live, unrevoked, and the caller is the client it
 //! was issued to or an audience of it. Anything else is `{"active": false}`.
 
-use super::token::{no_store_json, respond};
-use super::{client_auth, tokens, OAuthError, OResult};
+use super::clients::Client;
+use super::tokens;
 use crate::crypto::token_hash;
 use crate::error::Result;
 use crate::host::{Db, Host, HostExt};
-use crate::response::HttpResponse;
-use crate::router::Ctx;
+use crate::tenant::TenantCtx;
 
-pub async fn post<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    Ok(respond(cx, introspect(cx).await))
-}
-
-async fn introspect<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
-    let t = cx.tenant();
-    let form = cx.req.form()?;
-    let client = client_auth::authenticate(cx.host, t.id(), cx.req, &form).await?;
-    if client.is_public() {
-        return Err(OAuthError::unauthorized_client("public clients cannot introspect tokens"));
-    }
-    let token =
-        form.get("token").filter(|v| !v.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let inactive = || no_store_json(serde_json::json!({ "active": false }).to_string().into_bytes());
-    let now = cx.host.now();
-    let rows = cx
-        .host
+/// What `client` may learn about `token` (RFC 7662 §2.2): its claims if it
+/// is live and the client may see it, otherwise `{"active": false}`.
+pub async fn introspect<H: Host>(host: &H, t: &TenantCtx, client: &Client, token: &str) -> Result<serde_json::Value> {
+    let inactive = || Ok(serde_json::json!({ "active": false }));
+    let now = host.now();
+    let rows = host
         .db()
         .query(
             "SELECT t.client_id, t.user_id, t.scope, t.audience, t.created_at, t.expires_at, t.used_at, t.revoked_at,
@@ -36,7 +24,7 @@ async fn introspect<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
             &[token_hash(token).into(), t.id().as_str().into()],
         )
         .await?;
-    let body = if let Some(r) = rows.first() {
+    if let Some(r) = rows.first() {
         // A blocked user's tokens are inactive (they are revoked at the block;
         // this also covers one minted by a grant that raced it).
         let live = r.opt_int("revoked_at")?.is_none()
@@ -44,9 +32,9 @@ async fn introspect<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
             && r.int("expires_at")? > now
             && r.opt_int("blocked")? == Some(0);
         if !live || r.text("client_id")? != client.client_id {
-            return Ok(inactive());
+            return inactive();
         }
-        serde_json::json!({
+        return Ok(serde_json::json!({
             "active": true,
             "token_type": "refresh_token",
             "client_id": r.text("client_id")?,
@@ -55,23 +43,21 @@ async fn introspect<H: Host>(cx: &Ctx<'_, H>) -> OResult<HttpResponse> {
             "iat": r.int("created_at")? / 1000,
             "exp": r.int("expires_at")? / 1000,
             "iss": t.issuer,
-        })
-    } else {
-        let Ok((c, exp)) = tokens::verify_access(cx.host, t, token).await? else { return Ok(inactive()) };
-        if c.client_id != client.client_id && !client.audiences.contains(&c.aud) {
-            return Ok(inactive());
-        }
-        serde_json::json!({
-            "active": true,
-            "token_type": "access_token",
-            "client_id": c.client_id,
-            "sub": c.sub,
-            "aud": c.aud,
-            "scope": c.scope,
-            "jti": c.jti,
-            "exp": exp,
-            "iss": c.iss,
-        })
-    };
-    Ok(no_store_json(body.to_string().into_bytes()))
+        }));
+    }
+    let Ok((c, exp)) = tokens::verify_access(host, t, token).await? else { return inactive() };
+    if c.client_id != client.client_id && !client.audiences.contains(&c.aud) {
+        return inactive();
+    }
+    Ok(serde_json::json!({
+        "active": true,
+        "token_type": "access_token",
+        "client_id": c.client_id,
+        "sub": c.sub,
+        "aud": c.aud,
+        "scope": c.scope,
+        "jti": c.jti,
+        "exp": exp,
+        "iss": c.iss,
+    }))
 }

@@ -13,13 +13,11 @@ pub mod pkce;
 pub mod resources;
 pub mod revoke;
 pub mod scopes;
-pub mod token;
 pub mod tokens;
 
 use http::StatusCode;
 
 use crate::error::{Error, ErrorKind};
-use crate::response::HttpResponse;
 
 /// An OAuth error (RFC 6749 §4.1.2.1 and §5.2, OIDC Core §3.1.2.6): the
 /// registered code, a description safe to show, and the HTTP status.
@@ -57,32 +55,6 @@ impl OAuthError {
     pub fn unauthorized_client(d: impl Into<String>) -> Self {
         Self::new("unauthorized_client", d)
     }
-
-    /// The JSON error body of the token, revocation and introspection
-    /// endpoints, never cached (RFC 6749 §5.1).
-    pub fn to_response(&self) -> HttpResponse {
-        let body = serde_json::json!({ "error": self.code, "error_description": self.description });
-        let mut b = http::Response::builder()
-            .status(self.status)
-            .header("content-type", "application/json")
-            .header("cache-control", "no-store")
-            .header("pragma", "no-cache");
-        if self.basic_challenge {
-            b = b.header("www-authenticate", "Basic realm=\"tessera\"");
-        }
-        b.body(body.to_string().into_bytes()).expect("static headers")
-    }
-
-    /// The error as a redirect back to a *verified* redirect URI (RFC 6749
-    /// §4.1.2.1), with `state` and the issuer (RFC 9207).
-    pub fn to_redirect(&self, redirect_uri: &str, state: Option<&str>, issuer: &str) -> HttpResponse {
-        let mut params = vec![("error", self.code), ("error_description", self.description.as_str())];
-        if let Some(s) = state {
-            params.push(("state", s));
-        }
-        params.push(("iss", issuer));
-        redirect_with(redirect_uri, &params)
-    }
 }
 
 impl From<Error> for OAuthError {
@@ -107,23 +79,6 @@ impl From<crate::host::DbError> for OAuthError {
     fn from(e: crate::host::DbError) -> Self {
         Error::from(e).into()
     }
-}
-
-/// A 303 redirect to `base` with `params` appended to its query.
-pub fn redirect_with(base: &str, params: &[(&str, &str)]) -> HttpResponse {
-    let mut ser = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in params {
-        ser.append_pair(k, v);
-    }
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let location = format!("{base}{sep}{}", ser.finish());
-    http::Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header("location", location)
-        .header("cache-control", "no-store")
-        .body(Vec::new())
-        // Redirect URIs are validated at registration; a bad one is a server fault.
-        .unwrap_or_else(|_| Error::server("unencodable redirect URI").to_html())
 }
 
 /// Space-separated strings (scopes) to a list, without duplicates.

@@ -277,6 +277,36 @@ async fn id_token<H: Host>(
     jws::sign(host, key, kid, "JWT", &c).await
 }
 
+/// Whether a grant's tokens were stored.
+pub enum Stored {
+    Yes,
+    /// The client or user was deleted (through another isolate) after the
+    /// grant read it: the records' foreign keys refused the batch.
+    RowVanished,
+    /// A revocation committed after the grant's checks (see [`Parent`]):
+    /// nothing was stored, so the tokens are worthless.
+    GrantRevoked,
+}
+
+/// Stores a grant's token records and its audit event in one batch; the
+/// event only with the records, and published only once they committed.
+pub async fn store<H: Host>(host: &H, minted: Minted, event: crate::logs::Prepared) -> Result<Stored> {
+    let crate::logs::Prepared { statement, json } = event.when_token_stored(&minted.access_jti);
+    let mut writes = minted.records;
+    let n = writes.len();
+    writes.push(statement);
+    let counts = match host.db().batch(writes).await {
+        Ok(c) => c,
+        Err(e) if e.kind == crate::host::DbErrorKind::ForeignKey => return Ok(Stored::RowVanished),
+        Err(e) => return Err(e.into()),
+    };
+    if counts[..n].iter().any(|c| *c != 1) {
+        return Ok(Stored::GrantRevoked);
+    }
+    crate::logs::publish(host, &json).await;
+    Ok(Stored::Yes)
+}
+
 /// Why an access token was not accepted (for `WWW-Authenticate`).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rejected {

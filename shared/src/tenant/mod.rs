@@ -167,27 +167,20 @@ pub async fn list<H: Host>(host: &H, after: Option<&str>, limit: u32) -> Result<
     rows.iter().map(Tenant::from_row).collect()
 }
 
-/// Creates a tenant with its data key and first signing key, atomically.
-pub async fn create<H: Host>(host: &H, slug: &str, name: &str) -> Result<Tenant> {
+/// A new tenant and the statement that inserts it. Creating one also gives
+/// it keys and its management API, in the same batch
+/// (`usecases::tenant::create`).
+pub fn new_tenant<H: Host>(host: &H, slug: &str, name: &str) -> Result<(Tenant, Statement)> {
     validate_slug(slug)?;
     let name = validate_name(name)?;
     let now = host.now();
     let id = TenantId::generate(host);
     let settings = Settings::default();
-    let mut stmts = vec![Statement::new(
+    let insert = Statement::new(
         "INSERT INTO tenants (id, slug, name, settings, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         vec![id.as_str().into(), slug.into(), name.clone().into(), settings.to_json().into(), now.into()],
-    )];
-    stmts.extend(crate::keys::new_tenant_key_material(host, &id)?);
-    stmts.push(crate::oauth::resources::management_statement(&id, now));
-    match host.db().batch(stmts).await {
-        Ok(_) => {}
-        Err(e) if e.kind == crate::host::DbErrorKind::Unique => {
-            return Err(Error::conflict(format!("a tenant with slug '{slug}' already exists")))
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(Tenant { id, slug: slug.into(), name, settings, created_at: now, updated_at: now })
+    );
+    Ok((Tenant { id, slug: slug.into(), name, settings, created_at: now, updated_at: now }, insert))
 }
 
 pub fn validate_name(name: &str) -> Result<String> {

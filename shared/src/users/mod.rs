@@ -6,9 +6,6 @@
 
 pub mod email_tokens;
 pub mod password;
-pub mod reset;
-pub mod signup;
-pub mod verify;
 
 use serde::Serialize;
 
@@ -196,11 +193,18 @@ pub struct UserPatch {
     pub is_admin: Option<bool>,
 }
 
-/// Applies a patch. Changing the password or blocking the user ends every
-/// session they have and revokes every token and code issued to them, in
-/// the same batch (RFC 9700 §4.14: a credential change must end the grants
-/// an attacker may hold).
-pub async fn update<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: UserPatch) -> Result<User> {
+/// A patch applied: the user as it will be, the statement that writes it,
+/// and whether it changes a credential (a new password, or a block), after
+/// which every session and grant of the user must end
+/// (`usecases::account::update_user` does both in one batch).
+pub struct Patched {
+    pub user: User,
+    pub statement: Statement,
+    pub ends_grants: bool,
+}
+
+/// Validates a patch against the current user.
+pub fn patch<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: UserPatch) -> Result<Patched> {
     let mut next = user.clone();
     if let Some(e) = patch.email {
         let e = normalize_email(&e)?;
@@ -224,7 +228,8 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: Us
     }
     let hash = patch.password.as_ref().map(|p| password::hash(p, host.random_bytes::<16>())).transpose()?;
     next.updated_at = host.now();
-    let mut stmts = vec![Statement::new(
+    let ends_grants = hash.is_some() || (next.blocked && !user.blocked);
+    let statement = Statement::new(
         "UPDATE users SET email = ?1, email_verified = ?2, name = ?3, blocked = ?4, updated_at = ?5,
                 password_hash = COALESCE(?6, password_hash), is_admin = ?9
          WHERE tenant_id = ?7 AND id = ?8",
@@ -234,21 +239,22 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, user: &User, patch: Us
             next.name.clone().into(),
             next.blocked.into(),
             next.updated_at.into(),
-            hash.clone().into(),
+            hash.into(),
             tenant.as_str().into(),
             user.id.as_str().into(),
             next.is_admin.into(),
         ],
-    )];
-    if hash.is_some() || (next.blocked && !user.blocked) {
-        stmts.push(crate::session::delete_all_statement(tenant, &user.id));
-        stmts.extend(crate::oauth::tokens::revoke_user(tenant, &user.id, None, next.updated_at));
-    }
-    match host.db().batch(stmts).await {
-        Ok(_) => Ok(next),
-        Err(e) if e.kind == DbErrorKind::Unique => Err(Error::conflict("a user with this email already exists")),
-        Err(e) => Err(e.into()),
-    }
+    );
+    Ok(Patched { user: next, statement, ends_grants })
+}
+
+/// The statement that sets a new password hash from a reset link; following
+/// the link proves control of the address, so it is verified too.
+pub fn reset_password_statement(tenant: &TenantId, user: &UserId, hash: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE users SET password_hash = ?1, email_verified = 1, updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4",
+        vec![hash.into(), now.into(), tenant.as_str().into(), user.as_str().into()],
+    )
 }
 
 pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bool> {
@@ -259,7 +265,8 @@ pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bo
     Ok(n > 0)
 }
 
-/// Replaces the password hash (used by reset and by rehash-on-login).
+/// Replaces the password hash with a stronger one of the same password
+/// (rehash on login).
 pub async fn set_password_hash<H: Host>(host: &H, tenant: &TenantId, user: &UserId, hash: &str) -> Result<()> {
     host.db()
         .execute(

@@ -5,23 +5,21 @@
 //! SHOULD revoke all tokens previously issued based on that authorization
 //! code"), so the code's whole token family is revoked.
 
-use super::Grant;
+use super::{Grant, GrantCx, TokenRequest};
 use crate::crypto::token_hash;
 use crate::host::{Db, Host, HostExt};
 use crate::oauth::clients::Client;
 use crate::oauth::tokens::{self, Issue, Minted, Parent};
 use crate::oauth::{pkce, split_scopes, OAuthError, OResult};
-use crate::request::Form;
-use crate::router::Ctx;
 
 pub struct AuthorizationCode;
 
 impl Grant for AuthorizationCode {
     const GRANT_TYPE: &'static str = "authorization_code";
 
-    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted> {
-        let t = cx.tenant();
-        let code = form.require("code")?;
+    async fn exchange<H: Host>(cx: &GrantCx<'_, H>, client: &Client, req: &TokenRequest) -> OResult<Minted> {
+        let t = cx.tenant;
+        let code = TokenRequest::require(&req.code, "code")?;
         let code_id = token_hash(code);
         let now = cx.host.now();
         let rows = cx
@@ -54,10 +52,10 @@ impl Grant for AuthorizationCode {
         if row.text("client_id")? != client.client_id {
             return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
         }
-        if form.get("redirect_uri") != Some(row.text("redirect_uri")?.as_str()) {
+        if req.redirect_uri.as_deref() != Some(row.text("redirect_uri")?.as_str()) {
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
         }
-        match (row.opt_text("code_challenge")?, form.get("code_verifier")) {
+        match (row.opt_text("code_challenge")?, req.code_verifier.as_deref()) {
             (Some(challenge), Some(verifier)) if pkce::verify(verifier, &challenge) => {}
             (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
             (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),

@@ -2,26 +2,24 @@
 //! access token for an API audience, with scopes that API defines and the
 //! client is allowed.
 
-use super::Grant;
+use super::{Grant, GrantCx, TokenRequest};
 use crate::crypto::{b64url, sha256};
 use crate::host::{Host, HostExt};
 use crate::oauth::clients::Client;
 use crate::oauth::tokens::{self, Issue, Minted};
 use crate::oauth::{resources, scopes, split_scopes, OAuthError, OResult};
-use crate::request::Form;
-use crate::router::Ctx;
 
 pub struct ClientCredentials;
 
 impl Grant for ClientCredentials {
     const GRANT_TYPE: &'static str = "client_credentials";
 
-    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted> {
-        let t = cx.tenant();
+    async fn exchange<H: Host>(cx: &GrantCx<'_, H>, client: &Client, req: &TokenRequest) -> OResult<Minted> {
+        let t = cx.tenant;
         if client.is_public() {
             return Err(OAuthError::unauthorized_client("public clients cannot use client_credentials"));
         }
-        let audience = match (form.get("audience"), form.get("resource")) {
+        let audience = match (req.audience.as_deref(), req.resource.as_deref()) {
             (Some(_), Some(_)) => return Err(OAuthError::invalid_request("send audience or resource, not both")),
             (Some(a), None) | (None, Some(a)) => a.to_string(),
             (None, None) => {
@@ -34,7 +32,7 @@ impl Grant for ClientCredentials {
         let api = resources::by_identifier(cx.host, t.id(), &audience)
             .await?
             .ok_or_else(|| OAuthError::new("invalid_target", "unknown audience"))?;
-        let scope = match form.get("scope") {
+        let scope = match req.scope.as_deref() {
             Some(s) if !s.is_empty() => split_scopes(s),
             // By default: everything the API defines that the client may have.
             _ => api.scopes.iter().filter(|s| client.scopes.contains(s)).cloned().collect(),

@@ -3,23 +3,21 @@
 //! presenting a used token again (after the client's grace period) is
 //! treated as theft: the whole family is revoked.
 
-use super::Grant;
+use super::{Grant, GrantCx, TokenRequest};
 use crate::crypto::token_hash;
 use crate::host::{Db, Host, HostExt};
 use crate::oauth::clients::Client;
 use crate::oauth::tokens::{self, Issue, Minted, Parent};
 use crate::oauth::{split_scopes, OAuthError, OResult};
-use crate::request::Form;
-use crate::router::Ctx;
 
 pub struct RefreshToken;
 
 impl Grant for RefreshToken {
     const GRANT_TYPE: &'static str = "refresh_token";
 
-    async fn exchange<H: Host>(cx: &Ctx<'_, H>, client: &Client, form: &Form) -> OResult<Minted> {
-        let t = cx.tenant();
-        let presented = form.require("refresh_token")?;
+    async fn exchange<H: Host>(cx: &GrantCx<'_, H>, client: &Client, req: &TokenRequest) -> OResult<Minted> {
+        let t = cx.tenant;
+        let presented = TokenRequest::require(&req.refresh_token, "refresh_token")?;
         let id = token_hash(presented);
         let now = cx.host.now();
         let rows = cx
@@ -66,7 +64,7 @@ impl Grant for RefreshToken {
             }
         }
         let granted = split_scopes(&row.text("scope")?);
-        let scope = match form.get("scope") {
+        let scope = match req.scope.as_deref() {
             None | Some("") => granted.clone(),
             Some(s) => {
                 let asked = split_scopes(s);
@@ -105,13 +103,18 @@ impl Grant for RefreshToken {
     }
 }
 
-async fn reuse<H: Host>(cx: &Ctx<'_, H>, family: &str, now: i64) -> OResult<OAuthError> {
-    cx.host.db().batch(tokens::revoke_family(cx.tenant(), family, now)).await?;
-    cx.audit(
-        crate::logs::EventType::RefreshTokenReuse,
-        "refresh token reuse detected; token family revoked",
-        None,
-        serde_json::json!({ "family": family }),
+async fn reuse<H: Host>(cx: &GrantCx<'_, H>, family: &str, now: i64) -> OResult<OAuthError> {
+    cx.host.db().batch(tokens::revoke_family(cx.tenant, family, now)).await?;
+    crate::logs::record(
+        cx.host,
+        crate::logs::Audit {
+            tenant: Some(cx.tenant.id()),
+            kind: crate::logs::EventType::RefreshTokenReuse,
+            description: "refresh token reuse detected; token family revoked".into(),
+            user: None,
+            client_ip: cx.client_ip,
+            details: serde_json::json!({ "family": family }),
+        },
     )
     .await?;
     Ok(OAuthError::invalid_grant("the refresh token was already used; its token family is revoked"))

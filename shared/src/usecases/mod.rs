@@ -1,0 +1,6 @@
+//! What several domains do together, one function per use case, so that
+//! each domain depends on the ones below it only.
+
+pub mod account;
+pub mod maintenance;
+pub mod tenant;

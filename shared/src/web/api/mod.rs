@@ -1,0 +1,126 @@
+//! The tenant management API (`/t/{tenant}/api/v1/*`). Two credentials work:
+//!
+//! - a management API key (`tmk_...`, full access), looked up by prefix *and*
+//!   tenant id, so another tenant's key is unknown here;
+//! - an OAuth access token of this tenant for the management audience
+//!   (`urn:tessera:management`), from the client-credentials grant, whose
+//!   scopes (`read:users`, `write:clients`, ...) must cover the route.
+//!
+//! Errors are problem+json.
+
+pub mod clients;
+pub mod users;
+
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::logs::{self, Audit, EventType};
+use crate::oauth::resources::MANAGEMENT_AUDIENCE;
+use crate::oauth::{split_scopes, tokens};
+use crate::tenant::api_keys::{self, KEY_PREFIX};
+use crate::web::response::HttpResponse;
+use crate::web::router::{Ctx, RouteId};
+
+/// Who is calling the management API.
+pub enum Caller {
+    /// A management API key: every scope.
+    ApiKey(api_keys::ApiKey),
+    /// An OAuth client, with the scopes its access token carries.
+    Client { client_id: String, scopes: Vec<String> },
+}
+
+impl Caller {
+    fn actor(&self) -> serde_json::Value {
+        match self {
+            Caller::ApiKey(k) => serde_json::json!({ "key_id": k.id }),
+            Caller::Client { client_id, .. } => serde_json::json!({ "client_id": client_id }),
+        }
+    }
+
+    /// Whether the caller holds a management scope (a key holds all).
+    pub fn holds(&self, scope: &str) -> bool {
+        match self {
+            Caller::ApiKey(_) => true,
+            Caller::Client { scopes, .. } => scopes.iter().any(|s| s == scope),
+        }
+    }
+
+    /// A caller may hand out only the management scopes it holds itself:
+    /// otherwise `write:clients` would mint a client with every scope, and
+    /// `write:users` would make an administrator (who then uses the admin UI).
+    pub fn may_grant<'s>(&self, scopes: impl IntoIterator<Item = &'s str>) -> Result<()> {
+        match scopes.into_iter().find(|s| !self.holds(s)) {
+            None => Ok(()),
+            Some(s) => Err(Error::forbidden(format!(
+                "the access token does not hold the {s} scope, so it cannot grant it or act on a holder of it"
+            ))),
+        }
+    }
+}
+
+/// The scope a route needs when called with an OAuth token.
+pub fn required_scope(id: RouteId) -> &'static str {
+    use RouteId::*;
+    match id {
+        UsersList | UserGet | ConsentsList => "read:users",
+        UsersCreate | UserUpdate | UserDelete | UserBlock | UserUnblock | ConsentRevoke => "write:users",
+        ClientsList | ClientGet => "read:clients",
+        ClientsCreate | ClientUpdate | ClientDelete | ClientRotateSecret => "write:clients",
+        ResourcesList | ResourceGet => "read:resource_servers",
+        ResourcesCreate | ResourceDelete => "write:resource_servers",
+        _ => "read:logs",
+    }
+}
+
+async fn authenticate<H: Host>(cx: &Ctx<'_, H>, id: RouteId) -> Result<Caller> {
+    let t = cx.tenant();
+    let presented = cx.req.bearer().unwrap_or("");
+    if presented.is_empty() || presented.starts_with(KEY_PREFIX) {
+        return Ok(Caller::ApiKey(api_keys::authenticate(cx.host, t.id(), presented).await?));
+    }
+    let invalid = || Error::unauthorized("invalid or missing management API key or access token");
+    let (claims, _) = tokens::verify_access(cx.host, t, presented).await?.map_err(|_| invalid())?;
+    if claims.aud != MANAGEMENT_AUDIENCE {
+        return Err(invalid());
+    }
+    let need = required_scope(id);
+    if !split_scopes(&claims.scope).iter().any(|s| s == need) {
+        return Err(Error::forbidden(format!("the access token lacks the {need} scope")));
+    }
+    Ok(Caller::Client { client_id: claims.client_id, scopes: split_scopes(&claims.scope) })
+}
+
+pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let who = authenticate(cx, id).await?;
+    match id {
+        RouteId::LogsList => users::logs(cx).await,
+        RouteId::ClientsList
+        | RouteId::ClientsCreate
+        | RouteId::ClientGet
+        | RouteId::ClientUpdate
+        | RouteId::ClientDelete
+        | RouteId::ClientRotateSecret
+        | RouteId::ResourcesList
+        | RouteId::ResourcesCreate
+        | RouteId::ResourceGet
+        | RouteId::ResourceDelete
+        | RouteId::ConsentsList
+        | RouteId::ConsentRevoke => clients::dispatch(id, cx, &who).await,
+        _ => users::dispatch(id, cx, &who).await,
+    }
+}
+
+/// Audits a change made through the management API.
+pub async fn audit<H: Host>(cx: &Ctx<'_, H>, who: &Caller, what: &str, details: serde_json::Value) -> Result<()> {
+    logs::record(
+        cx.host,
+        Audit {
+            tenant: Some(cx.tenant().id()),
+            kind: EventType::ApiOperation,
+            description: format!("management API: {what}"),
+            user: None,
+            client_ip: &cx.req.client_ip,
+            details: serde_json::json!({ "caller": who.actor(), "details": details }),
+        },
+    )
+    .await
+}

@@ -1,0 +1,149 @@
+//! `/api/v1/users`: list (cursor pagination, filter by email), create, get,
+//! update, block/unblock, delete.
+
+use http::StatusCode;
+use serde_json::{Map, Value};
+
+use super::Caller;
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::types::Secret;
+use crate::users::{self, password, NewUser, User, UserPatch};
+use crate::web::response::{json, no_content, HttpResponse};
+use crate::web::router::{Ctx, RouteId};
+
+/// The management scope that creates, changes or deletes administrators.
+const WRITE_ADMINS: &str = "write:admins";
+
+fn to_json(u: &User) -> Value {
+    serde_json::to_value(u).unwrap_or_default()
+}
+
+pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> {
+    let tenant = cx.tenant().id();
+    match id {
+        RouteId::UsersList => {
+            let page = cx.req.page()?;
+            let rows = users::list(cx.host, tenant, cx.req.query_param("email"), page.after.as_deref(), page.limit + 1)
+                .await?;
+            let (items, next) = page.finish(rows, |u| u.id.as_str());
+            let items: Vec<Value> = items.iter().map(to_json).collect();
+            Ok(json(StatusCode::OK, &serde_json::json!({ "users": items, "next_cursor": next })))
+        }
+        RouteId::UsersCreate => create(cx, key).await,
+        _ => {
+            let user = users::get(cx.host, tenant, cx.param("user_id"))
+                .await?
+                .ok_or_else(|| Error::not_found("no such user"))?;
+            // An administrator's account (password, email, block, deletion)
+            // is as powerful as the admin UI it opens: only a caller that
+            // may make administrators may change one.
+            if id != RouteId::UserGet && user.is_admin {
+                key.may_grant([WRITE_ADMINS])?;
+            }
+            match id {
+                RouteId::UserGet => Ok(json(StatusCode::OK, &to_json(&user))),
+                RouteId::UserUpdate => update(cx, key, &user).await,
+                RouteId::UserBlock | RouteId::UserUnblock => {
+                    let blocked = id == RouteId::UserBlock;
+                    let patch = UserPatch { blocked: Some(blocked), ..Default::default() };
+                    let u = crate::usecases::account::update_user(cx.host, tenant, &user, patch).await?;
+                    let what = if blocked { "user blocked" } else { "user unblocked" };
+                    super::audit(cx, key, what, serde_json::json!({ "user_id": u.id })).await?;
+                    Ok(json(StatusCode::OK, &to_json(&u)))
+                }
+                RouteId::UserDelete => {
+                    users::delete(cx.host, tenant, user.id.as_str()).await?;
+                    super::audit(cx, key, "user deleted", serde_json::json!({ "user_id": user.id })).await?;
+                    Ok(no_content())
+                }
+                _ => Err(Error::not_found("no such route")),
+            }
+        }
+    }
+}
+
+async fn create<H: Host>(cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> {
+    let b: crate::web::schema::CreateUser = cx.req.json()?;
+    if b.is_admin {
+        key.may_grant([WRITE_ADMINS])?;
+    }
+    if let Some(p) = &b.password {
+        password::check_policy(p, cx.tenant().tenant.settings.password_min_length)?;
+    }
+    let user = users::create(
+        cx.host,
+        cx.tenant().id(),
+        NewUser {
+            email: b.email,
+            password: b.password.map(Secret::new),
+            name: b.name,
+            email_verified: b.email_verified,
+            is_admin: b.is_admin,
+        },
+    )
+    .await?;
+    super::audit(cx, key, "user created", serde_json::json!({ "user_id": user.id })).await?;
+    Ok(json(StatusCode::CREATED, &to_json(&user)))
+}
+
+fn field_str(m: &Map<String, Value>, k: &str) -> Result<Option<String>> {
+    match m.get(k) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::bad_request(format!("field '{k}' must be a string"))),
+    }
+}
+
+fn field_bool(m: &Map<String, Value>, k: &str) -> Result<Option<bool>> {
+    match m.get(k) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(Error::bad_request(format!("field '{k}' must be a boolean"))),
+    }
+}
+
+async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<HttpResponse> {
+    let m: Map<String, Value> = cx.req.json()?;
+    // The documented shape (types, unknown fields); `m` keeps null apart
+    // from absent for `name`.
+    serde_json::from_value::<crate::web::schema::UpdateUser>(Value::Object(m.clone())).map_err(|e| {
+        Error::bad_request(format!("invalid user update: {}", e.to_string().split(" at line").next().unwrap_or("")))
+    })?;
+    const KNOWN: [&str; 6] = ["email", "email_verified", "name", "password", "blocked", "is_admin"];
+    if let Some(unknown) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(Error::bad_request(format!("unknown field '{unknown}'")));
+    }
+    let name = match m.get("name") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => return Err(Error::bad_request("field 'name' must be a string or null")),
+    };
+    let is_admin = field_bool(&m, "is_admin")?;
+    if is_admin == Some(true) {
+        key.may_grant([WRITE_ADMINS])?;
+    }
+    let password = field_str(&m, "password")?;
+    if let Some(p) = &password {
+        password::check_policy(p, cx.tenant().tenant.settings.password_min_length)?;
+    }
+    let patch = UserPatch {
+        email: field_str(&m, "email")?,
+        email_verified: field_bool(&m, "email_verified")?,
+        name,
+        password: password.map(Secret::new),
+        blocked: field_bool(&m, "blocked")?,
+        is_admin,
+    };
+    let fields: Vec<&String> = m.keys().collect();
+    let u = crate::usecases::account::update_user(cx.host, cx.tenant().id(), user, patch).await?;
+    super::audit(cx, key, "user updated", serde_json::json!({ "user_id": u.id, "fields": fields })).await?;
+    Ok(json(StatusCode::OK, &to_json(&u)))
+}
+
+pub async fn logs<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let page = cx.req.page()?;
+    let events = crate::logs::list(cx.host, cx.tenant().id(), cx.req.query_param("type"), page.limit).await?;
+    Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
+}

@@ -1,0 +1,221 @@
+//! The internal platform API (`/api/v1/internal/*`): tenant lifecycle,
+//! platform credentials, the platform audit log and dev tools.
+//!
+//! Every route is guarded here, in one place: [`guard`] names what each route
+//! needs (an exhaustive match, so a new route cannot be added without a
+//! decision), the caller is authenticated ([`auth`]), its role checked, and
+//! the call, allowed or not, is recorded as a platform audit event.
+
+pub mod tenants;
+
+use http::StatusCode;
+
+use crate::error::{Error, Result};
+use crate::host::{Host, Secrets};
+use crate::logs::{self, Audit, EventType};
+use crate::platform::auth::{self, Credential, Permission, Principal, Role};
+use crate::platform::{jwt, keys as platform_keys};
+use crate::web::response::{json, json_cached, no_content, HttpResponse};
+use crate::web::router::{Ctx, RouteId, ROUTES};
+
+/// What a route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Readable by anyone (public keys, health).
+    Public,
+    /// A platform credential whose role has this permission.
+    Platform(Permission),
+    /// Not an internal route (tenant routes have their own guards).
+    NotInternal,
+}
+
+pub fn guard(id: RouteId) -> Guard {
+    use Permission::*;
+    use RouteId::*;
+    match id {
+        Health | OpenApi | PlatformJwks => Guard::Public,
+        TenantsList | TenantGet | ApiKeysList | SigningKeysList | DomainsList | TenantLogs | PlatformKeysList
+        | PlatformAudit | PlatformToken => Guard::Platform(Read),
+        TenantsCreate | TenantUpdate | TenantDelete | DomainsAdd | DomainRemove => Guard::Platform(TenantWrite),
+        ApiKeysCreate
+        | ApiKeyRevoke
+        | SigningKeysRotate
+        | SigningKeyRetire
+        | PlatformKeysCreate
+        | PlatformKeyRotate
+        | PlatformKeyRevoke
+        | PlatformSigningKeyRotate
+        | Maintenance => Guard::Platform(KeyWrite),
+        DevMailbox | DevBenchArgon2 => Guard::Platform(Secrets),
+        Discovery | Jwks | Home | LoginShow | LoginSubmit | SignupShow | SignupSubmit | LogoutShow | LogoutSubmit
+        | Account | VerifyShow | VerifySubmit | VerifyResend | ResetShow | ResetSubmit | ResetConfirmShow
+        | ResetConfirmSubmit | UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock
+        | UserUnblock | LogsList | Authorize | ConsentSubmit | Token | Revoke | Introspect | UserInfo
+        | AccountConsentRevoke | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete
+        | ClientRotateSecret | ResourcesList | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList
+        | ConsentRevoke | AdminHome | AdminClients | AdminClientNew | AdminClientCreate | AdminClient
+        | AdminClientUpdate | AdminClientRotate | AdminClientDelete | AdminConsentRevoke => Guard::NotInternal,
+    }
+}
+
+pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let permission = match guard(id) {
+        Guard::Public => return public(id, cx).await,
+        Guard::Platform(p) => p,
+        Guard::NotInternal => return Err(Error::not_found("no such route")),
+    };
+    let principal = auth::authenticate(cx.host, cx.req.bearer(), &cx.req.origin).await;
+    let result = match &principal {
+        Err(e) => Err(e.clone()),
+        Ok(p) if !p.role.allows(permission) => {
+            Err(Error::forbidden(format!("the {} role may not do this", p.role.as_str())))
+        }
+        Ok(p) => handle(id, cx, p).await,
+    };
+    let status = match &result {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status().as_u16(),
+    };
+    record(cx, id, principal.as_ref().ok(), status).await;
+    result
+}
+
+/// Records who did what to which tenant, and how it ended. A failure to
+/// record is reported to the operator, never turned into the caller's error.
+async fn record<H: Host>(cx: &Ctx<'_, H>, id: RouteId, who: Option<&Principal>, status: u16) {
+    let pattern = ROUTES.iter().find(|r| r.id == id).map_or("", |r| r.path);
+    let kind = if status < 400 { EventType::PlatformApiCall } else { EventType::PlatformApiDenied };
+    let tenant = cx.param("tenant");
+    let res = logs::record(
+        cx.host,
+        Audit {
+            tenant: None,
+            kind,
+            description: format!("{} {pattern}", cx.req.method),
+            user: None,
+            client_ip: &cx.req.client_ip,
+            details: serde_json::json!({
+                "actor": who.map_or_else(|| "anonymous".to_string(), Principal::actor),
+                "role": who.map(|p| p.role.as_str()),
+                "tenant": if tenant.is_empty() { None } else { Some(tenant) },
+                "status": status,
+            }),
+        },
+    )
+    .await;
+    if let Err(e) = res {
+        cx.host.report_error(&format!("recording a platform audit event: {e:?}"));
+    }
+}
+
+async fn public<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    match id {
+        RouteId::PlatformJwks => Ok(json_cached(&jwt::jwks(cx.host).await?, 300)),
+        _ => Err(Error::not_found("no such route")),
+    }
+}
+
+async fn handle<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Principal) -> Result<HttpResponse> {
+    match id {
+        RouteId::PlatformToken => mint_token(cx, who).await,
+        RouteId::PlatformKeysList => {
+            let keys = platform_keys::list(cx.host).await?;
+            Ok(json(StatusCode::OK, &serde_json::json!({ "api_keys": keys })))
+        }
+        RouteId::PlatformKeysCreate => {
+            let new: platform_keys::NewKey = cx.req.json()?;
+            let (key, secret) = platform_keys::create(cx.host, new).await?;
+            Ok(json(StatusCode::CREATED, &with_secret(&key, &secret)))
+        }
+        RouteId::PlatformKeyRotate => {
+            let b: crate::web::schema::Overlap =
+                if cx.req.body.is_empty() { Default::default() } else { cx.req.json()? };
+            let overlap = b.overlap_seconds.unwrap_or(platform_keys::DEFAULT_OVERLAP_SECS);
+            let (key, secret) = platform_keys::rotate(cx.host, cx.param("key_id"), overlap).await?;
+            Ok(json(StatusCode::CREATED, &with_secret(&key, &secret)))
+        }
+        RouteId::PlatformKeyRevoke => {
+            if !platform_keys::revoke(cx.host, cx.param("key_id")).await? {
+                return Err(Error::not_found("no such live platform API key"));
+            }
+            Ok(no_content())
+        }
+        RouteId::PlatformSigningKeyRotate => {
+            let kid = jwt::rotate(cx.host).await?;
+            Ok(json(StatusCode::CREATED, &serde_json::json!({ "kid": kid })))
+        }
+        RouteId::PlatformAudit => {
+            let page = cx.req.page()?;
+            let events = logs::list_platform(cx.host, page.limit).await?;
+            Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
+        }
+        RouteId::DevMailbox => dev_mailbox(cx).await,
+        RouteId::DevBenchArgon2 => bench_argon2(cx),
+        RouteId::Maintenance => {
+            let report = crate::usecases::maintenance::run(cx.host).await?;
+            Ok(json(StatusCode::OK, &serde_json::json!({ "changes": report.keys, "deleted": report.deleted })))
+        }
+        _ => tenants::dispatch(id, cx).await,
+    }
+}
+
+fn with_secret(key: &platform_keys::PlatformKey, secret: &crate::types::Secret<String>) -> serde_json::Value {
+    let mut v = serde_json::to_value(key).unwrap_or_default();
+    // Shown this once; only its digest is stored.
+    v["key"] = secret.expose().clone().into();
+    v
+}
+
+/// Exchanges a platform API key for a short-lived super-admin JWT.
+async fn mint_token<H: Host>(cx: &Ctx<'_, H>, who: &Principal) -> Result<HttpResponse> {
+    if matches!(who.credential, Credential::Jwt { .. }) {
+        return Err(Error::forbidden("a token cannot mint tokens; use a platform API key"));
+    }
+    let b: crate::web::schema::MintToken = if cx.req.body.is_empty() { Default::default() } else { cx.req.json()? };
+    let ttl = b.ttl_seconds.unwrap_or(jwt::DEFAULT_LIFETIME_SECS);
+    if !(30..=jwt::MAX_LIFETIME_SECS).contains(&ttl) {
+        return Err(Error::bad_request(format!("ttl_seconds must be from 30 to {}", jwt::MAX_LIFETIME_SECS)));
+    }
+    let role = match b.role.as_deref() {
+        None => who.role,
+        Some(r) => Role::parse(r).ok_or_else(|| Error::bad_request("unknown role"))?,
+    };
+    if role > who.role {
+        return Err(Error::forbidden("a token cannot carry a higher role than the key that mints it"));
+    }
+    let token = jwt::mint(cx.host, &cx.req.origin, &who.actor(), role, ttl).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl, "role": role.as_str() }),
+    ))
+}
+
+async fn dev_mailbox<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    if crate::email::provider(cx.host) != crate::email::Provider::Dev {
+        return Err(Error::not_found("the dev mailbox exists only with EMAIL_PROVIDER=dev"));
+    }
+    let page = cx.req.page()?;
+    let messages = crate::email::dev_mailbox(cx.host, cx.req.query_param("to"), page.limit).await?;
+    Ok(json(StatusCode::OK, &serde_json::json!({ "messages": messages })))
+}
+
+/// Runs `n` Argon2id hashes with the production parameters, so a benchmark
+/// can time hashing inside the real runtime from outside (Workers freeze
+/// `Date.now()` during execution, so the worker cannot time itself). Exists
+/// only where the operator sets `BENCH_ENDPOINTS=true`.
+fn bench_argon2<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    if cx.host.secrets().var("BENCH_ENDPOINTS").as_deref() != Some("true") {
+        return Err(Error::not_found("benchmark endpoints are disabled"));
+    }
+    let n: u32 = cx
+        .req
+        .query_param("n")
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n <= 20)
+        .ok_or_else(|| Error::bad_request("n must be an integer from 0 to 20"))?;
+    let pw = crate::types::Secret::new("benchmark password".to_string());
+    for i in 0..n {
+        crate::users::password::hash(&pw, [i as u8; 16])?;
+    }
+    Ok(json(StatusCode::OK, &serde_json::json!({ "hashes": n })))
+}

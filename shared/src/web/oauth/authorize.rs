@@ -1,0 +1,111 @@
+//! `GET /authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2): validates the
+//! request, sends the user to sign in or to consent when needed, and
+//! redirects back with a code or an error.
+//!
+//! Until the client and its redirect URI are verified, errors are shown on
+//! an error page; after that they go back to the client (RFC 6749 §4.1.2.1),
+//! always with `state` and `iss` (RFC 9207).
+
+use crate::error::Result;
+use crate::host::{Host, HostExt};
+use crate::oauth::authorize::{self, AuthRequest, Refusal};
+use crate::oauth::{consent, OAuthError};
+use crate::session::Session;
+use crate::tenant::TenantCtx;
+use crate::web::render::{redirect_with, OAuthRender, Render};
+use crate::web::response::{see_other, HttpResponse};
+use crate::web::router::Ctx;
+
+/// A refusal as the browser gets it.
+pub fn render_refusal(r: Refusal, t: &TenantCtx) -> HttpResponse {
+    match r {
+        Refusal::Page(e) => e.to_html(),
+        Refusal::Redirect { redirect_uri, state, error } => {
+            error.to_redirect(&redirect_uri, state.as_deref(), &t.issuer)
+        }
+    }
+}
+
+/// Issues a code for the session's user and sends it back to the client.
+pub async fn issue_code<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, session: &Session) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let code = authorize::issue_code(cx.host, t, ar, &session.user.id, session.auth_time).await?;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = &ar.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &t.issuer));
+    Ok(redirect_with(&ar.redirect_uri, &params))
+}
+
+pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let ar = match authorize::parse(cx.host, t, &cx.req.query).await {
+        Ok(ar) => ar,
+        Err(r) => return Ok(render_refusal(r, t)),
+    };
+    let fail = |code: &'static str, d: &str| {
+        OAuthError::new(code, d).to_redirect(&ar.redirect_uri, ar.state.as_deref(), &t.issuer)
+    };
+    let session = cx.session().await?;
+    let now = cx.host.now();
+    let force_login = ar.prompt.iter().any(|p| p == "login");
+    let too_old = |s: &Session| ar.max_age.is_some_and(|m| now - s.auth_time > m * 1000);
+    let session = match session {
+        Some(s) if !force_login && !too_old(&s) => s,
+        _ if ar.prompt.iter().any(|p| p == "none") => {
+            return Ok(fail("login_required", "the user is not signed in"));
+        }
+        _ => return Ok(to_login(cx, &ar, force_login || ar.max_age.is_some())),
+    };
+    if session.user.blocked {
+        return Ok(fail("access_denied", "the user is blocked"));
+    }
+    let needs_consent = !ar.client.first_party
+        && (ar.prompt.iter().any(|p| p == "consent")
+            || !consent::covers(
+                cx.host,
+                t.id(),
+                &session.user.id,
+                &ar.client.client_id,
+                ar.audience.as_deref(),
+                &ar.scope,
+            )
+            .await?);
+    if needs_consent {
+        if ar.prompt.iter().any(|p| p == "none") {
+            return Ok(fail("consent_required", "the user has not consented to these scopes"));
+        }
+        return super::consent::ask(cx, &ar, &session).await;
+    }
+    issue_code(cx, &ar, &session).await
+}
+
+/// Sends the user to sign in, then back here. `prompt=login` is dropped
+/// from the way back (the login page enforces it), so it does not loop.
+fn to_login<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, force: bool) -> HttpResponse {
+    let t = cx.tenant();
+    let mut back = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &cx.req.query {
+        if k == "prompt" {
+            let rest: Vec<&str> = v.split(' ').filter(|p| *p != "login" && !p.is_empty()).collect();
+            if !rest.is_empty() {
+                back.append_pair(k, &rest.join(" "));
+            }
+        } else if k == "max_age" && force {
+            // The fresh login satisfies it.
+        } else {
+            back.append_pair(k, v);
+        }
+    }
+    let return_to = format!("{}?{}", t.path("/authorize"), back.finish());
+    let mut login = form_urlencoded::Serializer::new(String::new());
+    login.append_pair("return_to", &return_to);
+    if force {
+        login.append_pair("prompt", "login");
+    }
+    if let Some(h) = &ar.login_hint {
+        login.append_pair("login_hint", h);
+    }
+    see_other(&format!("{}?{}", t.path("/login"), login.finish()))
+}

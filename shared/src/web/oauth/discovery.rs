@@ -1,0 +1,39 @@
+//! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414).
+
+use crate::error::Result;
+use crate::host::Host;
+use crate::oauth::clients::{AUTH_METHODS, GRANT_TYPES};
+use crate::oauth::scopes::OIDC_SCOPES;
+use crate::web::response::{json_cached, HttpResponse};
+use crate::web::router::Ctx;
+
+pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let doc = serde_json::json!({
+        "issuer": t.issuer,
+        "authorization_endpoint": t.url("/authorize"),
+        "token_endpoint": t.url("/oauth/token"),
+        "userinfo_endpoint": t.url("/userinfo"),
+        "jwks_uri": t.url("/.well-known/jwks.json"),
+        "revocation_endpoint": t.url("/oauth/revoke"),
+        "introspection_endpoint": t.url("/oauth/introspect"),
+        "end_session_endpoint": t.url("/logout"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GRANT_TYPES,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": OIDC_SCOPES,
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "name", "updated_at"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
+    });
+    Ok(json_cached(&doc, 300))
+}

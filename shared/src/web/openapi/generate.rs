@@ -1,0 +1,592 @@
+//! Builds the OpenAPI 3.1 document from [`ROUTES`] and the Rust types of the
+//! request and response bodies (JSON Schema 2020-12 from `schemars`, which is
+//! what OpenAPI 3.1 uses). Every route must be described here: [`describe`]
+//! is an exhaustive match, so a new route does not compile without an entry.
+
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::JsonSchema;
+use serde_json::{json, Map, Value};
+
+use crate::web::router::{RouteId, Scope, Surface, ROUTES};
+
+/// What a route takes.
+enum Body {
+    None,
+    Json(Value),
+    Form(&'static [(&'static str, bool)]),
+}
+
+/// What a route answers on success.
+enum Ok {
+    Json(u16, Value),
+    Html,
+    Redirect,
+    Empty,
+    Text,
+}
+
+struct Op {
+    summary: &'static str,
+    tag: &'static str,
+    query: &'static [&'static str],
+    body: Body,
+    ok: Ok,
+}
+
+fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
+    g.subschema_for::<T>().to_value()
+}
+
+fn list_of<T: JsonSchema>(g: &mut SchemaGenerator, field: &str, cursor: bool) -> Value {
+    let mut props = Map::new();
+    props.insert(field.into(), json!({ "type": "array", "items": schema::<T>(g) }));
+    let mut required = vec![field.to_string()];
+    if cursor {
+        props.insert("next_cursor".into(), json!({ "type": ["string", "null"] }));
+        required.push("next_cursor".into());
+    }
+    json!({ "type": "object", "properties": props, "required": required })
+}
+
+fn open_object() -> Value {
+    json!({ "type": "object" })
+}
+
+fn with_secret<T: JsonSchema>(g: &mut SchemaGenerator, field: &str) -> Value {
+    json!({ "allOf": [schema::<T>(g), { "type": "object", "properties": { field: { "type": "string", "description": "Shown only in this response." } } }] })
+}
+
+const PAGE: &[&str] = &["limit", "cursor"];
+const LOGIN_FORM: &[(&str, bool)] = &[("csrf_token", true), ("email", true), ("password", true), ("return_to", false)];
+
+fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
+    use crate::web::schema::*;
+    use RouteId::*;
+    let op = |summary, tag, body, ok| Op { summary, tag, query: &[], body, ok };
+    let page = |summary, tag, ok| Op { summary, tag, query: &[], body: Body::None, ok };
+    match id {
+        Health => page("Liveness probe", "platform", Ok::Text),
+        OpenApi => page("This OpenAPI document", "platform", Ok::Json(200, open_object())),
+        TenantsList => Op {
+            query: PAGE,
+            ..page("List tenants", "platform", Ok::Json(200, list_of::<crate::tenant::Tenant>(g, "tenants", true)))
+        },
+        TenantsCreate => op(
+            "Create a tenant with its keys",
+            "platform",
+            Body::Json(schema::<CreateTenant>(g)),
+            Ok::Json(201, schema::<crate::tenant::Tenant>(g)),
+        ),
+        TenantGet => page("Get a tenant by id or slug", "platform", Ok::Json(200, schema::<crate::tenant::Tenant>(g))),
+        TenantUpdate => op(
+            "Update a tenant's name or settings",
+            "platform",
+            Body::Json(schema::<UpdateTenant>(g)),
+            Ok::Json(200, schema::<crate::tenant::Tenant>(g)),
+        ),
+        TenantDelete => page("Delete a tenant and everything it owns", "platform", Ok::Empty),
+        ApiKeysList => page(
+            "List a tenant's management API keys",
+            "platform",
+            Ok::Json(200, list_of::<crate::tenant::api_keys::ApiKey>(g, "api_keys", false)),
+        ),
+        ApiKeysCreate => op(
+            "Create a management API key (shown once)",
+            "platform",
+            Body::Json(schema::<CreateApiKey>(g)),
+            Ok::Json(201, with_secret::<crate::tenant::api_keys::ApiKey>(g, "key")),
+        ),
+        ApiKeyRevoke => page("Revoke a management API key", "platform", Ok::Empty),
+        SigningKeysList => page(
+            "List a tenant's signing keys",
+            "platform",
+            Ok::Json(200, list_of::<crate::keys::KeyInfo>(g, "signing_keys", false)),
+        ),
+        SigningKeysRotate => {
+            page("Rotate a tenant's signing key now", "platform", Ok::Json(201, schema::<crate::keys::KeyInfo>(g)))
+        }
+        SigningKeyRetire => page("Retire a verify-only signing key", "platform", Ok::Empty),
+        DomainsList => page(
+            "List a tenant's custom domains",
+            "platform",
+            Ok::Json(
+                200,
+                json!({ "type": "object", "properties": { "domains": { "type": "array", "items": { "type": "string" } } } }),
+            ),
+        ),
+        DomainsAdd => op(
+            "Map a custom domain to a tenant",
+            "platform",
+            Body::Json(schema::<AddDomain>(g)),
+            Ok::Json(201, json!({ "type": "object", "properties": { "domain": { "type": "string" } } })),
+        ),
+        DomainRemove => page("Unmap a custom domain", "platform", Ok::Empty),
+        TenantLogs => Op {
+            query: &["limit", "type"],
+            ..page(
+                "A tenant's audit events",
+                "platform",
+                Ok::Json(
+                    200,
+                    json!({ "type": "object", "properties": { "logs": { "type": "array", "items": { "type": "object" } } } }),
+                ),
+            )
+        },
+        DevMailbox => Op {
+            query: &["limit", "to"],
+            ..page(
+                "Messages of the dev mailbox (EMAIL_PROVIDER=dev)",
+                "platform",
+                Ok::Json(
+                    200,
+                    json!({ "type": "object", "properties": { "messages": { "type": "array", "items": { "type": "object" } } } }),
+                ),
+            )
+        },
+        DevBenchArgon2 => Op {
+            query: &["n"],
+            ..page("Run n Argon2id hashes (BENCH_ENDPOINTS=true only)", "platform", Ok::Json(200, open_object()))
+        },
+        PlatformJwks => page(
+            "The platform's JWKS (super-admin JWTs)",
+            "platform",
+            Ok::Json(200, json!({ "type": "object", "properties": { "keys": { "type": "array" } } })),
+        ),
+        PlatformToken => op(
+            "Mint a short-lived, single-use super-admin JWT",
+            "platform",
+            Body::Json(schema::<MintToken>(g)),
+            Ok::Json(
+                200,
+                json!({ "type": "object", "properties": { "access_token": { "type": "string" }, "token_type": { "type": "string" }, "expires_in": { "type": "integer" }, "role": { "type": "string" } } }),
+            ),
+        ),
+        PlatformKeysList => page(
+            "List platform API keys",
+            "platform",
+            Ok::Json(200, list_of::<crate::platform::keys::PlatformKey>(g, "api_keys", false)),
+        ),
+        PlatformKeysCreate => op(
+            "Create a platform API key (shown once)",
+            "platform",
+            Body::Json(schema::<crate::platform::keys::NewKey>(g)),
+            Ok::Json(201, with_secret::<crate::platform::keys::PlatformKey>(g, "key")),
+        ),
+        PlatformKeyRotate => op(
+            "Rotate a platform API key with an overlap",
+            "platform",
+            Body::Json(schema::<Overlap>(g)),
+            Ok::Json(201, with_secret::<crate::platform::keys::PlatformKey>(g, "key")),
+        ),
+        PlatformKeyRevoke => page("Revoke a platform API key", "platform", Ok::Empty),
+        PlatformSigningKeyRotate => page(
+            "Rotate the platform JWT signing key",
+            "platform",
+            Ok::Json(201, json!({ "type": "object", "properties": { "kid": { "type": "string" } } })),
+        ),
+        PlatformAudit => Op {
+            query: &["limit"],
+            ..page(
+                "Platform audit events (every internal call)",
+                "platform",
+                Ok::Json(
+                    200,
+                    json!({ "type": "object", "properties": { "logs": { "type": "array", "items": { "type": "object" } } } }),
+                ),
+            )
+        },
+        Maintenance => page(
+            "Run scheduled maintenance now: key rotation, housekeeping, audit retention",
+            "platform",
+            Ok::Json(
+                200,
+                json!({ "type": "object", "properties": { "changes": { "type": "array" }, "deleted": { "type": "array" } } }),
+            ),
+        ),
+        Discovery => page("OpenID Provider metadata", "oidc", Ok::Json(200, open_object())),
+        Jwks => page(
+            "The tenant's JSON Web Key Set",
+            "oidc",
+            Ok::Json(
+                200,
+                json!({ "type": "object", "properties": { "keys": { "type": "array" } }, "required": ["keys"] }),
+            ),
+        ),
+        Home => page("Redirect to the account page", "pages", Ok::Redirect),
+        LoginShow => {
+            Op { query: &["return_to", "prompt", "login_hint", "notice"], ..page("Login page", "pages", Ok::Html) }
+        }
+        LoginSubmit => op("Sign in", "pages", Body::Form(LOGIN_FORM), Ok::Redirect),
+        SignupShow => page("Signup page", "pages", Ok::Html),
+        SignupSubmit => op(
+            "Create an account",
+            "pages",
+            Body::Form(&[("csrf_token", true), ("email", true), ("password", true), ("name", false)]),
+            Ok::Html,
+        ),
+        LogoutShow => Op {
+            query: &["id_token_hint", "post_logout_redirect_uri", "state", "client_id"],
+            ..page("RP-initiated logout (end_session_endpoint)", "oidc", Ok::Redirect)
+        },
+        LogoutSubmit => op(
+            "Sign out",
+            "pages",
+            Body::Form(&[
+                ("csrf_token", true),
+                ("client_id", false),
+                ("post_logout_redirect_uri", false),
+                ("state", false),
+            ]),
+            Ok::Redirect,
+        ),
+        Account => page("The signed-in user's account page", "pages", Ok::Html),
+        VerifyShow => Op { query: &["token"], ..page("Email verification link", "pages", Ok::Html) },
+        VerifySubmit => {
+            op("Verify an email address", "pages", Body::Form(&[("csrf_token", true), ("token", true)]), Ok::Html)
+        }
+        VerifyResend => {
+            op("Send a new verification email", "pages", Body::Form(&[("csrf_token", true), ("email", true)]), Ok::Html)
+        }
+        ResetShow => page("Password reset request page", "pages", Ok::Html),
+        ResetSubmit => {
+            op("Request a password reset link", "pages", Body::Form(&[("csrf_token", true), ("email", true)]), Ok::Html)
+        }
+        ResetConfirmShow => Op { query: &["token"], ..page("Password reset link", "pages", Ok::Html) },
+        ResetConfirmSubmit => op(
+            "Set a new password",
+            "pages",
+            Body::Form(&[("csrf_token", true), ("token", true), ("password", true)]),
+            Ok::Html,
+        ),
+        UsersList => Op {
+            query: &["limit", "cursor", "email"],
+            ..page("List users", "users", Ok::Json(200, list_of::<crate::users::User>(g, "users", true)))
+        },
+        UsersCreate => op(
+            "Create a user",
+            "users",
+            Body::Json(schema::<CreateUser>(g)),
+            Ok::Json(201, schema::<crate::users::User>(g)),
+        ),
+        UserGet => page("Get a user", "users", Ok::Json(200, schema::<crate::users::User>(g))),
+        UserUpdate => op(
+            "Update a user",
+            "users",
+            Body::Json(schema::<UpdateUser>(g)),
+            Ok::Json(200, schema::<crate::users::User>(g)),
+        ),
+        UserDelete => page("Delete a user", "users", Ok::Empty),
+        UserBlock => {
+            page("Block a user (ends their sessions)", "users", Ok::Json(200, schema::<crate::users::User>(g)))
+        }
+        UserUnblock => page("Unblock a user", "users", Ok::Json(200, schema::<crate::users::User>(g))),
+        LogsList => Op {
+            query: &["limit", "type"],
+            ..page(
+                "The tenant's audit events",
+                "logs",
+                Ok::Json(
+                    200,
+                    json!({ "type": "object", "properties": { "logs": { "type": "array", "items": { "type": "object" } } } }),
+                ),
+            )
+        },
+        Authorize => Op {
+            query: &[
+                "client_id",
+                "redirect_uri",
+                "response_type",
+                "scope",
+                "state",
+                "nonce",
+                "code_challenge",
+                "code_challenge_method",
+                "prompt",
+                "max_age",
+                "login_hint",
+                "audience",
+                "resource",
+                "response_mode",
+            ],
+            ..page("Authorization endpoint (code flow with PKCE)", "oidc", Ok::Redirect)
+        },
+        ConsentSubmit => op(
+            "Allow or deny a client's request",
+            "oidc",
+            Body::Form(&[("csrf_token", true), ("request", true), ("decision", true)]),
+            Ok::Redirect,
+        ),
+        Token => op(
+            "Token endpoint",
+            "oidc",
+            Body::Form(&[
+                ("grant_type", true),
+                ("code", false),
+                ("redirect_uri", false),
+                ("code_verifier", false),
+                ("refresh_token", false),
+                ("scope", false),
+                ("audience", false),
+                ("resource", false),
+                ("client_id", false),
+                ("client_secret", false),
+            ]),
+            Ok::Json(200, schema::<crate::oauth::tokens::TokenResponse>(g)),
+        ),
+        Revoke => op(
+            "Revoke a token (RFC 7009)",
+            "oidc",
+            Body::Form(&[("token", true), ("token_type_hint", false), ("client_id", false), ("client_secret", false)]),
+            Ok::Empty,
+        ),
+        Introspect => op(
+            "Introspect a token (RFC 7662)",
+            "oidc",
+            Body::Form(&[("token", true), ("token_type_hint", false), ("client_id", false), ("client_secret", false)]),
+            Ok::Json(
+                200,
+                json!({ "type": "object", "properties": { "active": { "type": "boolean" } }, "required": ["active"] }),
+            ),
+        ),
+        UserInfo => page(
+            "Claims about the user of an access token",
+            "oidc",
+            Ok::Json(
+                200,
+                json!({ "type": "object", "properties": { "sub": { "type": "string" } }, "required": ["sub"] }),
+            ),
+        ),
+        AccountConsentRevoke => op(
+            "Withdraw a client's access (account page)",
+            "pages",
+            Body::Form(&[("csrf_token", true), ("client_id", true)]),
+            Ok::Redirect,
+        ),
+        ClientsList => Op {
+            query: PAGE,
+            ..page(
+                "List OAuth clients",
+                "clients",
+                Ok::Json(200, list_of::<crate::oauth::clients::Client>(g, "clients", true)),
+            )
+        },
+        ClientsCreate => op(
+            "Register a client (its secret is shown once)",
+            "clients",
+            Body::Json(schema::<crate::oauth::clients::ClientSpec>(g)),
+            Ok::Json(201, with_secret::<crate::oauth::clients::Client>(g, "client_secret")),
+        ),
+        ClientGet => page("Get a client", "clients", Ok::Json(200, schema::<crate::oauth::clients::Client>(g))),
+        ClientUpdate => op(
+            "Update a client",
+            "clients",
+            Body::Json(schema::<crate::oauth::clients::ClientSpec>(g)),
+            Ok::Json(200, schema::<crate::oauth::clients::Client>(g)),
+        ),
+        ClientDelete => page("Delete a client", "clients", Ok::Empty),
+        ClientRotateSecret => op(
+            "Rotate a client secret with an overlap (shown once)",
+            "clients",
+            Body::Json(schema::<Overlap>(g)),
+            Ok::Json(200, with_secret::<crate::oauth::clients::Client>(g, "client_secret")),
+        ),
+        ResourcesList => page(
+            "List APIs (audiences)",
+            "clients",
+            Ok::Json(200, list_of::<crate::oauth::resources::ApiResource>(g, "resource_servers", false)),
+        ),
+        ResourcesCreate => op(
+            "Define an API and its scopes",
+            "clients",
+            Body::Json(schema::<crate::oauth::resources::ResourceSpec>(g)),
+            Ok::Json(201, schema::<crate::oauth::resources::ApiResource>(g)),
+        ),
+        ResourceGet => page("Get an API", "clients", Ok::Json(200, schema::<crate::oauth::resources::ApiResource>(g))),
+        ResourceDelete => page("Delete an API", "clients", Ok::Empty),
+        ConsentsList => page(
+            "A user's consents",
+            "users",
+            Ok::Json(
+                200,
+                json!({ "type": "object", "properties": { "consents": { "type": "array", "items": { "type": "object" } } } }),
+            ),
+        ),
+        ConsentRevoke => page("Revoke a user's consent and the client's tokens for them", "users", Ok::Empty),
+        AdminHome => page("Admin UI", "admin-ui", Ok::Redirect),
+        AdminClients => page("Admin UI: clients", "admin-ui", Ok::Html),
+        AdminClientNew => page("Admin UI: new client form", "admin-ui", Ok::Html),
+        AdminClientCreate => {
+            op("Admin UI: create a client", "admin-ui", Body::Form(&[("csrf_token", true), ("name", true)]), Ok::Html)
+        }
+        AdminClient => page("Admin UI: a client", "admin-ui", Ok::Html),
+        AdminClientUpdate => {
+            op("Admin UI: save a client", "admin-ui", Body::Form(&[("csrf_token", true), ("name", true)]), Ok::Html)
+        }
+        AdminClientRotate => op(
+            "Admin UI: rotate a secret",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("overlap_seconds", false)]),
+            Ok::Html,
+        ),
+        AdminClientDelete => {
+            op("Admin UI: delete a client", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Redirect)
+        }
+        AdminConsentRevoke => op(
+            "Admin UI: revoke a consent",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("user_id", true)]),
+            Ok::Html,
+        ),
+    }
+}
+
+fn security(id: RouteId, scope: Scope, surface: Surface) -> Value {
+    use crate::web::internal::{guard, Guard};
+    use RouteId::*;
+    match (scope, guard(id)) {
+        (Scope::Platform, Guard::Public) => json!([]),
+        (Scope::Platform, _) => json!([{ "platformApiKey": [] }, { "superAdminJwt": [] }]),
+        _ => match id {
+            Token | Revoke | Introspect => json!([{ "clientSecretBasic": [] }, {}]),
+            UserInfo => json!([{ "accessToken": [] }]),
+            _ if surface == Surface::Problem && id != Discovery && id != Jwks => {
+                json!([{ "managementApiKey": [] }, { "managementToken": [crate::web::api::required_scope(id)] }])
+            }
+            _ => json!([]),
+        },
+    }
+}
+
+/// The whole document.
+pub fn generate() -> Value {
+    let settings = SchemaSettings::draft2020_12().with(|s| s.definitions_path = "#/components/schemas/".into());
+    let mut g = settings.into_generator();
+    let problem = json!({ "$ref": "#/components/schemas/Problem" });
+    let oauth_error = json!({ "$ref": "#/components/schemas/OAuthError" });
+    let mut paths: Map<String, Value> = Map::new();
+    for route in ROUTES {
+        let full = match route.scope {
+            Scope::Platform => route.path.to_string(),
+            Scope::Tenant if route.path == "/" => "/t/{tenant}".to_string(),
+            Scope::Tenant => format!("/t/{{tenant}}{}", route.path),
+        };
+        let op = describe(route.id, &mut g);
+        let mut params: Vec<Value> = full
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        for q in op.query {
+            let schema = if *q == "limit" || *q == "n" || *q == "max_age" {
+                json!({ "type": "integer" })
+            } else {
+                json!({ "type": "string" })
+            };
+            params.push(json!({ "name": q, "in": "query", "required": false, "schema": schema }));
+        }
+        let (error_ct, error_schema) = match route.surface {
+            Surface::Problem => ("application/problem+json", problem.clone()),
+            Surface::OAuth => ("application/json", oauth_error.clone()),
+            Surface::Html => ("text/html; charset=utf-8", json!({ "type": "string" })),
+        };
+        let mut responses = Map::new();
+        match op.ok {
+            Ok::Json(code, schema) => {
+                responses.insert(
+                    code.to_string(),
+                    json!({ "description": "Success", "content": { "application/json": { "schema": schema } } }),
+                );
+            }
+            Ok::Html => {
+                responses.insert(
+                    "200".into(),
+                    json!({ "description": "A page", "content": { "text/html; charset=utf-8": { "schema": { "type": "string" } } } }),
+                );
+            }
+            Ok::Redirect => {
+                responses.insert(
+                    "303".into(),
+                    json!({ "description": "Redirect", "headers": { "Location": { "schema": { "type": "string" } } } }),
+                );
+            }
+            Ok::Empty if route.id == RouteId::Revoke => {
+                responses.insert(
+                    "200".into(),
+                    json!({ "description": "Revoked, or not a token of this client (RFC 7009 §2.2)" }),
+                );
+            }
+            Ok::Empty => {
+                responses.insert("204".into(), json!({ "description": "Done" }));
+            }
+            Ok::Text => {
+                responses.insert(
+                    "200".into(),
+                    json!({ "description": "OK", "content": { "text/plain; charset=utf-8": { "schema": { "type": "string" } } } }),
+                );
+            }
+        }
+        responses.insert(
+            "default".into(),
+            json!({ "description": "Error", "content": { error_ct: { "schema": error_schema } } }),
+        );
+        // One RouteId may serve two methods (UserInfo): keep ids unique.
+        let shared = ROUTES.iter().filter(|r| r.id == route.id).count() > 1;
+        let operation_id = if shared { format!("{:?}{}", route.id, route.method) } else { format!("{:?}", route.id) };
+        let mut operation = json!({
+            "operationId": operation_id,
+            "summary": op.summary,
+            "tags": [op.tag],
+            "parameters": params,
+            "responses": responses,
+            "security": security(route.id, route.scope, route.surface),
+        });
+        match op.body {
+            Body::None => {}
+            Body::Json(schema) => {
+                operation["requestBody"] =
+                    json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+            }
+            Body::Form(fields) => {
+                let props: Map<String, Value> =
+                    fields.iter().map(|(f, _)| (f.to_string(), json!({ "type": "string" }))).collect();
+                let required: Vec<&str> = fields.iter().filter(|(_, r)| *r).map(|(f, _)| *f).collect();
+                operation["requestBody"] = json!({ "required": true, "content": { "application/x-www-form-urlencoded": { "schema": { "type": "object", "properties": props, "required": required } } } });
+            }
+        }
+        let entry = paths.entry(full).or_insert_with(|| json!({}));
+        entry[route.method.to_lowercase()] = operation;
+    }
+    let mut schemas = g.take_definitions(true);
+    schemas.insert(
+        "Problem".into(),
+        json!({ "type": "object", "description": "RFC 9457 problem details", "properties": { "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" }, "detail": { "type": "string" } }, "required": ["title", "status", "detail"] }),
+    );
+    schemas.insert(
+        "OAuthError".into(),
+        json!({ "type": "object", "description": "RFC 6749 §5.2 error", "properties": { "error": { "type": "string" }, "error_description": { "type": "string" } }, "required": ["error"] }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tessera",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Multi-tenant identity service: OpenID Connect and OAuth 2.0 per tenant, the tenant management API, and the internal platform API.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "platformApiKey": { "type": "http", "scheme": "bearer", "description": "A platform API key (tsk_...) or the bootstrap PLATFORM_API_KEY." },
+                "superAdminJwt": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A short-lived, single-use ES256 super-admin JWT." },
+                "managementApiKey": { "type": "http", "scheme": "bearer", "description": "A tenant management API key (tmk_...)." },
+                "managementToken": {
+                    "type": "oauth2",
+                    "description": "A client-credentials access token for the audience urn:tessera:management.",
+                    "flows": { "clientCredentials": { "tokenUrl": "/t/{tenant}/oauth/token", "scopes": crate::oauth::resources::MANAGEMENT_SCOPES.iter().map(|s| (s.to_string(), json!(s))).collect::<Map<String, Value>>() } },
+                },
+                "clientSecretBasic": { "type": "http", "scheme": "basic", "description": "OAuth client authentication (client_secret_post and none are accepted too)." },
+                "accessToken": { "type": "http", "scheme": "bearer", "bearerFormat": "at+jwt" },
+            },
+        },
+    })
+}

@@ -1,0 +1,141 @@
+//! How an error looks on each surface: problem JSON (RFC 9457) for the
+//! management and platform APIs, the OAuth error object (RFC 6749 §5.2) or a
+//! redirect back to the client for protocol endpoints, an HTML page for the
+//! hosted pages. Errors themselves are data (`crate::error`,
+//! `crate::oauth::OAuthError`).
+
+use http::StatusCode;
+
+use crate::error::{Error, ErrorKind};
+use crate::oauth::OAuthError;
+use crate::web::response::HttpResponse;
+
+/// An [`Error`] rendered for a surface.
+pub trait Render {
+    /// `application/problem+json` (RFC 9457).
+    fn to_problem(&self) -> HttpResponse;
+    /// `{"error", "error_description"}` (RFC 6749 §5.2).
+    fn to_oauth(&self) -> HttpResponse;
+    /// The hosted pages' error page.
+    fn to_html(&self) -> HttpResponse;
+}
+
+impl Render for Error {
+    fn to_problem(&self) -> HttpResponse {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": self.kind.title(),
+            "status": self.status().as_u16(),
+            "detail": self.detail,
+        });
+        respond(self, "application/problem+json", body.to_string().into_bytes())
+    }
+
+    fn to_oauth(&self) -> HttpResponse {
+        let body = serde_json::json!({
+            "error": self.kind.oauth_code(),
+            "error_description": self.detail,
+        });
+        respond(self, "application/json", body.to_string().into_bytes())
+    }
+
+    fn to_html(&self) -> HttpResponse {
+        let page = crate::web::ui::error_page(self.kind.title(), &self.detail);
+        respond(self, "text/html; charset=utf-8", page.into_bytes())
+    }
+}
+
+fn respond(e: &Error, content_type: &str, body: Vec<u8>) -> HttpResponse {
+    let mut b = http::Response::builder()
+        .status(e.status())
+        .header("content-type", content_type)
+        .header("cache-control", "no-store");
+    if let Some(allow) = &e.allow {
+        b = b.header("allow", allow.as_str());
+    }
+    if e.kind == ErrorKind::Unauthorized {
+        b = b.header("www-authenticate", "Bearer realm=\"tessera\"");
+    }
+    b.body(body).expect("static headers are valid")
+}
+
+/// An [`OAuthError`] as the token, revocation and introspection endpoints
+/// answer it, or as a redirect back to the client.
+pub trait OAuthRender {
+    fn to_response(&self) -> HttpResponse;
+    fn to_redirect(&self, redirect_uri: &str, state: Option<&str>, issuer: &str) -> HttpResponse;
+}
+
+impl OAuthRender for OAuthError {
+    /// The JSON error body of the token, revocation and introspection
+    /// endpoints, never cached (RFC 6749 §5.1).
+    fn to_response(&self) -> HttpResponse {
+        let body = serde_json::json!({ "error": self.code, "error_description": self.description });
+        let mut b = http::Response::builder()
+            .status(self.status)
+            .header("content-type", "application/json")
+            .header("cache-control", "no-store")
+            .header("pragma", "no-cache");
+        if self.basic_challenge {
+            b = b.header("www-authenticate", "Basic realm=\"tessera\"");
+        }
+        b.body(body.to_string().into_bytes()).expect("static headers")
+    }
+
+    /// The error as a redirect back to a *verified* redirect URI (RFC 6749
+    /// §4.1.2.1), with `state` and the issuer (RFC 9207).
+    fn to_redirect(&self, redirect_uri: &str, state: Option<&str>, issuer: &str) -> HttpResponse {
+        let mut params = vec![("error", self.code), ("error_description", self.description.as_str())];
+        if let Some(s) = state {
+            params.push(("state", s));
+        }
+        params.push(("iss", issuer));
+        redirect_with(redirect_uri, &params)
+    }
+}
+
+/// A 303 redirect to `base` with `params` appended to its query.
+pub fn redirect_with(base: &str, params: &[(&str, &str)]) -> HttpResponse {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        ser.append_pair(k, v);
+    }
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let location = format!("{base}{sep}{}", ser.finish());
+    http::Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", location)
+        .header("cache-control", "no-store")
+        .body(Vec::new())
+        // Redirect URIs are validated at registration; a bad one is a server fault.
+        .unwrap_or_else(|_| Error::server("unencodable redirect URI").to_html())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_internals() {
+        let e = Error::server("db exploded at /secret/path");
+        let r = e.to_problem();
+        assert_eq!(r.status(), 500);
+        let body = String::from_utf8(r.into_body()).unwrap();
+        assert!(!body.contains("secret"));
+    }
+
+    #[test]
+    fn oauth_format() {
+        let r = Error::bad_request("missing grant_type").to_oauth();
+        let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(v["error"], "invalid_request");
+        assert_eq!(v["error_description"], "missing grant_type");
+    }
+
+    #[test]
+    fn method_not_allowed_lists_allow() {
+        let r = Error::method_not_allowed("GET, POST").to_problem();
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "GET, POST");
+    }
+}

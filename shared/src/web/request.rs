@@ -1,0 +1,277 @@
+//! The parsed request every handler reads, and the body parsers with the
+//! limits and checks every surface shares.
+
+use http::{HeaderMap, Method};
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Bodies above this are refused with 413 before any parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Whether a declared `Content-Length` is over the limit: such a body is
+/// refused without reading a byte of it.
+pub fn declared_too_large(content_length: Option<&str>) -> bool {
+    content_length.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > MAX_BODY_BYTES as u64)
+}
+
+/// Reads a body stream, stopping one chunk past [`MAX_BODY_BYTES`]: a body
+/// without a declared length cannot fill the host's memory either, and the
+/// router answers 413 for what was read. A failing stream ends the body.
+pub async fn read_capped<S, E>(stream: S) -> Vec<u8>
+where
+    S: futures_util::Stream<Item = std::result::Result<Vec<u8>, E>>,
+{
+    use futures_util::StreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut body = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_BODY_BYTES {
+            break;
+        }
+    }
+    body
+}
+
+/// The client's address, set by the host adapter from a header the platform
+/// guarantees (Workers: `CF-Connecting-IP`), never from a client-controlled
+/// header such as `X-Forwarded-For`.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub client_ip: String,
+    /// The origin this request is served under (`scheme://host[:port]`):
+    /// the deployment's `PUBLIC_URL`, a tenant's custom domain, or without
+    /// `PUBLIC_URL` the loopback address used. Set by the router from
+    /// [`crate::web::origin`], never taken from the `Host` header alone; empty
+    /// until then.
+    pub origin: String,
+    /// `host[:port]` as the client sent it (URL authority or `Host`).
+    pub authority: String,
+    /// The host name the client used (without port), for custom domains.
+    pub host_name: String,
+}
+
+impl Request {
+    pub fn from_http(req: http::Request<Vec<u8>>) -> Self {
+        let (parts, body) = req.into_parts();
+        let client_ip = parts.extensions.get::<ClientIp>().map(|c| c.0.clone()).unwrap_or_else(|| "unknown".into());
+        let host_header = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+        let authority =
+            parts.uri.authority().map(|a| a.as_str().to_owned()).or(host_header).unwrap_or_else(|| "localhost".into());
+        let host_name = host_of(&authority).to_ascii_lowercase();
+        let query =
+            parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+        Request {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            query,
+            headers: parts.headers,
+            body,
+            client_ip,
+            origin: String::new(),
+            authority,
+            host_name,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The page a list request asks for (`?limit=`, `?cursor=`).
+    pub fn page(&self) -> Result<crate::pagination::Page> {
+        crate::pagination::Page::from_query(self.query_param("limit"), self.query_param("cursor"))
+    }
+
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// The bearer token of `Authorization: Bearer ...` (RFC 6750 §2.1).
+    pub fn bearer(&self) -> Option<&str> {
+        let v = self.header("authorization")?;
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    }
+
+    fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+
+    /// An `application/x-www-form-urlencoded` body.
+    pub fn form(&self) -> Result<Form> {
+        if self.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
+            return Err(Error::new(
+                ErrorKind::UnsupportedMediaType,
+                "expected an application/x-www-form-urlencoded body",
+            ));
+        }
+        Form::parse(&self.body)
+    }
+
+    /// An `application/json` body decoded into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        match self.media_type().as_deref() {
+            Some("application/json") => {}
+            Some(ct) if ct.ends_with("+json") => {}
+            _ => return Err(Error::new(ErrorKind::UnsupportedMediaType, "expected an application/json body")),
+        }
+        serde_json::from_slice(&self.body).map_err(|e| Error::bad_request(json_error_detail(&e)))
+    }
+}
+
+/// A JSON error message safe to return: serde's "invalid type/value" messages
+/// quote the offending value, which could be a password sent to the wrong
+/// field, so those are reduced to their position.
+fn json_error_detail(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    if msg.contains("invalid type") || msg.contains("invalid value") {
+        format!("invalid JSON value at line {} column {}", e.line(), e.column())
+    } else {
+        format!("invalid JSON: {msg}")
+    }
+}
+
+/// The host of `host[:port]`, IPv6 literals (`[::1]:8787`) included.
+fn host_of(authority: &str) -> &str {
+    match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && (!h.starts_with('[') || h.ends_with(']')) => h,
+        _ => authority,
+    }
+}
+
+pub use crate::types::is_loopback;
+
+/// A parsed urlencoded form. A repeated field is refused (RFC 6749 §3.1:
+/// "Request and response parameters MUST NOT be included more than once").
+pub struct Form {
+    fields: Vec<(String, String)>,
+}
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Result<Self> {
+        if std::str::from_utf8(body).is_err() {
+            return Err(Error::bad_request("form body is not valid UTF-8"));
+        }
+        let fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        // One pass with a set: a pairwise check is quadratic in the number
+        // of fields, and these forms reach unauthenticated endpoints.
+        let mut seen = std::collections::HashSet::with_capacity(fields.len());
+        if let Some((k, _)) = fields.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+            return Err(Error::bad_request(format!("parameter '{k}' is repeated")));
+        }
+        Ok(Form { fields })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn require(&self, name: &str) -> Result<&str> {
+        self.get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::bad_request(format!("missing required field '{name}'")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], body: &str) -> Request {
+        let mut b = http::Request::builder().method("POST").uri("http://127.0.0.1:8787/t/demo/login?x=1");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        Request::from_http(b.body(body.as_bytes().to_vec()).unwrap())
+    }
+
+    #[test]
+    fn origin_and_query() {
+        let r = req(&[], "");
+        assert_eq!(r.authority, "127.0.0.1:8787");
+        assert_eq!(r.host_name, "127.0.0.1");
+        assert_eq!(r.origin, "", "the router decides the origin, not the request");
+        assert_eq!(host_of("[::1]:8787"), "[::1]");
+        assert_eq!(host_of("[::1]"), "[::1]");
+        assert_eq!(host_of("login.example.com"), "login.example.com");
+        assert_eq!(r.query_param("x"), Some("1"));
+        assert_eq!(r.path, "/t/demo/login");
+    }
+
+    #[test]
+    fn forms_refuse_repeats_and_wrong_type() {
+        let r = req(&[("content-type", "application/x-www-form-urlencoded")], "a=1&a=2");
+        assert_eq!(r.form().err().unwrap().kind, ErrorKind::InvalidRequest);
+        let r = req(&[("content-type", "text/plain")], "a=1");
+        assert_eq!(r.form().err().unwrap().kind, ErrorKind::UnsupportedMediaType);
+        let r = req(&[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], "a=1&b=");
+        let f = r.form().unwrap();
+        assert_eq!(f.get("a"), Some("1"));
+        assert!(f.require("b").is_err());
+        // A full-size body of distinct fields parses; a repeat at its end is found.
+        let many: Vec<String> = (0..9_000).map(|i| format!("k{i}=")).collect();
+        let body = many.join("&");
+        assert!(body.len() < MAX_BODY_BYTES);
+        assert_eq!(
+            Form::parse(body.as_bytes()).ok().and_then(|f| f.get("k8999").map(str::to_owned)).as_deref(),
+            Some("")
+        );
+        let repeated = format!("{body}&k0=x");
+        assert!(Form::parse(repeated.as_bytes()).err().unwrap().detail.contains("'k0' is repeated"));
+    }
+
+    #[test]
+    fn bodies_stop_at_the_limit() {
+        // An endless upload: each chunk past the fifth would fail the test.
+        let chunks = futures_util::stream::iter((0..).map(|i: u32| {
+            assert!(i < 5, "read chunk {i}, past the limit");
+            Ok::<_, ()>(vec![b'x'; 16 * 1024])
+        }));
+        let body = futures_util::FutureExt::now_or_never(read_capped(chunks)).unwrap();
+        assert!(body.len() > MAX_BODY_BYTES && body.len() <= MAX_BODY_BYTES + 16 * 1024);
+        let small = futures_util::stream::iter([Ok::<_, ()>(b"a=1".to_vec()), Err(()), Ok(b"never".to_vec())]);
+        assert_eq!(futures_util::FutureExt::now_or_never(read_capped(small)).unwrap(), b"a=1");
+        assert!(declared_too_large(Some("104857600")));
+        assert!(!declared_too_large(Some(" 65536 ")));
+        assert!(!declared_too_large(Some("nonsense")) && !declared_too_large(None));
+    }
+
+    #[test]
+    fn json_errors_do_not_echo_values() {
+        #[derive(serde::Deserialize, Debug)]
+        struct T {
+            #[allow(dead_code)]
+            flag: bool,
+        }
+        let r = req(&[("content-type", "application/json")], r#"{"flag":"hunter2"}"#);
+        let e = r.json::<T>().unwrap_err();
+        assert!(!e.detail.contains("hunter2"), "{}", e.detail);
+    }
+
+    #[test]
+    fn cookies_and_bearer() {
+        let r = req(&[("cookie", "a=1; tessera_session=xyz"), ("authorization", "Bearer tok")], "");
+        assert_eq!(r.cookie("tessera_session").as_deref(), Some("xyz"));
+        assert_eq!(r.bearer(), Some("tok"));
+    }
+}
