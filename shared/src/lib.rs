@@ -39,6 +39,9 @@ pub mod usecases;
 // The HTTP surface.
 pub mod web;
 
+#[cfg(test)]
+mod architecture;
+
 pub use host::Host;
 pub use web::request::ClientIp;
 pub use web::router::handle;

@@ -20,6 +20,39 @@ use crate::web::request::Form;
 use crate::web::response::{html, see_other, with_cookies, HttpResponse};
 use crate::web::router::Ctx;
 
+use crate::web::router::RouteId::{self, *};
+use crate::web::router::Scope::Tenant as T;
+use crate::web::router::Surface::Html as H;
+use crate::web::router::{r, Route};
+
+/// The admin UI's routes.
+pub const ROUTES: &[Route] = &[
+    r("GET", "/admin", T, H, AdminHome),
+    r("GET", "/admin/clients", T, H, AdminClients),
+    r("GET", "/admin/clients/new", T, H, AdminClientNew),
+    r("POST", "/admin/clients", T, H, AdminClientCreate),
+    r("GET", "/admin/clients/{client_id}", T, H, AdminClient),
+    r("POST", "/admin/clients/{client_id}", T, H, AdminClientUpdate),
+    r("POST", "/admin/clients/{client_id}/rotate-secret", T, H, AdminClientRotate),
+    r("POST", "/admin/clients/{client_id}/delete", T, H, AdminClientDelete),
+    r("POST", "/admin/clients/{client_id}/consents/revoke", T, H, AdminConsentRevoke),
+];
+
+pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    match id {
+        AdminHome => home(cx).await,
+        AdminClients => list(cx).await,
+        AdminClientNew => new(cx).await,
+        AdminClientCreate => create(cx).await,
+        AdminClient => show(cx).await,
+        AdminClientUpdate => update(cx).await,
+        AdminClientRotate => rotate(cx).await,
+        AdminClientDelete => delete(cx).await,
+        AdminConsentRevoke => revoke_consent(cx).await,
+        _ => Err(Error::not_found("no such admin page")),
+    }
+}
+
 const WIDE: &str = "<style>main{max-width:60rem}table{width:100%;border-collapse:collapse;margin:1rem 0}\
 td,th{text-align:left;padding:.45rem;border-bottom:1px solid #dde}textarea{width:100%;box-sizing:border-box;min-height:4rem;font-family:monospace}\
 nav a{margin-right:1rem}code{background:#f0f1f5;padding:.1rem .3rem;border-radius:4px}\

@@ -120,6 +120,7 @@ pub enum RouteId {
     AdminConsentRevoke,
 }
 
+#[derive(Debug, Clone, Copy)]
 pub struct Route {
     pub method: &'static str,
     /// Segments; `{name}` matches one segment.
@@ -129,99 +130,69 @@ pub struct Route {
     pub id: RouteId,
 }
 
-const fn r(method: &'static str, path: &'static str, scope: Scope, surface: Surface, id: RouteId) -> Route {
+pub const fn r(method: &'static str, path: &'static str, scope: Scope, surface: Surface, id: RouteId) -> Route {
     Route { method, path, scope, surface, id }
 }
 
 use crate::web::render::Render;
 use RouteId::*;
-use Scope::{Platform as P, Tenant as T};
-use Surface::{Html as H, OAuth as O, Problem as J};
+use Scope::Platform as P;
+use Surface::Problem as J;
 
-pub static ROUTES: &[Route] = &[
-    r("GET", "/healthz", P, J, Health),
-    r("GET", "/openapi.json", P, J, OpenApi),
-    r("GET", "/api/v1/internal/tenants", P, J, TenantsList),
-    r("POST", "/api/v1/internal/tenants", P, J, TenantsCreate),
-    r("GET", "/api/v1/internal/tenants/{tenant}", P, J, TenantGet),
-    r("PATCH", "/api/v1/internal/tenants/{tenant}", P, J, TenantUpdate),
-    r("DELETE", "/api/v1/internal/tenants/{tenant}", P, J, TenantDelete),
-    r("GET", "/api/v1/internal/tenants/{tenant}/api-keys", P, J, ApiKeysList),
-    r("POST", "/api/v1/internal/tenants/{tenant}/api-keys", P, J, ApiKeysCreate),
-    r("DELETE", "/api/v1/internal/tenants/{tenant}/api-keys/{key_id}", P, J, ApiKeyRevoke),
-    r("GET", "/api/v1/internal/tenants/{tenant}/signing-keys", P, J, SigningKeysList),
-    r("POST", "/api/v1/internal/tenants/{tenant}/signing-keys", P, J, SigningKeysRotate),
-    r("POST", "/api/v1/internal/tenants/{tenant}/signing-keys/{kid}/retire", P, J, SigningKeyRetire),
-    r("GET", "/api/v1/internal/tenants/{tenant}/domains", P, J, DomainsList),
-    r("POST", "/api/v1/internal/tenants/{tenant}/domains", P, J, DomainsAdd),
-    r("DELETE", "/api/v1/internal/tenants/{tenant}/domains/{domain}", P, J, DomainRemove),
-    r("GET", "/api/v1/internal/tenants/{tenant}/logs", P, J, TenantLogs),
-    r("GET", "/api/v1/internal/dev/mailbox", P, J, DevMailbox),
-    r("POST", "/api/v1/internal/dev/bench/argon2", P, J, DevBenchArgon2),
-    r("GET", "/api/v1/internal/.well-known/jwks.json", P, J, PlatformJwks),
-    r("POST", "/api/v1/internal/auth/token", P, J, PlatformToken),
-    r("GET", "/api/v1/internal/api-keys", P, J, PlatformKeysList),
-    r("POST", "/api/v1/internal/api-keys", P, J, PlatformKeysCreate),
-    r("POST", "/api/v1/internal/api-keys/{key_id}/rotate", P, J, PlatformKeyRotate),
-    r("DELETE", "/api/v1/internal/api-keys/{key_id}", P, J, PlatformKeyRevoke),
-    r("POST", "/api/v1/internal/platform-signing-keys", P, J, PlatformSigningKeyRotate),
-    r("GET", "/api/v1/internal/audit", P, J, PlatformAudit),
-    r("POST", "/api/v1/internal/maintenance", P, J, Maintenance),
-    r("GET", "/.well-known/openid-configuration", T, J, Discovery),
-    r("GET", "/.well-known/jwks.json", T, J, Jwks),
-    r("GET", "/", T, H, Home),
-    r("GET", "/login", T, H, LoginShow),
-    r("POST", "/login", T, H, LoginSubmit),
-    r("GET", "/signup", T, H, SignupShow),
-    r("POST", "/signup", T, H, SignupSubmit),
-    r("GET", "/logout", T, H, LogoutShow),
-    r("POST", "/logout", T, H, LogoutSubmit),
-    r("GET", "/account", T, H, Account),
-    r("GET", "/verify-email", T, H, VerifyShow),
-    r("POST", "/verify-email", T, H, VerifySubmit),
-    r("POST", "/verify-email/resend", T, H, VerifyResend),
-    r("GET", "/password-reset", T, H, ResetShow),
-    r("POST", "/password-reset", T, H, ResetSubmit),
-    r("GET", "/password-reset/confirm", T, H, ResetConfirmShow),
-    r("POST", "/password-reset/confirm", T, H, ResetConfirmSubmit),
-    r("GET", "/api/v1/users", T, J, UsersList),
-    r("POST", "/api/v1/users", T, J, UsersCreate),
-    r("GET", "/api/v1/users/{user_id}", T, J, UserGet),
-    r("PATCH", "/api/v1/users/{user_id}", T, J, UserUpdate),
-    r("DELETE", "/api/v1/users/{user_id}", T, J, UserDelete),
-    r("POST", "/api/v1/users/{user_id}/block", T, J, UserBlock),
-    r("POST", "/api/v1/users/{user_id}/unblock", T, J, UserUnblock),
-    r("GET", "/api/v1/logs", T, J, LogsList),
-    r("GET", "/authorize", T, H, Authorize),
-    r("POST", "/consent", T, H, ConsentSubmit),
-    r("POST", "/oauth/token", T, O, Token),
-    r("POST", "/oauth/revoke", T, O, Revoke),
-    r("POST", "/oauth/introspect", T, O, Introspect),
-    r("GET", "/userinfo", T, O, UserInfo),
-    r("POST", "/userinfo", T, O, UserInfo),
-    r("POST", "/account/consents/revoke", T, H, AccountConsentRevoke),
-    r("GET", "/api/v1/clients", T, J, ClientsList),
-    r("POST", "/api/v1/clients", T, J, ClientsCreate),
-    r("GET", "/api/v1/clients/{client_id}", T, J, ClientGet),
-    r("PATCH", "/api/v1/clients/{client_id}", T, J, ClientUpdate),
-    r("DELETE", "/api/v1/clients/{client_id}", T, J, ClientDelete),
-    r("POST", "/api/v1/clients/{client_id}/rotate-secret", T, J, ClientRotateSecret),
-    r("GET", "/api/v1/resource-servers", T, J, ResourcesList),
-    r("POST", "/api/v1/resource-servers", T, J, ResourcesCreate),
-    r("GET", "/api/v1/resource-servers/{api_id}", T, J, ResourceGet),
-    r("DELETE", "/api/v1/resource-servers/{api_id}", T, J, ResourceDelete),
-    r("GET", "/api/v1/users/{user_id}/consents", T, J, ConsentsList),
-    r("DELETE", "/api/v1/users/{user_id}/consents/{client_id}", T, J, ConsentRevoke),
-    r("GET", "/admin", T, H, AdminHome),
-    r("GET", "/admin/clients", T, H, AdminClients),
-    r("GET", "/admin/clients/new", T, H, AdminClientNew),
-    r("POST", "/admin/clients", T, H, AdminClientCreate),
-    r("GET", "/admin/clients/{client_id}", T, H, AdminClient),
-    r("POST", "/admin/clients/{client_id}", T, H, AdminClientUpdate),
-    r("POST", "/admin/clients/{client_id}/rotate-secret", T, H, AdminClientRotate),
-    r("POST", "/admin/clients/{client_id}/delete", T, H, AdminClientDelete),
-    r("POST", "/admin/clients/{client_id}/consents/revoke", T, H, AdminConsentRevoke),
+/// Routes outside every surface: health and the OpenAPI document.
+const SERVICE: &[Route] = &[r("GET", "/healthz", P, J, Health), r("GET", "/openapi.json", P, J, OpenApi)];
+
+/// Who dispatches a route: the router itself, or one surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Service,
+    Internal,
+    OAuth,
+    Pages,
+    Api,
+    Admin,
+}
+
+/// Each surface's own route list, in matching order.
+const PARTS: [(Part, &[Route]); 6] = [
+    (Part::Service, SERVICE),
+    (Part::Internal, super::internal::ROUTES),
+    (Part::OAuth, super::oauth::ROUTES),
+    (Part::Pages, super::pages::ROUTES),
+    (Part::Api, super::api::ROUTES),
+    (Part::Admin, super::admin::ROUTES),
 ];
+
+const TOTAL: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < PARTS.len() {
+        n += PARTS[i].1.len();
+        i += 1;
+    }
+    n
+};
+
+/// Every surface's routes in one list, built at compile time.
+const ALL: [Route; TOTAL] = {
+    let mut out = [SERVICE[0]; TOTAL];
+    let (mut k, mut i) = (0, 0);
+    while i < PARTS.len() {
+        let list = PARTS[i].1;
+        let mut j = 0;
+        while j < list.len() {
+            out[k] = list[j];
+            k += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// Every route, once: the OpenAPI document and the platform-auth matrix
+/// read this list.
+pub static ROUTES: &[Route] = &ALL;
 
 /// Everything a handler sees.
 pub struct Ctx<'a, H: Host> {
@@ -321,19 +292,21 @@ fn render_error(surface: Surface, e: &Error) -> HttpResponse {
 }
 
 enum Resolved<'r> {
-    Route(&'r Route, Vec<(String, String)>),
+    Route(Part, &'r Route, Vec<(String, String)>),
     NoMethod(String),
     NotFound,
 }
 
 fn resolve(scope: Scope, method: &str, path: &str) -> Resolved<'static> {
     let mut allowed = Vec::new();
-    for route in ROUTES.iter().filter(|r| r.scope == scope) {
-        if let Some(params) = match_path(route.path, path) {
-            if route.method == method {
-                return Resolved::Route(route, params);
+    for (part, routes) in PARTS {
+        for route in routes.iter().filter(|r| r.scope == scope) {
+            if let Some(params) = match_path(route.path, path) {
+                if route.method == method {
+                    return Resolved::Route(part, route, params);
+                }
+                allowed.push(route.method);
             }
-            allowed.push(route.method);
         }
     }
     if allowed.is_empty() {
@@ -408,60 +381,27 @@ async fn route<H: Host>(req: &mut Request, host: &H) -> Result<HttpResponse, (Su
     };
 
     let req: &Request = req;
-    let (route, params) = match resolve(scope, req.method.as_str(), &rest) {
-        Resolved::Route(r, p) => (r, p),
+    let (part, route, params) = match resolve(scope, req.method.as_str(), &rest) {
+        Resolved::Route(part, r, p) => (part, r, p),
         Resolved::NoMethod(allow) => return Err((surface_for(&rest), Error::method_not_allowed(allow))),
         Resolved::NotFound => return Err((surface_for(&rest), Error::not_found(format!("no route for {}", req.path)))),
     };
     let cx = Ctx { host, req, tenant, params };
-    dispatch(route.id, &cx).await.map_err(|e| (route.surface, e))
+    dispatch(part, route.id, &cx).await.map_err(|e| (route.surface, e))
 }
 
-async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    use super::{api, internal, oauth, pages};
-    match id {
-        Health => Ok(crate::web::response::text(StatusCode::OK, "ok")),
-        OpenApi => crate::web::openapi::get(cx).await,
-        Discovery => oauth::discovery::get(cx).await,
-        Jwks => oauth::jwks::get(cx).await,
-        Home => Ok(crate::web::response::see_other(&cx.tenant().path("/account"))),
-        LoginShow => pages::login::show(cx).await,
-        LoginSubmit => pages::login::submit(cx).await,
-        SignupShow => pages::signup::show(cx).await,
-        SignupSubmit => pages::signup::submit(cx).await,
-        LogoutShow => oauth::end_session::get(cx).await,
-        LogoutSubmit => oauth::end_session::post(cx).await,
-        Account => pages::account::account(cx).await,
-        VerifyShow => pages::verify::show(cx).await,
-        VerifySubmit => pages::verify::submit(cx).await,
-        VerifyResend => pages::verify::resend(cx).await,
-        ResetShow => pages::reset::show_request(cx).await,
-        ResetSubmit => pages::reset::submit_request(cx).await,
-        ResetConfirmShow => pages::reset::show_confirm(cx).await,
-        ResetConfirmSubmit => pages::reset::submit_confirm(cx).await,
-        UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock | UserUnblock | LogsList
-        | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete | ClientRotateSecret
-        | ResourcesList | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList | ConsentRevoke => {
-            api::dispatch(id, cx).await
-        }
-        Authorize => oauth::authorize::get(cx).await,
-        ConsentSubmit => oauth::consent::submit(cx).await,
-        Token => oauth::token::post(cx).await,
-        Revoke => oauth::revoke::post(cx).await,
-        Introspect => oauth::introspect::post(cx).await,
-        UserInfo => oauth::userinfo::get(cx).await,
-        AccountConsentRevoke => pages::account::revoke_consent(cx).await,
-        AdminHome => crate::web::admin::home(cx).await,
-        AdminClients => crate::web::admin::list(cx).await,
-        AdminClientNew => crate::web::admin::new(cx).await,
-        AdminClientCreate => crate::web::admin::create(cx).await,
-        AdminClient => crate::web::admin::show(cx).await,
-        AdminClientUpdate => crate::web::admin::update(cx).await,
-        AdminClientRotate => crate::web::admin::rotate(cx).await,
-        AdminClientDelete => crate::web::admin::delete(cx).await,
-        AdminConsentRevoke => crate::web::admin::revoke_consent(cx).await,
-        // Everything else is the internal API, guarded route by route there.
-        _ => internal::dispatch(id, cx).await,
+/// Hands a route to the surface that owns it.
+async fn dispatch<H: Host>(part: Part, id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    match part {
+        Part::Service => match id {
+            Health => Ok(crate::web::response::text(StatusCode::OK, "ok")),
+            _ => crate::web::openapi::get(cx).await,
+        },
+        Part::Internal => super::internal::dispatch(id, cx).await,
+        Part::OAuth => super::oauth::dispatch(id, cx).await,
+        Part::Pages => super::pages::dispatch(id, cx).await,
+        Part::Api => super::api::dispatch(id, cx).await,
+        Part::Admin => super::admin::dispatch(id, cx).await,
     }
 }
 
@@ -486,6 +426,9 @@ mod tests {
             _ => panic!("expected 405"),
         }
         assert!(matches!(resolve(Scope::Tenant, "GET", "/nope"), Resolved::NotFound));
+        assert!(
+            matches!(resolve(Scope::Tenant, "GET", "/admin/clients/new"), Resolved::Route(Part::Admin, r, _) if r.id == AdminClientNew)
+        );
     }
 
     #[test]

@@ -20,6 +20,35 @@ use crate::tenant::api_keys::{self, KEY_PREFIX};
 use crate::web::response::HttpResponse;
 use crate::web::router::{Ctx, RouteId};
 
+use crate::web::router::RouteId::*;
+use crate::web::router::Scope::Tenant as T;
+use crate::web::router::Surface::Problem as J;
+use crate::web::router::{r, Route};
+
+/// The tenant management API's routes.
+pub const ROUTES: &[Route] = &[
+    r("GET", "/api/v1/users", T, J, UsersList),
+    r("POST", "/api/v1/users", T, J, UsersCreate),
+    r("GET", "/api/v1/users/{user_id}", T, J, UserGet),
+    r("PATCH", "/api/v1/users/{user_id}", T, J, UserUpdate),
+    r("DELETE", "/api/v1/users/{user_id}", T, J, UserDelete),
+    r("POST", "/api/v1/users/{user_id}/block", T, J, UserBlock),
+    r("POST", "/api/v1/users/{user_id}/unblock", T, J, UserUnblock),
+    r("GET", "/api/v1/logs", T, J, LogsList),
+    r("GET", "/api/v1/clients", T, J, ClientsList),
+    r("POST", "/api/v1/clients", T, J, ClientsCreate),
+    r("GET", "/api/v1/clients/{client_id}", T, J, ClientGet),
+    r("PATCH", "/api/v1/clients/{client_id}", T, J, ClientUpdate),
+    r("DELETE", "/api/v1/clients/{client_id}", T, J, ClientDelete),
+    r("POST", "/api/v1/clients/{client_id}/rotate-secret", T, J, ClientRotateSecret),
+    r("GET", "/api/v1/resource-servers", T, J, ResourcesList),
+    r("POST", "/api/v1/resource-servers", T, J, ResourcesCreate),
+    r("GET", "/api/v1/resource-servers/{api_id}", T, J, ResourceGet),
+    r("DELETE", "/api/v1/resource-servers/{api_id}", T, J, ResourceDelete),
+    r("GET", "/api/v1/users/{user_id}/consents", T, J, ConsentsList),
+    r("DELETE", "/api/v1/users/{user_id}/consents/{client_id}", T, J, ConsentRevoke),
+];
+
 /// Who is calling the management API.
 pub enum Caller {
     /// A management API key: every scope.

@@ -16,7 +16,41 @@ use crate::logs::{self, Audit, EventType};
 use crate::platform::auth::{self, Credential, Permission, Principal, Role};
 use crate::platform::{jwt, keys as platform_keys};
 use crate::web::response::{json, json_cached, no_content, HttpResponse};
-use crate::web::router::{Ctx, RouteId, ROUTES};
+use crate::web::router::{Ctx, RouteId};
+
+use crate::web::router::Scope::Platform as P;
+use crate::web::router::Surface::Problem as J;
+use crate::web::router::{r, Route};
+
+/// The platform API's routes (outside every tenant).
+pub const ROUTES: &[Route] = &[
+    r("GET", "/api/v1/internal/tenants", P, J, RouteId::TenantsList),
+    r("POST", "/api/v1/internal/tenants", P, J, RouteId::TenantsCreate),
+    r("GET", "/api/v1/internal/tenants/{tenant}", P, J, RouteId::TenantGet),
+    r("PATCH", "/api/v1/internal/tenants/{tenant}", P, J, RouteId::TenantUpdate),
+    r("DELETE", "/api/v1/internal/tenants/{tenant}", P, J, RouteId::TenantDelete),
+    r("GET", "/api/v1/internal/tenants/{tenant}/api-keys", P, J, RouteId::ApiKeysList),
+    r("POST", "/api/v1/internal/tenants/{tenant}/api-keys", P, J, RouteId::ApiKeysCreate),
+    r("DELETE", "/api/v1/internal/tenants/{tenant}/api-keys/{key_id}", P, J, RouteId::ApiKeyRevoke),
+    r("GET", "/api/v1/internal/tenants/{tenant}/signing-keys", P, J, RouteId::SigningKeysList),
+    r("POST", "/api/v1/internal/tenants/{tenant}/signing-keys", P, J, RouteId::SigningKeysRotate),
+    r("POST", "/api/v1/internal/tenants/{tenant}/signing-keys/{kid}/retire", P, J, RouteId::SigningKeyRetire),
+    r("GET", "/api/v1/internal/tenants/{tenant}/domains", P, J, RouteId::DomainsList),
+    r("POST", "/api/v1/internal/tenants/{tenant}/domains", P, J, RouteId::DomainsAdd),
+    r("DELETE", "/api/v1/internal/tenants/{tenant}/domains/{domain}", P, J, RouteId::DomainRemove),
+    r("GET", "/api/v1/internal/tenants/{tenant}/logs", P, J, RouteId::TenantLogs),
+    r("GET", "/api/v1/internal/dev/mailbox", P, J, RouteId::DevMailbox),
+    r("POST", "/api/v1/internal/dev/bench/argon2", P, J, RouteId::DevBenchArgon2),
+    r("GET", "/api/v1/internal/.well-known/jwks.json", P, J, RouteId::PlatformJwks),
+    r("POST", "/api/v1/internal/auth/token", P, J, RouteId::PlatformToken),
+    r("GET", "/api/v1/internal/api-keys", P, J, RouteId::PlatformKeysList),
+    r("POST", "/api/v1/internal/api-keys", P, J, RouteId::PlatformKeysCreate),
+    r("POST", "/api/v1/internal/api-keys/{key_id}/rotate", P, J, RouteId::PlatformKeyRotate),
+    r("DELETE", "/api/v1/internal/api-keys/{key_id}", P, J, RouteId::PlatformKeyRevoke),
+    r("POST", "/api/v1/internal/platform-signing-keys", P, J, RouteId::PlatformSigningKeyRotate),
+    r("GET", "/api/v1/internal/audit", P, J, RouteId::PlatformAudit),
+    r("POST", "/api/v1/internal/maintenance", P, J, RouteId::Maintenance),
+];
 
 /// What a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
