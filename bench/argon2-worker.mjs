@@ -10,7 +10,7 @@ const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
 const server = await startWrangler({
   port: await freePort(),
   persistTo,
-  vars: { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: key, BENCH_ENDPOINTS: 'true' },
+  vars: { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: key, DEV_MODE: 'true' },
 });
 
 async function timed(n) {

@@ -129,7 +129,7 @@ async function startDevServer(config, persist, secrets = {}) {
 const platformKey = `bench-${randomSecret(18)}`;
 const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
 migrate(persistTo);
-const tessera = await startDevServer(path.join(root, 'wrangler.toml'), persistTo, { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey });
+const tessera = await startDevServer(path.join(root, 'wrangler.toml'), persistTo, { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey, DEV_MODE: 'true' });
 const call = async (method, p, token, json) => {
   const r = await fetch(tessera.url + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json && JSON.stringify(json) });
   const body = await r.json();

@@ -31,7 +31,7 @@ if (!process.env.SKIP_WORKER_BUILD) buildWorker();
 // The canonical origin: the issuer, discovery and emailed links come from it,
 // never from a request's Host header.
 const server = await startWrangler({
-  port, persistTo: path.join(root, '.wrangler/state'), inherit: true, vars: { PUBLIC_URL: `http://127.0.0.1:${port}` },
+  port, persistTo: path.join(root, '.wrangler/state'), inherit: true, vars: { PUBLIC_URL: `http://127.0.0.1:${port}`, DEV_MODE: 'true' },
 });
 const base = server.url;
 

@@ -45,6 +45,12 @@ node scripts/spin-check.mjs
 step "Workers bundle (worker-build --release)"
 sh scripts/build-worker.sh
 
+step "wrangler deploy --dry-run: the committed configuration builds for production"
+dry=$(mktemp -d)
+SKIP_WORKER_BUILD=1 WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false XDG_CONFIG_HOME="$root/.xdg-config" CI=1 \
+  npx wrangler deploy --dry-run --outdir "$dry" </dev/null 2>&1 | tail -15
+rm -rf "$dry"
+
 step "contract fuzzing: schemathesis over every operation of openapi/openapi.json"
 SKIP_WORKER_BUILD=1 node tests/contract/run.mjs 2>&1 | tail -25
 

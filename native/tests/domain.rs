@@ -64,6 +64,8 @@ mod native_host_support {
             host.clock.set_fixed(T0);
             host.set_secret("MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
             host.set_secret("PLATFORM_API_KEY", PLATFORM_KEY);
+            // Local conveniences (dev mailbox, dev routes) are opt-in.
+            host.set_var("DEV_MODE", "true");
             Env { host }
         }
 
@@ -144,6 +146,11 @@ mod native_host_support {
             let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
             all.extend_from_slice(fields);
             self.post_form(b, action, &all)
+        }
+
+        /// Rows in the dev mailbox table, read directly.
+        pub fn mailbox_rows(&self) -> i64 {
+            self.host.db.conn().query_row("SELECT COUNT(*) FROM dev_mailbox", [], |r| r.get(0)).unwrap()
         }
 
         pub fn mailbox(&self, to: &str) -> Vec<Value> {
@@ -759,8 +766,11 @@ fn api_keys_are_shown_once_and_revocable() {
 fn http_email_provider_goes_through_outbound() {
     let env = Env::new();
     env.tenant("demo");
-    env.host.set_var("EMAIL_PROVIDER", "http");
+    // A production configuration: no dev mode, a public origin, a provider.
+    env.host.set_var("DEV_MODE", "");
+    env.host.set_var("PUBLIC_URL", "http://127.0.0.1:8787");
     env.host.set_var("EMAIL_API_URL", "https://mail.example.test/emails");
+    env.host.set_var("EMAIL_FROM", "login@example.test");
     env.host.set_secret("EMAIL_API_KEY", "re_supersecret");
     let mut b = Browser::default();
     let r = env.submit(
@@ -776,10 +786,13 @@ fn http_email_provider_goes_through_outbound() {
     assert_eq!(sent[0].headers()["authorization"], "Bearer re_supersecret");
     let body: Value = serde_json::from_slice(sent[0].body()).unwrap();
     assert_eq!(body["to"][0], "ana@example.com");
+    assert_eq!(body["from"], "login@example.test");
     assert!(body["text"].as_str().unwrap().contains("/t/demo/verify-email?token="));
     drop(sent);
-    // The dev mailbox is closed when a real provider is configured.
+    // The dev routes do not exist outside dev mode.
     assert_eq!(env.platform("GET", "/api/v1/internal/dev/mailbox", None).status, 404);
+    assert_eq!(env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None).status, 404);
+    assert!(env.mailbox_rows() == 0, "nothing went to the dev mailbox");
     // A failing provider is a server error, and the API key is not in it.
     env.host.outbound.status.set(500);
     let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ana@example.com")]);
@@ -852,9 +865,8 @@ fn bad_input_gets_clear_client_errors() {
     }
     let r = env.send("PUT", "/t/demo/login", &[], b"", "x");
     assert_eq!(r.header("allow"), "GET, POST");
-    // The benchmark endpoint exists only where BENCH_ENDPOINTS=true.
-    assert_eq!(env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None).status, 404);
-    env.host.set_var("BENCH_ENDPOINTS", "true");
+    // The benchmark endpoint is a dev route (DEV_MODE=true here; its absence
+    // outside dev mode is tested with a production configuration).
     assert_eq!(env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=1", None).status, 200);
     assert_eq!(env.platform("POST", "/api/v1/internal/dev/bench/argon2?n=500", None).status, 400);
     // Problem bodies carry the RFC 9457 members.

@@ -85,6 +85,17 @@ export function pruneWranglerLogs(keep = 10) {
 }
 
 /**
+ * Whether Tessera answers at `url`: its health check says ok, or says
+ * which configuration is missing (a deployment under test may lack it on
+ * purpose).
+ */
+export async function answering(url) {
+  const r = await fetch(`${url}/healthz`);
+  const text = await r.text();
+  return (r.status === 200 && text === 'ok') || (r.status === 503 && text.includes('not configured'));
+}
+
+/**
  * Starts wrangler dev and resolves once the worker answers /healthz.
  * `vars` are passed with --var (they override wrangler.toml and .dev.vars).
  */
@@ -122,8 +133,7 @@ export async function startWrangler({ port, persistTo, vars = {}, inherit = fals
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${log}`);
     try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.status === 200 && (await r.text()) === 'ok') return { url, stop, child, log: () => log };
+      if (await answering(url)) return { url, stop, child, log: () => log };
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 300));
   }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module of `shared/src` and its layer, lowest first.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("foundation", &["cache", "crypto", "error", "host", "pagination", "secret", "types"]),
+    ("foundation", &["cache", "config", "crypto", "error", "host", "pagination", "secret", "types"]),
     ("domains", &["email", "keys", "logs", "oauth", "platform", "session", "tenant", "users"]),
     ("use cases", &["usecases"]),
     ("web", &["web"]),

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     UnsupportedMediaType,
     RateLimited,
     Server,
+    /// 503: the deployment is not ready (its configuration is incomplete).
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -38,6 +40,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Server => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -47,7 +50,7 @@ impl ErrorKind {
             ErrorKind::Unauthorized => "invalid_token",
             ErrorKind::Forbidden => "access_denied",
             ErrorKind::Server => "server_error",
-            ErrorKind::RateLimited => "temporarily_unavailable",
+            ErrorKind::RateLimited | ErrorKind::Unavailable => "temporarily_unavailable",
             _ => "invalid_request",
         }
     }
@@ -65,6 +68,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedMediaType => "Unsupported media type",
             ErrorKind::RateLimited => "Too many requests",
             ErrorKind::Server => "Server error",
+            ErrorKind::Unavailable => "Service unavailable",
         }
     }
 }

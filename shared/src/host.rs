@@ -207,7 +207,7 @@ pub trait Outbound {
 pub trait Secrets {
     /// A secret binding (`MASTER_KEY`, `PLATFORM_API_KEY`, ...).
     fn secret(&self, name: &str) -> Option<Secret<String>>;
-    /// A plain configuration variable (`EMAIL_PROVIDER`, ...).
+    /// A plain configuration variable (`PUBLIC_URL`, `DEV_MODE`, ...).
     fn var(&self, name: &str) -> Option<String>;
 }
 

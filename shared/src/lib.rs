@@ -16,6 +16,7 @@
 
 // Foundation.
 pub mod cache;
+pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod host;

@@ -10,7 +10,7 @@ import { freePort, randomSecret, root, startWrangler } from '../../scripts/lib/w
 
 const platformKey = `contract-${randomSecret(18).replace(/[^A-Za-z0-9]/g, '')}`;
 const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-contract-'));
-const server = await startWrangler({ port: await freePort(), persistTo, vars: { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey } });
+const server = await startWrangler({ port: await freePort(), persistTo, vars: { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey, DEV_MODE: 'true' } });
 let status = 1;
 try {
   const call = async (method, p, token, json) => {

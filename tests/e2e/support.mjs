@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { buildWorker, freePort, randomSecret, root, startWrangler, workerBuilt } from '../../scripts/lib/wrangler.mjs';
+import { answering, buildWorker, freePort, randomSecret, root, startWrangler, workerBuilt } from '../../scripts/lib/wrangler.mjs';
 
 /** Which host the suite runs against: `workers` (wrangler dev) or `spin`. */
 export const HOST = process.env.TESSERA_E2E_HOST || 'workers';
@@ -42,8 +42,7 @@ async function startSpin(vars) {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`spin test host exited:\n${log}`);
     try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.status === 200) return { url, stop, log: () => log };
+      if (await answering(url)) return { url, stop, log: () => log };
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -51,8 +50,14 @@ async function startSpin(vars) {
   throw new Error(`spin test host did not become ready:\n${log}`);
 }
 
-export async function startServer() {
-  const vars = { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: PLATFORM_KEY, EMAIL_PROVIDER: 'dev' };
+/**
+ * Starts the host under test. `vars` replace the defaults: dev mode (the dev
+ * mailbox and routes) unless `DEV_MODE: ''` asks for a production setup.
+ */
+export async function startServer(overrides = {}) {
+  const all = { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: PLATFORM_KEY, DEV_MODE: 'true', ...overrides };
+  // An empty value means "not set".
+  const vars = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== ''));
   if (HOST === 'spin') return startSpin(vars);
   if (!process.env.SKIP_WORKER_BUILD || !workerBuilt()) buildWorker();
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));

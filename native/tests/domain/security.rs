@@ -111,6 +111,32 @@ fn a_body_declared_too_large_is_refused_by_its_length() {
 }
 
 #[test]
+fn an_incomplete_production_configuration_is_refused_from_the_first_request() {
+    let env = Env::new();
+    env.tenant("demo");
+    env.host.set_var("DEV_MODE", "");
+    let h = env.send("GET", "/healthz", &[], b"", "x");
+    assert_eq!(h.status, 503, "{}", h.body);
+    for name in ["PUBLIC_URL", "EMAIL_API_URL", "EMAIL_FROM", "EMAIL_API_KEY"] {
+        assert!(h.body.contains(name), "{name}: {}", h.body);
+    }
+    // Every route is refused (in its own format), not only mail.
+    let r = env.send("GET", "/t/demo/login", &[], b"", "x");
+    assert_eq!(r.status, 503);
+    assert!(r.header("content-type").starts_with("text/html"));
+    assert_eq!(env.platform("GET", "/api/v1/internal/tenants", None).status, 503);
+    assert!(env.host.errors.borrow().iter().any(|e| e.contains("EMAIL_API_KEY")), "the operator's log names it");
+    // Complete, it serves; no secret value appears anywhere above.
+    env.host.set_var("PUBLIC_URL", "http://127.0.0.1:8787");
+    env.host.set_var("EMAIL_API_URL", "https://mail.example.test/emails");
+    env.host.set_var("EMAIL_FROM", "login@example.test");
+    env.host.set_secret("EMAIL_API_KEY", "re_supersecret");
+    assert_eq!(env.send("GET", "/healthz", &[], b"", "x").status, 200);
+    assert_eq!(env.send("GET", "/t/demo/login", &[], b"", "x").status, 200);
+    assert!(env.host.errors.borrow().iter().all(|e| !e.contains("supersecret")));
+}
+
+#[test]
 fn a_custom_domain_serves_its_own_tenant_only() {
     let env = Env::new();
     env.tenant("demo");

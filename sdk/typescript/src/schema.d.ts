@@ -116,7 +116,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Run n Argon2id hashes (BENCH_ENDPOINTS=true only) */
+        /** Run n Argon2id hashes (DEV_MODE=true only) */
         post: operations["DevBenchArgon2"];
         delete?: never;
         options?: never;
@@ -131,7 +131,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Messages of the dev mailbox (EMAIL_PROVIDER=dev) */
+        /** Messages of the dev mailbox (DEV_MODE=true only) */
         get: operations["DevMailbox"];
         put?: never;
         post?: never;

@@ -1,8 +1,9 @@
-//! Outgoing email. Production posts to an HTTP email API through `Outbound`
-//! (`EMAIL_PROVIDER=http`: `EMAIL_API_URL`, `EMAIL_API_KEY`, `EMAIL_FROM`;
-//! the JSON body `{from, to, subject, text}` is what Resend-style APIs take).
-//! Locally and in tests (`EMAIL_PROVIDER=dev`, the default) messages go to the
-//! dev mailbox table, readable through the internal API.
+//! Outgoing email. A deployment posts to an HTTP email API through
+//! `Outbound` (`EMAIL_API_URL`, `EMAIL_API_KEY`, `EMAIL_FROM`; the JSON body
+//! `{from, to, subject, text}` is what Resend-style APIs take). Only with
+//! `DEV_MODE=true` (local development and tests) do messages go to the dev
+//! mailbox table instead, readable through the internal API; there is no
+//! silent fallback to it (`crate::config`).
 
 use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Outbound, Secrets};
@@ -20,10 +21,12 @@ pub enum Provider {
     Http,
 }
 
+/// The dev mailbox in dev mode, the HTTP provider everywhere else.
 pub fn provider<H: Host>(host: &H) -> Provider {
-    match host.secrets().var("EMAIL_PROVIDER").as_deref() {
-        Some("http") => Provider::Http,
-        _ => Provider::Dev,
+    if crate::config::dev_mode(host) {
+        Provider::Dev
+    } else {
+        Provider::Http
     }
 }
 
@@ -53,7 +56,7 @@ pub async fn send<H: Host>(host: &H, tenant: &TenantId, email: Email) -> Result<
 async fn send_http<H: Host>(host: &H, email: Email) -> Result<()> {
     let url = host.secrets().var("EMAIL_API_URL").ok_or_else(|| Error::server("EMAIL_API_URL is not configured"))?;
     let key = host.secrets().secret("EMAIL_API_KEY").ok_or_else(|| Error::server("EMAIL_API_KEY is not configured"))?;
-    let from = host.secrets().var("EMAIL_FROM").unwrap_or_else(|| "no-reply@tessera.local".into());
+    let from = host.secrets().var("EMAIL_FROM").ok_or_else(|| Error::server("EMAIL_FROM is not configured"))?;
     let body = serde_json::json!({ "from": from, "to": [email.to], "subject": email.subject, "text": email.text });
     let req = http::Request::post(url)
         .header("content-type", "application/json")

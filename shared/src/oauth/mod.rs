@@ -63,11 +63,11 @@ impl From<Error> for OAuthError {
             ErrorKind::Server => "server_error",
             ErrorKind::Unauthorized => "invalid_client",
             ErrorKind::Forbidden => "access_denied",
-            ErrorKind::RateLimited => "temporarily_unavailable",
+            ErrorKind::RateLimited | ErrorKind::Unavailable => "temporarily_unavailable",
             _ => "invalid_request",
         };
         let mut o = OAuthError::new(code, e.detail);
-        if e.kind == ErrorKind::UnsupportedMediaType || e.kind == ErrorKind::PayloadTooLarge {
+        if matches!(e.kind, ErrorKind::UnsupportedMediaType | ErrorKind::PayloadTooLarge | ErrorKind::Unavailable) {
             o.status = e.kind.status();
         }
         o.internal = e.internal;

@@ -340,6 +340,20 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
 
 async fn route<H: Host>(req: &mut Request, host: &H) -> Result<HttpResponse, (Surface, Error)> {
     let fallback = surface_for(&req.path);
+    // An incomplete configuration refuses everything from the first request
+    // on (`crate::config`); the health check names what is missing.
+    let missing = crate::config::missing(host);
+    if !missing.is_empty() {
+        let e = if req.path == "/healthz" {
+            Error::new(ErrorKind::Unavailable, format!("not configured: {} missing", missing.join(", ")))
+        } else {
+            Error {
+                internal: Some(format!("not configured: {} missing", missing.join(", "))),
+                ..Error::new(ErrorKind::Unavailable, "this deployment is not configured yet")
+            }
+        };
+        return Err((fallback, e));
+    }
     // A liveness probe needs no configuration to be right.
     let public = if req.path == "/healthz" { None } else { PublicUrl::configured(host).map_err(|e| (fallback, e))? };
     let platform_path = req.path == "/healthz"

@@ -11,7 +11,7 @@ pub mod tenants;
 use http::StatusCode;
 
 use crate::error::{Error, Result};
-use crate::host::{Host, Secrets};
+use crate::host::Host;
 use crate::logs::{self, Audit, EventType};
 use crate::platform::auth::{self, Credential, Permission, Principal, Role};
 use crate::platform::{jwt, keys as platform_keys};
@@ -93,6 +93,10 @@ pub fn guard(id: RouteId) -> Guard {
 }
 
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    // The dev routes do not exist outside dev mode, for anyone.
+    if matches!(id, RouteId::DevMailbox | RouteId::DevBenchArgon2) && !crate::config::dev_mode(cx.host) {
+        return Err(Error::not_found(format!("no route for {}", cx.req.path)));
+    }
     let permission = match guard(id) {
         Guard::Public => return public(id, cx).await,
         Guard::Platform(p) => p,
@@ -225,9 +229,6 @@ async fn mint_token<H: Host>(cx: &Ctx<'_, H>, who: &Principal) -> Result<HttpRes
 }
 
 async fn dev_mailbox<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    if crate::email::provider(cx.host) != crate::email::Provider::Dev {
-        return Err(Error::not_found("the dev mailbox exists only with EMAIL_PROVIDER=dev"));
-    }
     let page = cx.req.page()?;
     let messages = crate::email::dev_mailbox(cx.host, cx.req.query_param("to"), page.limit).await?;
     Ok(json(StatusCode::OK, &serde_json::json!({ "messages": messages })))
@@ -236,11 +237,8 @@ async fn dev_mailbox<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 /// Runs `n` Argon2id hashes with the production parameters, so a benchmark
 /// can time hashing inside the real runtime from outside (Workers freeze
 /// `Date.now()` during execution, so the worker cannot time itself). Exists
-/// only where the operator sets `BENCH_ENDPOINTS=true`.
+/// only in dev mode, like every `/api/v1/internal/dev/*` route.
 fn bench_argon2<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    if cx.host.secrets().var("BENCH_ENDPOINTS").as_deref() != Some("true") {
-        return Err(Error::not_found("benchmark endpoints are disabled"));
-    }
     let n: u32 = cx
         .req
         .query_param("n")

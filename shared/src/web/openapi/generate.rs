@@ -135,7 +135,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         DevMailbox => Op {
             query: &["limit", "to"],
             ..page(
-                "Messages of the dev mailbox (EMAIL_PROVIDER=dev)",
+                "Messages of the dev mailbox (DEV_MODE=true only)",
                 "platform",
                 Ok::Json(
                     200,
@@ -145,7 +145,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         },
         DevBenchArgon2 => Op {
             query: &["n"],
-            ..page("Run n Argon2id hashes (BENCH_ENDPOINTS=true only)", "platform", Ok::Json(200, open_object()))
+            ..page("Run n Argon2id hashes (DEV_MODE=true only)", "platform", Ok::Json(200, open_object()))
         },
         PlatformJwks => page(
             "The platform's JWKS (super-admin JWTs)",
