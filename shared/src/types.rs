@@ -53,6 +53,12 @@ fn new_id(prefix: &str, now_ms: i64, random: &[u8]) -> String {
     s
 }
 
+/// Whether a host name is the loopback interface (RFC 8252 §7.3 allows
+/// plain-HTTP redirect URIs there; local development serves there).
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,10 +78,4 @@ mod tests {
         assert!(a.starts_with("usr_"));
         assert_eq!(a.len(), 4 + 12 + 20);
     }
-}
-
-/// Whether a host name is the loopback interface (RFC 8252 §7.3 allows
-/// plain-HTTP redirect URIs there; local development serves there).
-pub fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
 }

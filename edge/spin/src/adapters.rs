@@ -5,6 +5,7 @@
 
 use std::cell::Cell;
 
+use spin_sdk::http::IncomingRequest;
 use spin_sdk::key_value::Store;
 use spin_sdk::sqlite::{Connection, Value as SqlValue};
 use tessera_core::host::{
@@ -12,6 +13,7 @@ use tessera_core::host::{
     Value,
 };
 use tessera_core::types::Secret;
+use tessera_core::web::request::{declared_too_large, read_capped};
 use tessera_core::ClientIp;
 
 mod migrations {
@@ -95,7 +97,25 @@ pub fn migrate() -> Result<(), DbError> {
 
 /// The client address Spin reports (`spin-client-addr`, set by the
 /// runtime from the connection), without its port.
-pub fn with_client_ip(mut req: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+/// The request as the core takes it. The body is read as a stream: one
+/// declared too large is not read at all (the core answers 413 from the
+/// header), any other at most one chunk past the limit.
+pub async fn to_http(req: IncomingRequest) -> Option<http::Request<Vec<u8>>> {
+    let method = http::Method::from_bytes(req.method().to_string().as_bytes()).ok()?;
+    let mut b = http::Request::builder().method(method).uri(req.uri());
+    let mut declared = None;
+    for (name, value) in req.headers().entries() {
+        if name.eq_ignore_ascii_case("content-length") {
+            declared = String::from_utf8(value.clone()).ok();
+        }
+        b = b.header(name, value);
+    }
+    let body =
+        if declared_too_large(declared.as_deref()) { Vec::new() } else { read_capped(req.into_body_stream()).await };
+    b.body(body).ok().map(with_client_ip)
+}
+
+fn with_client_ip(mut req: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
     let ip = req
         .headers()
         .get("spin-client-addr")

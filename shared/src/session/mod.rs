@@ -67,7 +67,7 @@ pub async fn current<H: Host>(host: &H, tctx: &TenantCtx, token: Option<&str>) -
         .query(
             "SELECT s.user_id, s.auth_time, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
              WHERE s.id_hash = ?1 AND s.tenant_id = ?2 AND s.expires_at > ?3 AND u.blocked = 0",
-            &[token_hash(&token).into(), tctx.id().as_str().into(), host.now().into()],
+            &[token_hash(token).into(), tctx.id().as_str().into(), host.now().into()],
         )
         .await?;
     let Some(row) = rows.first() else {
