@@ -33,7 +33,8 @@ fi
 step "unit and domain tests (real SQLite, real migrations)"
 cargo test -p tessera-core -p tessera-native
 
-step "OpenAPI: the committed spec and SDKs match the code"
+step "OpenAPI: the committed spec and SDKs match the code; Redocly's recommended rules, warnings as errors"
+npx redocly lint --config openapi/redocly.yaml openapi/openapi.json 2>&1 | grep -Ev '║|╔|╚|^\s*$' | tail -4
 bash scripts/sdk.sh --check
 npx tsc -p sdk/typescript
 # The Rust SDK is generated from the spec by its build script on every build.

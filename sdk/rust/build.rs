@@ -74,14 +74,16 @@ fn main() {
             paths.insert(p.clone(), Value::Object(kept));
         }
     }
-    // progenitor counts `default` as a possible success too; spell the error
-    // ranges out instead.
+    // progenitor types a response body only as `application/json`; a problem
+    // (RFC 9457) is JSON, so the typed errors become `Error<types::Problem>`.
     for ops in paths.values_mut() {
         for op in ops.as_object_mut().expect("ops").values_mut() {
-            let responses = op["responses"].as_object_mut().expect("responses");
-            if let Some(d) = responses.remove("default") {
-                responses.insert("4XX".into(), d.clone());
-                responses.insert("5XX".into(), d);
+            for resp in op["responses"].as_object_mut().expect("responses").values_mut() {
+                if let Some(content) = resp.get_mut("content").and_then(Value::as_object_mut) {
+                    if let Some(problem) = content.remove("application/problem+json") {
+                        content.insert("application/json".into(), problem);
+                    }
+                }
             }
         }
     }

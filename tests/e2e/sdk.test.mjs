@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, startServer } from './support.mjs';
-import { createAndReadUser } from '../../sdk/typescript/dist/example.js';
+import { createAndReadUser, typedErrors } from '../../sdk/typescript/dist/example.js';
 import { createTesseraClient } from '../../sdk/typescript/dist/index.js';
 
 let server;
@@ -23,11 +23,16 @@ test('TypeScript SDK: create a user and read it back', async () => {
   const user = await createAndReadUser(server.url, key, 'sdk', 'sdk-user@example.com');
   assert.equal(user.email, 'sdk-user@example.com');
   assert.equal(user.email_verified, true);
-  // Errors come back typed as problem+json.
+  // Errors come back typed as problem+json (a 404 and a 400).
   const tessera = createTesseraClient(server.url, key);
   const missing = await tessera.GET('/t/{tenant}/api/v1/users/{user_id}', { params: { path: { tenant: 'sdk', user_id: 'usr_missing' } } });
   assert.equal(missing.response.status, 404);
   assert.equal(missing.error.status, 404);
+  const [notFound, invalid] = await typedErrors(server.url, key, 'sdk');
+  assert.equal(notFound.status, 404);
+  assert.equal(notFound.title, 'Not found');
+  assert.equal(invalid.status, 400);
+  assert.match(invalid.detail, /email/);
 });
 
 test('Rust SDK (progenitor): create a user and read it back', async () => {
@@ -36,6 +41,8 @@ test('Rust SDK (progenitor): create a user and read it back', async () => {
   const r = spawnSync(bin, [server.url, key, 'sdk'], { encoding: 'utf8' });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /created and read rust-sdk@example\.com/);
+  assert.match(r.stdout, /404 problem: no such user/);
+  assert.match(r.stdout, /400 problem: .*email/);
   const found = await api.call('GET', '/t/sdk/api/v1/users?email=rust-sdk@example.com', { token: key });
   assert.equal(found.json.users.length, 1, 'the user really exists');
 });

@@ -22,13 +22,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         name: Some("Rust SDK".into()),
         password: None,
     };
-    let created = tessera.users_create(tenant, &body).await?.into_inner();
+    let created = tessera.users_create(tenant, &body.clone()).await?.into_inner();
     let read = tessera.user_get(tenant, &created.id).await?.into_inner();
     assert_eq!(read.id, created.id);
     assert_eq!(read.email, "rust-sdk@example.com");
-    // A missing user is an error response, not a panic.
-    let missing = tessera.user_get(tenant, "usr_missing").await;
-    assert_eq!(missing.err().and_then(|e| e.status()).map(|s| s.as_u16()), Some(404));
+    // Errors are typed: the problem details (RFC 9457) of a missing user...
+    match tessera.user_get(tenant, "usr_missing").await {
+        Err(tessera_sdk::Error::ErrorResponse(problem)) => {
+            assert_eq!(problem.status().as_u16(), 404);
+            assert_eq!(problem.status, 404);
+            println!("404 problem: {}", problem.detail);
+        }
+        other => return Err(format!("expected a 404 problem, got {other:?}").into()),
+    }
+    // ...and of invalid input.
+    let bad = CreateUser { email: "not-an-email".into(), ..body };
+    match tessera.users_create(tenant, &bad).await {
+        Err(tessera_sdk::Error::ErrorResponse(problem)) => {
+            assert_eq!(problem.status, 400);
+            assert!(problem.detail.contains("email"), "{}", problem.detail);
+            println!("400 problem: {}", problem.detail);
+        }
+        other => return Err(format!("expected a 400 problem, got {other:?}").into()),
+    }
     println!("created and read {}", read.email);
     Ok(())
 }

@@ -10,6 +10,32 @@ use crate::error::{Error, ErrorKind};
 use crate::oauth::OAuthError;
 use crate::web::response::HttpResponse;
 
+/// The problem details body (RFC 9457 §3) of the management and platform
+/// APIs. The OpenAPI document's `Problem` schema is generated from this type.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, serde::Serialize)]
+pub struct Problem<'a> {
+    /// Always `about:blank`: the status code says what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub status: u16,
+    /// What went wrong, for a person; never a secret.
+    pub detail: &'a str,
+}
+
+/// The OAuth error body (RFC 6749 §5.2), from the token, revocation,
+/// introspection and userinfo endpoints. The `OAuthError` schema of the
+/// OpenAPI document is generated from this type.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "OAuthError"))]
+#[derive(Debug, serde::Serialize)]
+pub struct OAuthErrorBody<'a> {
+    /// The registered error code (`invalid_request`, `invalid_client`, ...).
+    pub error: &'a str,
+    pub error_description: &'a str,
+}
+
 /// An [`Error`] rendered for a surface.
 pub trait Render {
     /// `application/problem+json` (RFC 9457).
@@ -22,21 +48,13 @@ pub trait Render {
 
 impl Render for Error {
     fn to_problem(&self) -> HttpResponse {
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": self.kind.title(),
-            "status": self.status().as_u16(),
-            "detail": self.detail,
-        });
-        respond(self, "application/problem+json", body.to_string().into_bytes())
+        let body = Problem { kind: "about:blank", title: self.kind.title(), status: self.status().as_u16(), detail: &self.detail };
+        respond(self, "application/problem+json", serde_json::to_vec(&body).unwrap_or_default())
     }
 
     fn to_oauth(&self) -> HttpResponse {
-        let body = serde_json::json!({
-            "error": self.kind.oauth_code(),
-            "error_description": self.detail,
-        });
-        respond(self, "application/json", body.to_string().into_bytes())
+        let body = OAuthErrorBody { error: self.kind.oauth_code(), error_description: &self.detail };
+        respond(self, "application/json", serde_json::to_vec(&body).unwrap_or_default())
     }
 
     fn to_html(&self) -> HttpResponse {
@@ -70,7 +88,7 @@ impl OAuthRender for OAuthError {
     /// The JSON error body of the token, revocation and introspection
     /// endpoints, never cached (RFC 6749 §5.1).
     fn to_response(&self) -> HttpResponse {
-        let body = serde_json::json!({ "error": self.code, "error_description": self.description });
+        let body = OAuthErrorBody { error: self.code, error_description: &self.description };
         let mut b = http::Response::builder()
             .status(self.status)
             .header("content-type", "application/json")
@@ -79,7 +97,7 @@ impl OAuthRender for OAuthError {
         if self.basic_challenge {
             b = b.header("www-authenticate", "Basic realm=\"tessera\"");
         }
-        b.body(body.to_string().into_bytes()).expect("static headers")
+        b.body(serde_json::to_vec(&body).unwrap_or_default()).expect("static headers")
     }
 
     /// The error as a redirect back to a *verified* redirect URI (RFC 6749

@@ -226,7 +226,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         ),
         LogoutShow => Op {
             query: &["id_token_hint", "post_logout_redirect_uri", "state", "client_id"],
-            ..page("RP-initiated logout (end_session_endpoint)", "oidc", Ok::Redirect)
+            ..page("RP-initiated logout (end_session_endpoint)", "oidc", Ok::Html)
         },
         LogoutSubmit => op(
             "Sign out",
@@ -308,7 +308,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
                 "resource",
                 "response_mode",
             ],
-            ..page("Authorization endpoint (code flow with PKCE)", "oidc", Ok::Redirect)
+            ..page("Authorization endpoint (code flow with PKCE)", "oidc", Ok::Html)
         },
         ConsentSubmit => op(
             "Allow or deny a client's request",
@@ -457,6 +457,58 @@ fn security(id: RouteId, scope: Scope, surface: Surface) -> Value {
     }
 }
 
+/// The error statuses an operation can answer, each rendered in its
+/// surface's format (`web::render`). Documented generously: a status the
+/// operation cannot produce costs a client nothing, one it can produce but
+/// the document hides breaks a typed client.
+fn error_statuses(route: &crate::web::router::Route, secured: bool, has_body: bool) -> Vec<u16> {
+    use RouteId::*;
+    // The service routes answer only when configured (503 says what is missing).
+    if matches!(route.id, Health | OpenApi) {
+        return vec![503];
+    }
+    let writes = matches!(route.method, "POST" | "PATCH" | "PUT" | "DELETE");
+    let mut s = vec![400];
+    // Hosted forms: a wrong password (401), a missing CSRF token, a blocked
+    // account or a non-admin (403).
+    if secured || (route.surface == Surface::Html && (writes || route.path.starts_with("/admin"))) {
+        s.extend([401, 403]);
+    }
+    if route.surface == Surface::OAuth && !secured {
+        s.push(401);
+    }
+    s.push(404);
+    if writes && route.surface == Surface::Problem {
+        s.push(409);
+    }
+    if writes || has_body {
+        s.extend([413, 415]);
+    }
+    if matches!(route.id, LoginSubmit) {
+        s.push(429);
+    }
+    s.push(503);
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
+fn error_description(status: u16, surface: Surface) -> &'static str {
+    match (status, surface) {
+        (400, Surface::OAuth) => "The request is invalid (invalid_request, invalid_grant, invalid_scope, ...)",
+        (400, _) => "The request is invalid",
+        (401, Surface::OAuth) => "Client authentication or the access token failed",
+        (401, _) => "A valid credential is required",
+        (403, _) => "The credential does not allow this",
+        (404, _) => "No such tenant or resource",
+        (409, _) => "It conflicts with the current state",
+        (413, _) => "The body is over 64 KiB",
+        (415, _) => "The body's media type is not the one this operation takes",
+        (429, _) => "Too many attempts; try again later",
+        _ => "The deployment is not configured yet",
+    }
+}
+
 /// The whole document.
 pub fn generate() -> Value {
     let settings = SchemaSettings::draft2020_12().with(|s| s.definitions_path = "#/components/schemas/".into());
@@ -497,10 +549,16 @@ pub fn generate() -> Value {
                     json!({ "description": "Success", "content": { "application/json": { "schema": schema } } }),
                 );
             }
+            // A hosted page may also send the browser elsewhere: to sign in,
+            // or onward once it is.
             Ok::Html => {
                 responses.insert(
                     "200".into(),
                     json!({ "description": "A page", "content": { "text/html; charset=utf-8": { "schema": { "type": "string" } } } }),
+                );
+                responses.insert(
+                    "303".into(),
+                    json!({ "description": "Redirect", "headers": { "Location": { "schema": { "type": "string" } } } }),
                 );
             }
             Ok::Redirect => {
@@ -525,10 +583,14 @@ pub fn generate() -> Value {
                 );
             }
         }
-        responses.insert(
-            "default".into(),
-            json!({ "description": "Error", "content": { error_ct: { "schema": error_schema } } }),
-        );
+        let secured = security(route.id, route.scope, route.surface) != json!([]);
+        for status in error_statuses(route, secured, !matches!(op.body, Body::None)) {
+            let why = error_description(status, route.surface);
+            responses.insert(
+                status.to_string(),
+                json!({ "description": why, "content": { error_ct: { "schema": error_schema.clone() } } }),
+            );
+        }
         // One RouteId may serve two methods (UserInfo): keep ids unique.
         let shared = ROUTES.iter().filter(|r| r.id == route.id).count() > 1;
         let operation_id = if shared { format!("{:?}{}", route.id, route.method) } else { format!("{:?}", route.id) };
@@ -556,22 +618,21 @@ pub fn generate() -> Value {
         let entry = paths.entry(full).or_insert_with(|| json!({}));
         entry[route.method.to_lowercase()] = operation;
     }
-    let mut schemas = g.take_definitions(true);
-    schemas.insert(
-        "Problem".into(),
-        json!({ "type": "object", "description": "RFC 9457 problem details", "properties": { "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" }, "detail": { "type": "string" } }, "required": ["title", "status", "detail"] }),
-    );
-    schemas.insert(
-        "OAuthError".into(),
-        json!({ "type": "object", "description": "RFC 6749 §5.2 error", "properties": { "error": { "type": "string" }, "error_description": { "type": "string" } }, "required": ["error"] }),
-    );
+    // The error bodies' schemas come from the types `web::render` serialises.
+    g.subschema_for::<crate::web::render::Problem>();
+    g.subschema_for::<crate::web::render::OAuthErrorBody>();
+    let schemas = g.take_definitions(true);
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Tessera",
             "version": env!("CARGO_PKG_VERSION"),
+            "license": { "name": "Apache 2.0", "identifier": env!("CARGO_PKG_LICENSE") },
             "description": "Multi-tenant identity service: OpenID Connect and OAuth 2.0 per tenant, the tenant management API, and the internal platform API.",
         },
+        "servers": [
+            { "url": "http://127.0.0.1:8787", "description": "Local development (scripts/dev.sh); a deployment serves under its PUBLIC_URL" },
+        ],
         "paths": paths,
         "components": {
             "schemas": schemas,
