@@ -1147,8 +1147,7 @@ export interface components {
         };
         /**
          * @description The OAuth error body (RFC 6749 §5.2), from the token, revocation,
-         *     introspection and userinfo endpoints. The `OAuthError` schema of the
-         *     OpenAPI document is generated from this type.
+         *     introspection and userinfo endpoints.
          */
         OAuthError: {
             /** @description The registered error code (`invalid_request`, `invalid_client`, ...). */
@@ -1182,7 +1181,7 @@ export interface components {
         };
         /**
          * @description The problem details body (RFC 9457 §3) of the management and platform
-         *     APIs. The OpenAPI document's `Problem` schema is generated from this type.
+         *     APIs.
          */
         Problem: {
             /** @description What went wrong, for a person; never a secret. */

@@ -10,8 +10,11 @@ use crate::error::{Error, ErrorKind};
 use crate::oauth::OAuthError;
 use crate::web::response::HttpResponse;
 
+// The OpenAPI document's `Problem` and `OAuthError` schemas are generated
+// from these two types, so the document says what the renderer writes.
+
 /// The problem details body (RFC 9457 §3) of the management and platform
-/// APIs. The OpenAPI document's `Problem` schema is generated from this type.
+/// APIs.
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, serde::Serialize)]
 pub struct Problem<'a> {
@@ -25,8 +28,7 @@ pub struct Problem<'a> {
 }
 
 /// The OAuth error body (RFC 6749 §5.2), from the token, revocation,
-/// introspection and userinfo endpoints. The `OAuthError` schema of the
-/// OpenAPI document is generated from this type.
+/// introspection and userinfo endpoints.
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "openapi", schemars(rename = "OAuthError"))]
 #[derive(Debug, serde::Serialize)]
@@ -48,7 +50,12 @@ pub trait Render {
 
 impl Render for Error {
     fn to_problem(&self) -> HttpResponse {
-        let body = Problem { kind: "about:blank", title: self.kind.title(), status: self.status().as_u16(), detail: &self.detail };
+        let body = Problem {
+            kind: "about:blank",
+            title: self.kind.title(),
+            status: self.status().as_u16(),
+            detail: &self.detail,
+        };
         respond(self, "application/problem+json", serde_json::to_vec(&body).unwrap_or_default())
     }
 
