@@ -307,7 +307,10 @@ fn signup_verify_login_logout() {
     let r = env.submit(&mut b, &link, "/t/demo/verify-email", &[("token", &token)]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("verified"));
-    // Single use.
+    // Single use: the same token posted again is refused, and so is the link.
+    let csrf = env.get(&mut b, "/t/demo/login").hidden("csrf_token");
+    let again = env.post_form(&mut b, "/t/demo/verify-email", &[("csrf_token", &csrf), ("token", &token)]);
+    assert_eq!(again.status, 400, "{}", again.body);
     assert_eq!(env.get(&mut b, &link).status, 400);
 
     let r = env.login(&mut b, "demo", "ana@example.com", "correct horse battery");

@@ -4,7 +4,7 @@
 // enforced; keys rotate with an overlap.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { Api, PLATFORM_KEY, startServer } from './support.mjs';
 
 let server;
@@ -37,7 +37,10 @@ test('a platform key mints a JWT that jose verifies with the published JWKS; it 
     audience: 'tessera-platform',
     algorithms: ['ES256'],
   });
-  assert.equal(protectedHeader.kid, decodeProtectedHeader(jwt).kid);
+  // The signing key is the published one, and no other key verifies it.
+  assert.ok(jwks.json.keys.some((k) => k.kid === protectedHeader.kid), 'the kid is in the JWKS');
+  const others = { keys: jwks.json.keys.filter((k) => k.kid !== protectedHeader.kid) };
+  await assert.rejects(jwtVerify(jwt, createLocalJWKSet(others.keys.length ? others : { keys: [] }), { algorithms: ['ES256'] }));
   assert.equal(payload.role, 'platform-admin');
   assert.equal(payload.sub, admin.id);
   assert.ok(payload.jti);

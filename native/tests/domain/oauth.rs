@@ -187,11 +187,17 @@ fn code_flow_with_pkce_consent_refresh_revoke() {
     assert_eq!(u.json()["sub"], s.user_id.as_str());
     assert_eq!(u.json()["name"], "Ana");
 
-    // Consent is remembered: the next authorization skips the page.
+    // Consent is remembered: the next authorization skips the page and goes
+    // straight back to the client with a code that works.
     let (v2, c2) = pkce();
     let url = s.authorize_url(&[("code_challenge", &c2), ("code_challenge_method", "S256")]);
-    assert_eq!(s.env.get(&mut b, &url).status, 303);
-    let _ = v2;
+    let again = s.env.get(&mut b, &url);
+    assert_eq!(again.status, 303);
+    let loc = again.header("location").to_string();
+    assert!(loc.starts_with(CB), "back to the client, not to a page: {loc}");
+    let q2 = query_of(&loc);
+    assert_eq!(q2["state"], "st-1");
+    assert_eq!(s.exchange(&q2["code"], &v2).status, 200);
 
     // Refresh rotates; the old refresh token is then refused and its reuse
     // revokes the whole family, the new one included.
@@ -728,4 +734,41 @@ fn tokens_and_their_audit_event_are_stored_together() {
         .unwrap();
     assert!(outbox >= 1, "the event was handed to the stream");
     assert_eq!(outbox, 1, "this token request's event, once");
+}
+
+#[test]
+fn signing_key_rotation_and_retirement_with_live_tokens() {
+    let s = setup();
+    let mut b = Browser::default();
+    let (verifier, challenge) = pkce();
+    let q = s.code(&mut b, &challenge);
+    let t = s.exchange(&q["code"], &verifier).json();
+    let old_at = t["access_token"].as_str().unwrap().to_string();
+    let kid_of = |jwt: &str| UntrustedToken::new(jwt).unwrap().header().key_id.clone().unwrap();
+    let old_kid = kid_of(&old_at);
+    let introspect = |token: &str| s.form("/t/demo/oauth/introspect", &[("token", token)]).json()["active"].clone();
+
+    // Rotation: a new key signs from now on, the old one still verifies.
+    let r = s.env.platform("POST", "/api/v1/internal/tenants/demo/signing-keys", None);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let new_kid = r.json()["kid"].as_str().unwrap().to_string();
+    assert_ne!(new_kid, old_kid);
+    assert_eq!(s.userinfo(&old_at).status, 200, "a token signed before the rotation still works");
+    assert_eq!(introspect(&old_at), true);
+    let r = s.token(&[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())]);
+    let new_at = r.json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(kid_of(&new_at), new_kid, "new tokens carry the new kid");
+    assert_eq!(kid_of(r.json()["id_token"].as_str().unwrap()), new_kid);
+    verify_jwt(&s.env, &new_at);
+    verify_jwt(&s.env, &old_at);
+
+    // Retiring the old key ends what it signed; the new key's tokens live on.
+    let r = s.env.platform("POST", &format!("/api/v1/internal/tenants/demo/signing-keys/{old_kid}/retire"), None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(s.userinfo(&old_at).status, 401);
+    assert_eq!(introspect(&old_at), false);
+    assert_eq!(s.userinfo(&new_at).status, 200);
+    assert_eq!(introspect(&new_at), true);
+    let jwks = s.env.send("GET", "/t/demo/.well-known/jwks.json", &[], b"", "x").json();
+    assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k["kid"] != old_kid.as_str()));
 }

@@ -583,3 +583,67 @@ fn a_planted_csrf_cookie_is_worthless_against_a_signed_in_user() {
         s.env.submit(&mut victim, "/t/demo/account", "/t/demo/account/consents/revoke", &[("client_id", &s.client_id)]);
     assert_eq!(r.status, 303);
 }
+
+/// Every row of the tables a form could change, to compare before and after.
+fn snapshot(env: &Env) -> String {
+    let conn = env.host.db.conn();
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN
+             ('audit_events', 'event_outbox', 'throttles', 'kv_cache', 'd1_migrations', 'sqlite_sequence')
+             ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut out = String::new();
+    for t in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {t} ORDER BY rowid")).unwrap();
+        let n = stmt.column_count();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        out.push_str(&format!("{t}:{}\n", rows.join(";")));
+    }
+    out
+}
+
+#[test]
+fn every_html_form_refuses_a_missing_or_forged_csrf_token_and_changes_nothing() {
+    use tessera_core::web::router::{Scope, Surface, ROUTES};
+    let s = setup();
+    s.env.api("PATCH", &format!("/t/demo/api/v1/users/{}", s.user_id), &s.key, Some(json!({ "is_admin": true })));
+    let (mut b, _) = signed_in_tokens(&s);
+    let before = snapshot(&s.env);
+    let forms: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| r.scope == Scope::Tenant && r.surface == Surface::Html && r.method == "POST")
+        .collect();
+    assert!(forms.len() >= 14, "every hosted form is covered: {}", forms.len());
+    for route in forms {
+        let path = format!("/t/demo{}", route.path.replace("{client_id}", &s.client_id));
+        let fields = [
+            ("email", "ana@example.com"),
+            ("password", "correct horse battery"),
+            ("name", "x"),
+            ("token", "x"),
+            ("request", "x"),
+            ("decision", "allow"),
+            ("client_id", s.client_id.as_str()),
+            ("user_id", s.user_id.as_str()),
+        ];
+        for token in [None, Some("forged-token")] {
+            let mut all: Vec<(&str, &str)> = fields.to_vec();
+            if let Some(t) = token {
+                all.push(("csrf_token", t));
+            }
+            let r = s.env.post_form(&mut b, &path, &all);
+            assert_eq!(r.status, 403, "{} {path} with {token:?}: {}", route.method, r.body);
+        }
+    }
+    assert_eq!(snapshot(&s.env), before, "no form changed anything");
+}
