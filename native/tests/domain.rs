@@ -5,6 +5,8 @@
 
 use native_host_support::*;
 
+#[path = "domain/coverage.rs"]
+mod coverage;
 #[path = "domain/jws.rs"]
 mod jws;
 #[path = "domain/oauth.rs"]

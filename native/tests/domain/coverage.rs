@@ -1,0 +1,156 @@
+//! Behaviours the first suites left untested (issue #19): introspection and
+//! revocation by other clients, the refresh grace window's end, consent
+//! withdrawn from each place it can be, and the lockout counter's reset.
+
+use super::native_host_support::*;
+use super::oauth::{pkce, setup, Setup, API, CB};
+use base64::Engine;
+
+fn client(s: &Setup, spec: Value) -> (String, String) {
+    let r = s.env.api("POST", "/t/demo/api/v1/clients", &s.key, Some(spec));
+    assert_eq!(r.status, 201, "{}", r.body);
+    (r.json()["client_id"].as_str().unwrap().to_string(), r.json()["client_secret"].as_str().unwrap_or("").to_string())
+}
+
+fn post_as(s: &Setup, id: &str, secret: &str, path: &str, fields: &[(&str, &str)]) -> Resp {
+    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let auth = format!("Basic {basic}");
+    let mut h = vec![("content-type", "application/x-www-form-urlencoded")];
+    if !secret.is_empty() {
+        h.push(("authorization", &auth));
+    }
+    s.env.send("POST", path, &h, body.as_bytes(), "10.0.0.3")
+}
+
+fn grant(s: &Setup, b: &mut Browser) -> Value {
+    let (verifier, challenge) = pkce();
+    let q = s.code(b, &challenge);
+    let r = s.exchange(&q["code"], &verifier);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+#[test]
+fn introspection_and_revocation_by_other_clients() {
+    let s = setup();
+    // A token for the API, issued to the web app.
+    let at = s.token(&[("grant_type", "client_credentials"), ("audience", API)]).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (other, other_secret) =
+        client(&s, json!({ "name": "Other", "grant_types": ["client_credentials"], "audiences": [], "scopes": [] }));
+    let (api_client, api_secret) = client(
+        &s,
+        json!({ "name": "Resource server", "grant_types": ["client_credentials"], "audiences": [API], "scopes": [] }),
+    );
+    let (public, _) = client(&s, json!({ "name": "SPA", "client_type": "public", "redirect_uris": [CB] }));
+    let introspect = |id: &str, secret: &str, token: &str| {
+        post_as(&s, id, secret, "/t/demo/oauth/introspect", &[("token", token), ("client_id", id)])
+    };
+    // Another client learns nothing; the API the token is for may see it.
+    assert_eq!(introspect(&other, &other_secret, &at).json(), json!({ "active": false }));
+    let seen = introspect(&api_client, &api_secret, &at).json();
+    assert_eq!(seen["active"], true);
+    assert_eq!(seen["aud"], API);
+    // A public client cannot introspect at all.
+    let r = introspect(&public, "", &at);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"], "unauthorized_client");
+    // Revocation by a client the token was not issued to leaves it alive
+    // (and still answers 200, RFC 7009 §2.2).
+    let r = post_as(&s, &other, &other_secret, "/t/demo/oauth/revoke", &[("token", &at)]);
+    assert_eq!(r.status, 200);
+    let r = post_as(&s, &api_client, &api_secret, "/t/demo/oauth/revoke", &[("token", &at)]);
+    assert_eq!(r.status, 200);
+    assert_eq!(s.form("/t/demo/oauth/introspect", &[("token", &at)]).json()["active"], true, "still alive");
+    // Its own client can.
+    assert_eq!(s.form("/t/demo/oauth/revoke", &[("token", &at)]).status, 200);
+    assert_eq!(s.form("/t/demo/oauth/introspect", &[("token", &at)]).json()["active"], false);
+}
+
+#[test]
+fn reuse_after_the_grace_window_revokes_the_whole_family() {
+    let s = setup();
+    s.env.api(
+        "PATCH",
+        &format!("/t/demo/api/v1/clients/{}", s.client_id),
+        &s.key,
+        Some(json!({ "refresh_grace_seconds": 30 })),
+    );
+    let t = grant(&s, &mut Browser::default());
+    let rt = t["refresh_token"].as_str().unwrap().to_string();
+    let next = s.token(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]).json();
+    let rt2 = next["refresh_token"].as_str().unwrap().to_string();
+    let at2 = next["access_token"].as_str().unwrap().to_string();
+    s.env.host.clock.advance(31_000);
+    let reuse = s.token(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]);
+    assert_eq!(reuse.status, 400);
+    // Not just refused: the newest tokens of the family died with it.
+    assert_eq!(s.token(&[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).status, 400);
+    assert_eq!(s.userinfo(&at2).status, 401);
+}
+
+#[test]
+fn consent_withdrawn_anywhere_ends_the_refresh_token() {
+    let s = setup();
+    s.env.api("PATCH", &format!("/t/demo/api/v1/users/{}", s.user_id), &s.key, Some(json!({ "is_admin": true })));
+    let refresh_fails = |rt: &str| s.token(&[("grant_type", "refresh_token"), ("refresh_token", rt)]).status == 400;
+
+    // From the account page.
+    let mut b = Browser::default();
+    let t = grant(&s, &mut b);
+    let r = s.env.submit(&mut b, "/t/demo/account", "/t/demo/account/consents/revoke", &[("client_id", &s.client_id)]);
+    assert_eq!(r.status, 303);
+    assert!(refresh_fails(t["refresh_token"].as_str().unwrap()), "account page");
+
+    // From the admin UI.
+    let t = grant(&s, &mut b);
+    let page = format!("/t/demo/admin/clients/{}", s.client_id);
+    let r = s.env.submit(&mut b, &page, &format!("{page}/consents/revoke"), &[("user_id", &s.user_id)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Consent revoked"));
+    assert!(refresh_fails(t["refresh_token"].as_str().unwrap()), "admin UI");
+
+    // Through the management API.
+    let t = grant(&s, &mut b);
+    let r = s.env.api("DELETE", &format!("/t/demo/api/v1/users/{}/consents/{}", s.user_id, s.client_id), &s.key, None);
+    assert_eq!(r.status, 204);
+    assert!(refresh_fails(t["refresh_token"].as_str().unwrap()), "management API");
+}
+
+#[test]
+fn the_lockout_counter_is_cleared_by_a_login_and_by_a_reset() {
+    let env = Env::new();
+    env.tenant("demo");
+    env.signup_verified("demo", "ana@example.com", "correct horse battery");
+    let mut b = Browser::default();
+    let fail = |b: &mut Browser, n: usize| {
+        for _ in 0..n {
+            assert_eq!(env.login(b, "demo", "ana@example.com", "wrong").status, 401);
+        }
+    };
+    // Four failures, a success, four more: no lock (the threshold is five).
+    fail(&mut b, 4);
+    assert_eq!(env.login(&mut b, "demo", "ana@example.com", "correct horse battery").status, 303);
+    let mut b = Browser::default();
+    fail(&mut b, 4);
+    assert_eq!(env.login(&mut b, "demo", "ana@example.com", "correct horse battery").status, 303);
+    // Locked by five failures, then a reset clears it.
+    let mut b = Browser::default();
+    fail(&mut b, 4);
+    assert_eq!(env.login(&mut b, "demo", "ana@example.com", "wrong").status, 429);
+    let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", "ana@example.com")]);
+    assert_eq!(r.status, 200);
+    let link = env.link_in_mail("ana@example.com");
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    let r = env.submit(
+        &mut b,
+        &link,
+        "/t/demo/password-reset/confirm",
+        &[("token", &token), ("password", "a new passphrase")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(env.login(&mut Browser::default(), "demo", "ana@example.com", "a new passphrase").status, 303);
+}
