@@ -154,3 +154,102 @@ fn the_lockout_counter_is_cleared_by_a_login_and_by_a_reset() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(env.login(&mut Browser::default(), "demo", "ana@example.com", "a new passphrase").status, 303);
 }
+
+/// An ID token for `email` (signed in in `b`) from the web app of `s`.
+fn id_token(s: &Setup, b: &mut Browser) -> String {
+    let t = grant(s, b);
+    t["id_token"].as_str().unwrap().to_string()
+}
+
+fn logout(s: &Setup, b: &mut Browser, params: &[(&str, &str)]) -> Resp {
+    let q: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    s.env.get(b, &format!("/t/demo/logout?{q}"))
+}
+
+#[test]
+fn rp_initiated_logout_checks_its_hint() {
+    let s = setup();
+    // Ana is signed in; Bo's ID token is at hand.
+    let mut ana = Browser::default();
+    let ana_hint = id_token(&s, &mut ana);
+    s.env.api(
+        "POST",
+        "/t/demo/api/v1/users",
+        &s.key,
+        Some(json!({ "email": "bo@example.com", "password": "correct horse battery", "email_verified": true })),
+    );
+    let mut bo = Browser::default();
+    assert_eq!(s.env.login(&mut bo, "demo", "bo@example.com", "correct horse battery").status, 303);
+    let bo_hint = id_token(&s, &mut bo);
+    let signed_in = |b: &mut Browser| s.env.get(b, "/t/demo/account").status == 200;
+
+    // Another user's hint: a confirmation page, and the session stays.
+    let r = logout(&s, &mut ana, &[("id_token_hint", &bo_hint)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Do you want to sign out?"));
+    assert!(signed_in(&mut ana));
+    // No hint at all: the same.
+    assert_eq!(logout(&s, &mut ana, &[]).status, 200);
+    assert!(signed_in(&mut ana));
+    // A forged hint (payload changed, signature kept) is refused.
+    let parts: Vec<&str> = ana_hint.split('.').collect();
+    let mut claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["sub"] = json!("usr_someone_else");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
+    assert_eq!(logout(&s, &mut ana, &[("id_token_hint", &forged)]).status, 400);
+    // A client_id that is not the hint's audience is refused.
+    let r = logout(&s, &mut ana, &[("id_token_hint", &ana_hint), ("client_id", "someone-else")]);
+    assert_eq!(r.status, 400);
+    assert!(signed_in(&mut ana), "no refused request ended the session");
+    // Another tenant's ID token is no hint here.
+    let other_key = s.env.tenant("other");
+    let c = s.env.api(
+        "POST",
+        "/t/other/api/v1/clients",
+        &other_key,
+        Some(json!({ "name": "Other app", "redirect_uris": [CB], "first_party": true })),
+    );
+    let (oid, osecret) =
+        (c.json()["client_id"].as_str().unwrap().to_string(), c.json()["client_secret"].as_str().unwrap().to_string());
+    s.env.api(
+        "POST",
+        "/t/other/api/v1/users",
+        &other_key,
+        Some(json!({ "email": "ana@example.com", "password": "correct horse battery", "email_verified": true })),
+    );
+    let mut elsewhere = Browser::default();
+    assert_eq!(s.env.login(&mut elsewhere, "other", "ana@example.com", "correct horse battery").status, 303);
+    let (verifier, challenge) = pkce();
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", oid.as_str()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    let r = s.env.get(&mut elsewhere, &format!("/t/other/authorize?{q}"));
+    let code = super::oauth::query_of(r.header("location"))["code"].clone();
+    let t = post_as(
+        &s,
+        &oid,
+        &osecret,
+        "/t/other/oauth/token",
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &verifier)],
+    );
+    assert_eq!(t.status, 200, "{}", t.body);
+    let other_hint = t.json()["id_token"].as_str().unwrap().to_string();
+    assert_eq!(logout(&s, &mut ana, &[("id_token_hint", &other_hint)]).status, 400);
+    // The user's own hint ends the session at once.
+    let r = logout(&s, &mut ana, &[("id_token_hint", &ana_hint)]);
+    assert_eq!(r.status, 303);
+    assert!(!signed_in(&mut ana));
+}
