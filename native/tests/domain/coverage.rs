@@ -253,3 +253,91 @@ fn rp_initiated_logout_checks_its_hint() {
     assert_eq!(r.status, 303);
     assert!(!signed_in(&mut ana));
 }
+
+fn count(env: &Env, sql: &str) -> i64 {
+    env.host.db.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn maintain(env: &Env) -> Value {
+    let r = env.platform("POST", "/api/v1/internal/maintenance", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+#[test]
+fn maintenance_keeps_what_still_decides_something() {
+    let s = setup();
+    let env = &s.env;
+    // Tokens (access: an hour; refresh: 30 days) and an unredeemed code.
+    let t = grant(&s, &mut Browser::default());
+    let (_, challenge) = pkce();
+    let mut b = Browser::default();
+    let unredeemed = s.code(&mut b, &challenge);
+    assert!(unredeemed.contains_key("code"));
+    // A locked account.
+    let mut m = Browser::default();
+    for _ in 0..5 {
+        env.login(&mut m, "demo", "ana@example.com", "wrong");
+    }
+    assert_eq!(env.login(&mut m, "demo", "ana@example.com", "correct horse battery").status, 429);
+    let outbox = count(env, "SELECT COUNT(*) FROM event_outbox WHERE delivered_at IS NULL");
+    assert!(outbox > 0);
+
+    // Five minutes on: the lock is still active and survives maintenance.
+    env.host.clock.advance(5 * 60_000);
+    maintain(env);
+    assert_eq!(env.login(&mut m, "demo", "ana@example.com", "correct horse battery").status, 429, "still locked");
+
+    // Two hours on, the access token and the code have expired, but are kept
+    // a day for replay detection.
+    env.host.clock.advance(2 * 3_600_000);
+    maintain(env);
+    assert_eq!(count(env, "SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'access'"), 1);
+    assert_eq!(count(env, "SELECT COUNT(*) FROM oauth_codes"), 2);
+    // A day later they go; the refresh token (30 days) and every undelivered
+    // event stay.
+    env.host.clock.advance(25 * 3_600_000);
+    let r = maintain(env);
+    assert_eq!(count(env, "SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'access'"), 0, "{r}");
+    assert_eq!(count(env, "SELECT COUNT(*) FROM oauth_codes"), 0, "{r}");
+    assert_eq!(count(env, "SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'refresh'"), 1);
+    assert!(count(env, "SELECT COUNT(*) FROM event_outbox WHERE delivered_at IS NULL") >= outbox);
+    let rt = t["refresh_token"].as_str().unwrap();
+    assert_eq!(s.token(&[("grant_type", "refresh_token"), ("refresh_token", rt)]).status, 200);
+}
+
+#[test]
+fn maintenance_applies_retention_across_more_than_a_page_of_tenants() {
+    let env = Env::new();
+    // 101 tenants: audit retention is applied a page (100) at a time.
+    for i in 0..101 {
+        env.tenant(&format!("t{i:03}"));
+    }
+    env.platform("PATCH", "/api/v1/internal/tenants/t100", Some(json!({ "settings": { "audit_retention_days": 7 } })));
+    let mut b = Browser::default();
+    assert_eq!(env.login(&mut b, "t100", "ghost@example.com", "wrong").status, 401);
+    let tenant_events = || {
+        count(&env, "SELECT COUNT(*) FROM audit_events a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = 't100'")
+    };
+    let platform_events = || count(&env, "SELECT COUNT(*) FROM audit_events WHERE tenant_id IS NULL");
+    assert!(tenant_events() > 0 && platform_events() > 0);
+    env.host.clock.advance(8 * 86_400_000);
+    maintain(&env);
+    assert_eq!(tenant_events(), 0, "the 101st tenant's retention was applied");
+    assert!(platform_events() > 0, "platform events are kept 90 days");
+    env.host.clock.advance(83 * 86_400_000);
+    let before = platform_events();
+    maintain(&env);
+    // Only the maintenance calls of the last day remain.
+    assert!(platform_events() < before);
+    assert_eq!(
+        count(
+            &env,
+            &format!(
+                "SELECT COUNT(*) FROM audit_events WHERE tenant_id IS NULL AND created_at < {}",
+                T0 + 2 * 86_400_000
+            )
+        ),
+        0
+    );
+}

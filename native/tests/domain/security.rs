@@ -590,7 +590,7 @@ fn snapshot(env: &Env) -> String {
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN
-             ('audit_events', 'event_outbox', 'throttles', 'kv_cache', 'd1_migrations', 'sqlite_sequence')
+             ('audit_events', 'event_outbox', 'kv_cache', 'd1_migrations', 'sqlite_sequence')
              ORDER BY name",
         )
         .unwrap()
