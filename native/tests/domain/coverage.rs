@@ -341,3 +341,144 @@ fn maintenance_applies_retention_across_more_than_a_page_of_tenants() {
         0
     );
 }
+
+/// Every management route and the scope a token needs for it, by hand.
+const MANAGEMENT_ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/api/v1/users", "read:users"),
+    ("POST", "/api/v1/users", "write:users"),
+    ("GET", "/api/v1/users/{user_id}", "read:users"),
+    ("PATCH", "/api/v1/users/{user_id}", "write:users"),
+    ("DELETE", "/api/v1/users/{user_id}", "write:users"),
+    ("POST", "/api/v1/users/{user_id}/block", "write:users"),
+    ("POST", "/api/v1/users/{user_id}/unblock", "write:users"),
+    ("GET", "/api/v1/users/{user_id}/consents", "read:users"),
+    ("DELETE", "/api/v1/users/{user_id}/consents/{client_id}", "write:users"),
+    ("GET", "/api/v1/logs", "read:logs"),
+    ("GET", "/api/v1/clients", "read:clients"),
+    ("POST", "/api/v1/clients", "write:clients"),
+    ("GET", "/api/v1/clients/{client_id}", "read:clients"),
+    ("PATCH", "/api/v1/clients/{client_id}", "write:clients"),
+    ("DELETE", "/api/v1/clients/{client_id}", "write:clients"),
+    ("POST", "/api/v1/clients/{client_id}/rotate-secret", "write:clients"),
+    ("GET", "/api/v1/resource-servers", "read:resource_servers"),
+    ("POST", "/api/v1/resource-servers", "write:resource_servers"),
+    ("GET", "/api/v1/resource-servers/{api_id}", "read:resource_servers"),
+    ("DELETE", "/api/v1/resource-servers/{api_id}", "write:resource_servers"),
+];
+
+fn concrete(path: &str, user: &str, client: &str, api: &str) -> String {
+    path.replace("{user_id}", user).replace("{client_id}", client).replace("{api_id}", api)
+}
+
+fn body_for(method: &str) -> Option<Value> {
+    matches!(method, "POST" | "PATCH").then(|| json!({}))
+}
+
+#[test]
+fn the_management_table_is_every_management_route() {
+    use tessera_core::web::router::{Scope, Surface, ROUTES};
+    let routes: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| r.scope == Scope::Tenant && r.surface == Surface::Problem && r.path.starts_with("/api/v1/"))
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(routes.len(), MANAGEMENT_ROUTES.len());
+    for (m, p) in routes {
+        assert!(MANAGEMENT_ROUTES.iter().any(|(tm, tp, _)| *tm == m && *tp == p), "{m} {p} is not in the table");
+    }
+}
+
+#[test]
+fn another_tenants_ids_and_credentials_reach_nothing() {
+    let s = setup();
+    let env = &s.env;
+    let api_id = |slug: &str, key: &str| {
+        env.api("GET", &format!("/t/{slug}/api/v1/resource-servers"), key, None).json()["resource_servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["identifier"] != "urn:tessera:management")
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    // Tenant B with a user, a client and an API of its own.
+    let b_key = env.tenant("other");
+    let b_user = env.api("POST", "/t/other/api/v1/users", &b_key, Some(json!({ "email": "b@example.com" }))).json()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b_client = env
+        .api("POST", "/t/other/api/v1/clients", &b_key, Some(json!({ "name": "B", "redirect_uris": [CB] })))
+        .json()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.api(
+        "POST",
+        "/t/other/api/v1/resource-servers",
+        &b_key,
+        Some(json!({ "identifier": "https://b.example.test", "scopes": ["read"] })),
+    );
+    let b_api = api_id("other", &b_key);
+    let a_api = api_id("demo", &s.key);
+    let b_before = env.api("GET", &format!("/t/other/api/v1/users/{b_user}"), &b_key, None).body;
+    for (method, path, _) in MANAGEMENT_ROUTES {
+        // B's credential at A: unknown there.
+        let at_a = concrete(path, &s.user_id, &s.client_id, &a_api);
+        let r = env.api(method, &format!("/t/demo{at_a}"), &b_key, body_for(method));
+        assert_eq!(r.status, 401, "{method} {path} with B's key at A: {}", r.body);
+        // A's credential with B's ids: as if they did not exist.
+        if path.contains('{') {
+            let with_b_ids = concrete(path, &b_user, &b_client, &b_api);
+            let r = env.api(method, &format!("/t/demo{with_b_ids}"), &s.key, body_for(method));
+            assert_eq!(r.status, 404, "{method} {path} with B's ids at A: {}", r.body);
+        }
+    }
+    // B's rows are as they were.
+    assert_eq!(env.api("GET", &format!("/t/other/api/v1/users/{b_user}"), &b_key, None).body, b_before);
+    assert_eq!(env.api("GET", &format!("/t/other/api/v1/clients/{b_client}"), &b_key, None).status, 200);
+    assert_eq!(env.api("GET", &format!("/t/other/api/v1/resource-servers/{b_api}"), &b_key, None).status, 200);
+}
+
+#[test]
+fn each_management_route_needs_its_scope() {
+    let s = setup();
+    const SCOPES: [&str; 7] = [
+        "read:users",
+        "write:users",
+        "read:clients",
+        "write:clients",
+        "read:resource_servers",
+        "write:resource_servers",
+        "read:logs",
+    ];
+    let token_with = |scopes: Vec<&str>| {
+        let r = s.env.api(
+            "POST",
+            "/t/demo/api/v1/clients",
+            &s.key,
+            Some(json!({ "name": "bot", "grant_types": ["client_credentials"], "audiences": ["urn:tessera:management"], "scopes": scopes })),
+        );
+        let (id, secret) = (
+            r.json()["client_id"].as_str().unwrap().to_string(),
+            r.json()["client_secret"].as_str().unwrap().to_string(),
+        );
+        let t =
+            s.token_as(&id, &secret, &[("grant_type", "client_credentials"), ("audience", "urn:tessera:management")]);
+        assert_eq!(t.status, 200, "{}", t.body);
+        t.json()["access_token"].as_str().unwrap().to_string()
+    };
+    for scope in SCOPES {
+        let only = token_with(vec![scope]);
+        let all_but = token_with(SCOPES.iter().copied().filter(|s| *s != scope).collect());
+        for (method, path, needed) in MANAGEMENT_ROUTES.iter().filter(|(_, _, n)| *n == scope) {
+            // Ids that do not exist: the scope is checked before the lookup.
+            let p = format!("/t/demo{}", concrete(path, "usr_missing", "cli_missing", "api_missing"));
+            let r = s.env.api(method, &p, &only, body_for(method));
+            assert!(![401, 403].contains(&r.status), "{method} {path} with {needed}: {} {}", r.status, r.body);
+            let r = s.env.api(method, &p, &all_but, body_for(method));
+            assert_eq!(r.status, 403, "{method} {path} without {needed}: {}", r.body);
+        }
+    }
+}
