@@ -40,6 +40,8 @@ pub enum EventType {
     /// was allowed / refused.
     PlatformApiCall,
     PlatformApiDenied,
+    /// A scheduled maintenance run finished (with what it changed).
+    Maintenance,
     /// `seacft` / `sertft` / `seccft`: tokens from a code, a refresh token,
     /// client credentials.
     TokenFromCode,
@@ -68,6 +70,7 @@ impl EventType {
             EventType::PasswordChanged => "scp",
             EventType::ApiOperation | EventType::PlatformApiCall => "sapi",
             EventType::PlatformApiDenied => "fapi",
+            EventType::Maintenance => "maintenance",
             EventType::TokenFromCode => "seacft",
             EventType::TokenFromRefresh => "sertft",
             EventType::TokenFromClientCredentials => "seccft",
@@ -90,7 +93,7 @@ impl EventType {
             | EventType::PasswordResetRequested
             | EventType::PasswordChanged => "user",
             EventType::ApiOperation => "admin",
-            EventType::PlatformApiCall | EventType::PlatformApiDenied => "platform",
+            EventType::PlatformApiCall | EventType::PlatformApiDenied | EventType::Maintenance => "platform",
             EventType::TokenFromCode
             | EventType::TokenFromRefresh
             | EventType::TokenFromClientCredentials

@@ -81,5 +81,19 @@ pub async fn run<H: Host>(host: &H) -> Result<Report> {
     if audit > 0 {
         report.deleted.push(("audit_events".into(), audit));
     }
+    // The run's own record, so an operator (and a test) can see that the
+    // scheduler ran it and what it changed.
+    crate::logs::record(
+        host,
+        crate::logs::Audit {
+            tenant: None,
+            kind: crate::logs::EventType::Maintenance,
+            description: "scheduled maintenance".into(),
+            user: None,
+            client_ip: "scheduler",
+            details: serde_json::json!({ "keys": report.keys, "deleted": report.deleted }),
+        },
+    )
+    .await?;
     Ok(report)
 }
