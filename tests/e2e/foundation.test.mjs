@@ -288,6 +288,17 @@ test('bad input gets a clear 4xx in the surface format, never a 5xx', async () =
   assert.equal(typeof p.json.title, 'string');
 });
 
+test('a method no route has gets 405 with Allow, whatever the method', async () => {
+  const host = new URL(server.url).host;
+  for (const [p, allow] of [['/t/alpha/login', 'GET, POST'], ['/t/alpha/.well-known/jwks.json', 'GET'], ['/api/v1/internal/tenants', 'GET, POST']]) {
+    for (const method of ['QUERY', 'PUT']) {
+      const r = await rawRequest(server.url, { method, path: p, headers: { host } });
+      assert.equal(r.status, 405, `${method} ${p}: ${r.status}`);
+      assert.equal(r.headers.allow, allow, `${method} ${p}`);
+    }
+  }
+});
+
 test('hosted pages carry protective headers and escape input', async () => {
   const b = new Browser(server.url);
   const r = await b.get('/t/alpha/signup');

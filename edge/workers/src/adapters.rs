@@ -37,7 +37,9 @@ impl<'a> WorkersHost<'a> {
 }
 
 pub async fn to_http(req: &mut Request) -> worker::Result<http::Request<Vec<u8>>> {
-    let mut b = http::Request::builder().method(req.method().as_ref()).uri(req.url()?.as_str());
+    // The method as it came: workers-rs maps one it does not know to GET,
+    // which would answer `QUERY /login` as a page instead of 405.
+    let mut b = http::Request::builder().method(req.inner().method().as_str()).uri(req.url()?.as_str());
     for (k, v) in req.headers().entries() {
         b = b.header(k, v);
     }
