@@ -297,14 +297,26 @@ enum Resolved<'r> {
     NotFound,
 }
 
+/// Finds the route for a method and path. A path that a route names
+/// literally (`/admin/clients/new`) belongs to the literal routes alone, not
+/// also to a pattern that would match it (`/admin/clients/{client_id}`), so
+/// its `Allow` lists what it serves.
 fn resolve(scope: Scope, method: &str, path: &str) -> Resolved<'static> {
-    let mut allowed = Vec::new();
-    for (part, routes) in PARTS {
-        for route in routes.iter().filter(|r| r.scope == scope) {
-            if let Some(params) = match_path(route.path, path) {
-                if route.method == method {
-                    return Resolved::Route(part, route, params);
-                }
+    let literal = |r: &Route| !r.path.contains('{');
+    let matching = || {
+        PARTS
+            .iter()
+            .flat_map(|(part, routes)| routes.iter().map(move |r| (*part, r)))
+            .filter(move |(_, r)| r.scope == scope)
+    };
+    let named_literally = matching().any(|(_, r)| literal(r) && r.path == path);
+    let mut allowed: Vec<&str> = Vec::new();
+    for (part, route) in matching().filter(|(_, r)| !named_literally || literal(r)) {
+        if let Some(params) = match_path(route.path, path) {
+            if route.method == method {
+                return Resolved::Route(part, route, params);
+            }
+            if !allowed.contains(&route.method) {
                 allowed.push(route.method);
             }
         }
