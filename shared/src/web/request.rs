@@ -128,12 +128,17 @@ impl Request {
         Form::parse(&self.body)
     }
 
-    /// An `application/json` body decoded into `T`.
+    /// An `application/json` body, a JSON object, decoded into `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         match self.media_type().as_deref() {
             Some("application/json") => {}
             Some(ct) if ct.ends_with("+json") => {}
             _ => return Err(Error::new(ErrorKind::UnsupportedMediaType, "expected an application/json body")),
+        }
+        // serde would also read a struct from an array of its fields in
+        // order (`[null, null]`); every body here is an object.
+        if self.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Error::bad_request("the body must be a JSON object"));
         }
         serde_json::from_slice(&self.body).map_err(|e| Error::bad_request(json_error_detail(&e)))
     }
@@ -266,6 +271,9 @@ mod tests {
         let r = req(&[("content-type", "application/json")], r#"{"flag":"hunter2"}"#);
         let e = r.json::<T>().unwrap_err();
         assert!(!e.detail.contains("hunter2"), "{}", e.detail);
+        // A struct read from an array of its fields is refused.
+        let r = req(&[("content-type", "application/json")], " [true]");
+        assert_eq!(r.json::<T>().unwrap_err().detail, "the body must be a JSON object");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::web::router::{RouteId, Scope, Surface, ROUTES};
 enum Body {
     None,
     Json(Value),
+    /// A JSON body the operation can do without (defaults apply).
+    OptionalJson(Value),
     Form(&'static [(&'static str, bool)]),
 }
 
@@ -93,7 +95,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         ApiKeysCreate => op(
             "Create a management API key (shown once)",
             "platform",
-            Body::Json(schema::<CreateApiKey>(g)),
+            Body::OptionalJson(schema::<CreateApiKey>(g)),
             Ok::Json(201, with_secret::<crate::tenant::api_keys::ApiKey>(g, "key")),
         ),
         ApiKeyRevoke => page("Revoke a management API key", "platform", Ok::Empty),
@@ -155,7 +157,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         PlatformToken => op(
             "Mint a short-lived, single-use super-admin JWT",
             "platform",
-            Body::Json(schema::<MintToken>(g)),
+            Body::OptionalJson(schema::<MintToken>(g)),
             Ok::Json(
                 200,
                 json!({ "type": "object", "properties": { "access_token": { "type": "string" }, "token_type": { "type": "string" }, "expires_in": { "type": "integer" }, "role": { "type": "string" } } }),
@@ -175,7 +177,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         PlatformKeyRotate => op(
             "Rotate a platform API key with an overlap",
             "platform",
-            Body::Json(schema::<Overlap>(g)),
+            Body::OptionalJson(schema::<Overlap>(g)),
             Ok::Json(201, with_secret::<crate::platform::keys::PlatformKey>(g, "key")),
         ),
         PlatformKeyRevoke => page("Revoke a platform API key", "platform", Ok::Empty),
@@ -387,7 +389,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         ClientRotateSecret => op(
             "Rotate a client secret with an overlap (shown once)",
             "clients",
-            Body::Json(schema::<Overlap>(g)),
+            Body::OptionalJson(schema::<Overlap>(g)),
             Ok::Json(200, with_secret::<crate::oauth::clients::Client>(g, "client_secret")),
         ),
         ResourcesList => page(
@@ -607,6 +609,10 @@ pub fn generate() -> Value {
             Body::Json(schema) => {
                 operation["requestBody"] =
                     json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+            }
+            Body::OptionalJson(schema) => {
+                operation["requestBody"] =
+                    json!({ "required": false, "content": { "application/json": { "schema": schema } } });
             }
             Body::Form(fields) => {
                 let props: Map<String, Value> =
