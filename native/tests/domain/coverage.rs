@@ -482,3 +482,44 @@ fn each_management_route_needs_its_scope() {
         }
     }
 }
+
+#[test]
+fn the_admin_ui_reaches_no_other_tenants_clients() {
+    let s = setup();
+    s.env.api("PATCH", &format!("/t/demo/api/v1/users/{}", s.user_id), &s.key, Some(json!({ "is_admin": true })));
+    let b_key = s.env.tenant("other");
+    let b_client = s
+        .env
+        .api("POST", "/t/other/api/v1/clients", &b_key, Some(json!({ "name": "B app", "redirect_uris": [CB] })))
+        .json();
+    let b_id = b_client["client_id"].as_str().unwrap().to_string();
+    let mut admin = Browser::default();
+    assert_eq!(s.env.login(&mut admin, "demo", "ana@example.com", "correct horse battery").status, 303);
+    let own = format!("/t/demo/admin/clients/{}", s.client_id);
+    // The page of tenant B's client, reached through tenant A's admin UI.
+    assert_eq!(s.env.get(&mut admin, &format!("/t/demo/admin/clients/{b_id}")).status, 404);
+    // Each form, with a valid CSRF token from A's own pages.
+    for (action, fields) in [
+        ("", vec![("name", "taken over"), ("redirect_uris", "https://evil.example/cb")]),
+        ("/rotate-secret", vec![("overlap_seconds", "0")]),
+        ("/consents/revoke", vec![("user_id", s.user_id.as_str())]),
+        ("/delete", vec![]),
+    ] {
+        let r = s.env.submit(&mut admin, &own, &format!("/t/demo/admin/clients/{b_id}{action}"), &fields);
+        assert_eq!(r.status, 404, "{action}: {}", r.body);
+    }
+    // B's client is as it was, and its secret still works.
+    let after = s.env.api("GET", &format!("/t/other/api/v1/clients/{b_id}"), &b_key, None).json();
+    assert_eq!(after["name"], "B app");
+    assert_eq!(after["redirect_uris"], json!([CB]));
+    let secret = b_client["client_secret"].as_str().unwrap();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{b_id}:{secret}"));
+    let r = s.env.send(
+        "POST",
+        "/t/other/oauth/introspect",
+        &[("authorization", &format!("Basic {basic}")), ("content-type", "application/x-www-form-urlencoded")],
+        b"token=x",
+        "10.0.0.4",
+    );
+    assert_eq!(r.status, 200, "the secret was not rotated: {}", r.body);
+}
