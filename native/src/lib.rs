@@ -72,8 +72,11 @@ impl SqliteDb {
     }
 
     fn init(conn: Connection) -> Result<Self, String> {
-        // D1 enforces foreign keys; so must every other host.
+        // D1 enforces foreign keys; so must every other host. Another process
+        // (the Spin host, a second delivery worker) may hold the file's lock
+        // for a moment: wait for it rather than fail.
         conn.execute_batch("PRAGMA foreign_keys = ON;").map_err(|e| e.to_string())?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
         migrate(&conn, &migrations_dir())?;
         Ok(SqliteDb { conn: RefCell::new(conn), before_batch: RefCell::new(None) })
     }
@@ -285,11 +288,12 @@ impl Secrets for MapSecrets {
 }
 
 /// The native host. KV and events borrow the database, so they are views
-/// built on access.
-pub struct NativeHost {
+/// built on access. Tests record outgoing requests; the delivery worker
+/// sends them for real.
+pub struct NativeHost<O: Outbound = RecordingOutbound> {
     pub db: SqliteDb,
     pub clock: SystemOrFixedClock,
-    pub outbound: RecordingOutbound,
+    pub outbound: O,
     pub secrets: MapSecrets,
     /// Lines passed to `report_error`, for tests to inspect.
     pub errors: RefCell<Vec<String>>,
@@ -302,10 +306,16 @@ impl NativeHost {
     }
 
     pub fn with_db(db: SqliteDb) -> Self {
+        Self::with_outbound(db, RecordingOutbound::default())
+    }
+}
+
+impl<O: Outbound> NativeHost<O> {
+    pub fn with_outbound(db: SqliteDb, outbound: O) -> Self {
         NativeHost {
             db,
             clock: SystemOrFixedClock::default(),
-            outbound: RecordingOutbound::default(),
+            outbound,
             secrets: MapSecrets::default(),
             errors: RefCell::default(),
         }
@@ -328,14 +338,14 @@ impl NativeHost {
 
 /// `Host` is implemented on a borrowed view so KV and events can borrow the
 /// database they live in.
-pub struct HostView<'a> {
-    host: &'a NativeHost,
+pub struct HostView<'a, O: Outbound = RecordingOutbound> {
+    host: &'a NativeHost<O>,
     kv: SqliteKv<'a>,
     events: OutboxEvents<'a>,
 }
 
-impl<'a> HostView<'a> {
-    pub fn new(host: &'a NativeHost) -> Self {
+impl<'a, O: Outbound> HostView<'a, O> {
+    pub fn new(host: &'a NativeHost<O>) -> Self {
         HostView {
             host,
             kv: SqliteKv { db: &host.db, clock: &host.clock },
@@ -344,13 +354,13 @@ impl<'a> HostView<'a> {
     }
 }
 
-impl<'a> Host for HostView<'a> {
+impl<'a, O: Outbound> Host for HostView<'a, O> {
     type Db = SqliteDb;
     type Kv = SqliteKv<'a>;
     type Clock = SystemOrFixedClock;
     type Rng = OsRng;
     type Events = OutboxEvents<'a>;
-    type Outbound = RecordingOutbound;
+    type Outbound = O;
     type Secrets = MapSecrets;
 
     fn db(&self) -> &SqliteDb {
@@ -368,7 +378,7 @@ impl<'a> Host for HostView<'a> {
     fn events(&self) -> &OutboxEvents<'a> {
         &self.events
     }
-    fn outbound(&self) -> &RecordingOutbound {
+    fn outbound(&self) -> &O {
         &self.host.outbound
     }
     fn secrets(&self) -> &MapSecrets {

@@ -44,6 +44,9 @@ id_type!(UserId, "usr_");
 id_type!(ApiKeyId, "key_");
 id_type!(EventId, "evt_");
 id_type!(MessageId, "msg_");
+id_type!(LogStreamId, "lst_");
+id_type!(BatchId, "bat_");
+id_type!(DeliveryId, "dlv_");
 
 fn new_id(prefix: &str, now_ms: i64, random: &[u8]) -> String {
     let mut s = String::with_capacity(prefix.len() + 12 + random.len() * 2);

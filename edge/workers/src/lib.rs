@@ -4,7 +4,11 @@
 mod adapters;
 mod webcrypto;
 
-use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use tessera_core::logs::delivery;
+use worker::{
+    event, Context, Env, MessageBatch, MessageBuilder, QueueRetryOptionsBuilder, Request, Response, Result,
+    ScheduleContext, ScheduledEvent,
+};
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -18,11 +22,71 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
 /// (signing-key rotation, housekeeping, audit retention).
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let result = match adapters::WorkersHost::new(&env, None) {
-        Ok(host) => tessera_core::usecases::maintenance::run(&host).await.map(|_| ()).map_err(|e| format!("{e:?}")),
-        Err(e) => Err(e.to_string()),
+    let host = match adapters::WorkersHost::new(&env, None) {
+        Ok(host) => host,
+        Err(e) => return worker::console_error!("tessera: scheduled maintenance failed: {e}"),
     };
-    if let Err(e) = result {
-        worker::console_error!("tessera: scheduled maintenance failed: {e}");
+    if let Err(e) = tessera_core::usecases::maintenance::run(&host).await {
+        worker::console_error!("tessera: scheduled maintenance failed: {e:?}");
     }
+    // A safety net for log streams: whatever is due and was not woken for
+    // (a lost wake-up message) goes out at least every cron period.
+    if let Err(e) = delivery::deliver_due(&host, &worker_id()).await {
+        worker::console_error!("tessera: log-stream delivery failed: {e:?}");
+    }
+}
+
+/// The queue consumer (`[[queues.consumers]]` in wrangler.toml) of both the
+/// events queue and its dead-letter queue: each message is an audit event
+/// (a JSON string), or `{"wake": true}`, a timer this consumer set itself.
+/// Events are queued for their streams in D1 and acknowledged; then every
+/// stream's due events are delivered. A failed delivery stays in D1 with its
+/// backoff, and a delayed wake-up message (Queues' own delay) brings the
+/// consumer back when it is due. If D1 itself fails, the whole batch is
+/// retried by Queues, and after `max_retries` lands in the dead-letter
+/// queue, which this same consumer drains once D1 is back.
+#[event(queue)]
+async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+    let host = adapters::WorkersHost::new(&env, None)?;
+    let messages = batch.messages()?;
+    let events: Vec<String> = messages.iter().filter_map(|m| m.body().as_str().map(str::to_owned)).collect();
+    if let Err(e) = delivery::ingest(&host, &events).await {
+        worker::console_error!("tessera: queuing events for log streams failed: {e:?}");
+        batch.retry_all_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(30).build());
+        return Ok(());
+    }
+    batch.ack_all();
+    let report = match delivery::deliver_due(&host, &worker_id()).await {
+        Ok(r) => r,
+        Err(e) => {
+            worker::console_error!("tessera: log-stream delivery failed: {e:?}");
+            delivery::Report { failed: 1, ..Default::default() }
+        }
+    };
+    if report.failed > 0 {
+        wake_later(&host, &env).await;
+    }
+    Ok(())
+}
+
+/// Sends the consumer a wake-up message delayed until the next retry is due
+/// (Queues delays up to 12 hours).
+async fn wake_later(host: &adapters::WorkersHost<'_>, env: &Env) {
+    let due = match delivery::next_due(host).await {
+        Ok(Some(due)) => due,
+        _ => return,
+    };
+    let seconds = ((due - worker::Date::now().as_millis() as i64) / 1000 + 1).clamp(1, 43_200) as u32;
+    let Ok(queue) = env.queue("EVENTS") else { return };
+    let wake = MessageBuilder::new(serde_json::json!({ "wake": true })).delay_seconds(seconds).build();
+    if let Err(e) = queue.send(wake).await {
+        worker::console_error!("tessera: scheduling the next log-stream retry failed: {e}");
+    }
+}
+
+/// This isolate's name in stream leases.
+fn worker_id() -> String {
+    let mut r = [0u8; 6];
+    let _ = getrandom::getrandom(&mut r);
+    format!("workers-{}", tessera_core::crypto::hex(&r))
 }

@@ -364,10 +364,26 @@ const MANAGEMENT_ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/resource-servers", "write:resource_servers"),
     ("GET", "/api/v1/resource-servers/{api_id}", "read:resource_servers"),
     ("DELETE", "/api/v1/resource-servers/{api_id}", "write:resource_servers"),
+    ("GET", "/api/v1/log-streams", "read:log_streams"),
+    ("POST", "/api/v1/log-streams", "write:log_streams"),
+    ("GET", "/api/v1/log-streams/{stream_id}", "read:log_streams"),
+    ("PATCH", "/api/v1/log-streams/{stream_id}", "write:log_streams"),
+    ("DELETE", "/api/v1/log-streams/{stream_id}", "write:log_streams"),
+    ("POST", "/api/v1/log-streams/{stream_id}/pause", "write:log_streams"),
+    ("POST", "/api/v1/log-streams/{stream_id}/resume", "write:log_streams"),
+    ("POST", "/api/v1/log-streams/{stream_id}/test", "write:log_streams"),
+    ("GET", "/api/v1/log-streams/{stream_id}/deliveries", "read:log_streams"),
+    ("GET", "/api/v1/log-streams/{stream_id}/dead-letters", "read:log_streams"),
+    ("POST", "/api/v1/log-streams/{stream_id}/dead-letters/redeliver", "write:log_streams"),
+    ("POST", "/api/v1/log-streams/{stream_id}/dead-letters/{log_id}/redeliver", "write:log_streams"),
 ];
 
-fn concrete(path: &str, user: &str, client: &str, api: &str) -> String {
-    path.replace("{user_id}", user).replace("{client_id}", client).replace("{api_id}", api)
+fn concrete(path: &str, user: &str, client: &str, api: &str, stream: &str) -> String {
+    path.replace("{user_id}", user)
+        .replace("{client_id}", client)
+        .replace("{api_id}", api)
+        .replace("{stream_id}", stream)
+        .replace("{log_id}", "evt_missing")
 }
 
 fn body_for(method: &str) -> Option<Value> {
@@ -422,15 +438,27 @@ fn another_tenants_ids_and_credentials_reach_nothing() {
     );
     let b_api = api_id("other", &b_key);
     let a_api = api_id("demo", &s.key);
+    let stream = |slug: &str, key: &str| {
+        let r = env.api(
+            "POST",
+            &format!("/t/{slug}/api/v1/log-streams"),
+            key,
+            Some(json!({ "name": "siem", "type": "http", "sink": { "url": "https://siem.example.test/in" } })),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()["id"].as_str().unwrap().to_string()
+    };
+    let b_stream = stream("other", &b_key);
+    let a_stream = stream("demo", &s.key);
     let b_before = env.api("GET", &format!("/t/other/api/v1/users/{b_user}"), &b_key, None).body;
     for (method, path, _) in MANAGEMENT_ROUTES {
         // B's credential at A: unknown there.
-        let at_a = concrete(path, &s.user_id, &s.client_id, &a_api);
+        let at_a = concrete(path, &s.user_id, &s.client_id, &a_api, &a_stream);
         let r = env.api(method, &format!("/t/demo{at_a}"), &b_key, body_for(method));
         assert_eq!(r.status, 401, "{method} {path} with B's key at A: {}", r.body);
         // A's credential with B's ids: as if they did not exist.
         if path.contains('{') {
-            let with_b_ids = concrete(path, &b_user, &b_client, &b_api);
+            let with_b_ids = concrete(path, &b_user, &b_client, &b_api, &b_stream);
             let r = env.api(method, &format!("/t/demo{with_b_ids}"), &s.key, body_for(method));
             assert_eq!(r.status, 404, "{method} {path} with B's ids at A: {}", r.body);
         }
@@ -439,12 +467,15 @@ fn another_tenants_ids_and_credentials_reach_nothing() {
     assert_eq!(env.api("GET", &format!("/t/other/api/v1/users/{b_user}"), &b_key, None).body, b_before);
     assert_eq!(env.api("GET", &format!("/t/other/api/v1/clients/{b_client}"), &b_key, None).status, 200);
     assert_eq!(env.api("GET", &format!("/t/other/api/v1/resource-servers/{b_api}"), &b_key, None).status, 200);
+    let b_stream_after = env.api("GET", &format!("/t/other/api/v1/log-streams/{b_stream}"), &b_key, None).json();
+    assert_eq!(b_stream_after["status"]["state"], "active");
+    assert_eq!(b_stream_after["name"], "siem");
 }
 
 #[test]
 fn each_management_route_needs_its_scope() {
     let s = setup();
-    const SCOPES: [&str; 7] = [
+    const SCOPES: [&str; 9] = [
         "read:users",
         "write:users",
         "read:clients",
@@ -452,6 +483,8 @@ fn each_management_route_needs_its_scope() {
         "read:resource_servers",
         "write:resource_servers",
         "read:logs",
+        "read:log_streams",
+        "write:log_streams",
     ];
     let token_with = |scopes: Vec<&str>| {
         let r = s.env.api(
@@ -474,7 +507,7 @@ fn each_management_route_needs_its_scope() {
         let all_but = token_with(SCOPES.iter().copied().filter(|s| *s != scope).collect());
         for (method, path, needed) in MANAGEMENT_ROUTES.iter().filter(|(_, _, n)| *n == scope) {
             // Ids that do not exist: the scope is checked before the lookup.
-            let p = format!("/t/demo{}", concrete(path, "usr_missing", "cli_missing", "api_missing"));
+            let p = format!("/t/demo{}", concrete(path, "usr_missing", "cli_missing", "api_missing", "lst_missing"));
             let r = s.env.api(method, &p, &only, body_for(method));
             assert!(![401, 403].contains(&r.status), "{method} {path} with {needed}: {} {}", r.status, r.body);
             let r = s.env.api(method, &p, &all_but, body_for(method));

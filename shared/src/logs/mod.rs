@@ -4,7 +4,16 @@
 //! Events carry an id so receivers of the at-least-once stream can
 //! de-duplicate.
 
+pub mod delivery;
+pub mod filter;
+pub mod record;
+pub mod sigv4;
+pub mod sinks;
+pub mod streams;
+
 use serde::Serialize;
+
+pub use record::LogEvent;
 
 use crate::error::Result;
 use crate::host::{Db, Events, Host, HostExt};
@@ -51,9 +60,40 @@ pub enum EventType {
     TokenExchangeFailed,
     /// `ferrt`: a rotated refresh token was presented again.
     RefreshTokenReuse,
+    /// A test event sent to one log stream by its owner.
+    TestEvent,
+    /// A log stream that kept failing was suspended.
+    LogStreamSuspended,
 }
 
 impl EventType {
+    /// Every event type, for filters and documentation.
+    pub const ALL: [EventType; 23] = [
+        EventType::LoginSuccess,
+        EventType::LoginWrongPassword,
+        EventType::LoginUnknownUser,
+        EventType::LoginFailed,
+        EventType::AccountLocked,
+        EventType::IpThrottled,
+        EventType::SignupSuccess,
+        EventType::SignupFailed,
+        EventType::Logout,
+        EventType::EmailVerified,
+        EventType::PasswordResetRequested,
+        EventType::PasswordChanged,
+        EventType::ApiOperation,
+        EventType::PlatformApiCall,
+        EventType::PlatformApiDenied,
+        EventType::Maintenance,
+        EventType::TokenFromCode,
+        EventType::TokenFromRefresh,
+        EventType::TokenFromClientCredentials,
+        EventType::TokenExchangeFailed,
+        EventType::RefreshTokenReuse,
+        EventType::TestEvent,
+        EventType::LogStreamSuspended,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             EventType::LoginSuccess => "s",
@@ -76,6 +116,8 @@ impl EventType {
             EventType::TokenFromClientCredentials => "seccft",
             EventType::TokenExchangeFailed => "feacft",
             EventType::RefreshTokenReuse => "ferrt",
+            EventType::TestEvent => "log_stream_test",
+            EventType::LogStreamSuspended => "log_stream_suspended",
         }
     }
 
@@ -99,6 +141,39 @@ impl EventType {
             | EventType::TokenFromClientCredentials
             | EventType::TokenExchangeFailed => "token",
             EventType::RefreshTokenReuse => "anomaly",
+            EventType::TestEvent | EventType::LogStreamSuspended => "system",
+        }
+    }
+
+    /// The category a log stream filters on, with Auth0's names (its "Log
+    /// Event Type Filters"): a filter on `auth.login` takes both
+    /// `auth.login.success` and `auth.login.fail`.
+    pub fn from_code(code: &str) -> Option<EventType> {
+        // `sapi` is both a management and a platform call: the same category.
+        Self::ALL.into_iter().find(|t| t.code() == code)
+    }
+
+    pub fn stream_category(self) -> &'static str {
+        match self {
+            EventType::LoginSuccess => "auth.login.success",
+            EventType::LoginWrongPassword
+            | EventType::LoginUnknownUser
+            | EventType::LoginFailed
+            | EventType::AccountLocked
+            | EventType::IpThrottled => "auth.login.fail",
+            EventType::SignupSuccess => "auth.signup.success",
+            EventType::SignupFailed => "auth.signup.fail",
+            EventType::Logout => "auth.logout.success",
+            EventType::EmailVerified | EventType::PasswordChanged => "user.success",
+            EventType::PasswordResetRequested => "user.notification",
+            EventType::ApiOperation | EventType::PlatformApiCall => "management.success",
+            EventType::PlatformApiDenied => "management.fail",
+            EventType::Maintenance => "system.notification",
+            EventType::TokenFromCode | EventType::TokenFromRefresh | EventType::TokenFromClientCredentials => {
+                "auth.token_exchange.success"
+            }
+            EventType::TokenExchangeFailed | EventType::RefreshTokenReuse => "auth.token_exchange.fail",
+            EventType::TestEvent | EventType::LogStreamSuspended => "system.notification",
         }
     }
 
@@ -109,11 +184,25 @@ impl EventType {
             | EventType::LoginFailed
             | EventType::SignupFailed
             | EventType::PlatformApiDenied => "warning",
-            EventType::AccountLocked | EventType::IpThrottled | EventType::RefreshTokenReuse => "error",
+            EventType::AccountLocked
+            | EventType::IpThrottled
+            | EventType::RefreshTokenReuse
+            | EventType::LogStreamSuspended => "error",
             EventType::TokenExchangeFailed => "warning",
             _ => "info",
         }
     }
+}
+
+/// Who and what an event concerns beyond its tenant and user id: Auth0's
+/// `client_id`, `client_name`, `user_name`, `user_agent` and `hostname`.
+#[derive(Debug, Clone, Default)]
+pub struct EventContext {
+    pub client_id: Option<String>,
+    pub client_name: Option<String>,
+    pub user_name: Option<String>,
+    pub user_agent: Option<String>,
+    pub hostname: Option<String>,
 }
 
 pub struct Audit<'a> {
@@ -123,6 +212,23 @@ pub struct Audit<'a> {
     pub user: Option<&'a UserId>,
     pub client_ip: &'a str,
     pub details: serde_json::Value,
+    pub context: EventContext,
+}
+
+impl Audit<'_> {
+    /// The event names the client it concerns (Auth0's `client_id` and
+    /// `client_name`).
+    pub fn with_client(mut self, id: &str, name: Option<&str>) -> Self {
+        self.context.client_id = Some(id.to_string());
+        self.context.client_name = name.map(str::to_string);
+        self
+    }
+
+    /// The event names its user by a readable name too (the email).
+    pub fn with_user_name(mut self, name: &str) -> Self {
+        self.context.user_name = Some(name.to_string());
+        self
+    }
 }
 
 /// An event ready to store: its row, and the JSON the stream gets.
@@ -131,9 +237,8 @@ pub struct Prepared {
     pub json: String,
 }
 
-/// The event's columns, bound as ?1..?10.
-const INSERT_COLUMNS: &str =
-    "INSERT INTO audit_events (id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at)";
+/// The event's columns, bound as ?1..?15.
+const INSERT_COLUMNS: &str = "INSERT INTO audit_events (id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at, client_id, client_name, user_name, user_agent, hostname)";
 
 impl Prepared {
     /// The same event, stored only if the access token `jti` was recorded
@@ -143,8 +248,8 @@ impl Prepared {
         let mut params = self.statement.params;
         params.push(jti.into());
         let sql = format!(
-            "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
-             WHERE EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?11 AND tenant_id IS ?2)"
+            "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15
+             WHERE EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?16 AND tenant_id IS ?2)"
         );
         Prepared { statement: crate::host::Statement::new(sql, params), json: self.json }
     }
@@ -162,32 +267,43 @@ pub async fn publish<H: Host>(host: &H, event_json: &str) {
 pub fn prepare<H: Host>(host: &H, audit: Audit<'_>) -> Prepared {
     let id = EventId::generate(host);
     let now = host.now();
-    let json = serde_json::json!({
-        "id": id,
-        "tenant_id": audit.tenant,
-        "type": audit.kind.code(),
-        "category": audit.kind.category(),
-        "severity": audit.kind.severity(),
-        "description": audit.description,
-        "user_id": audit.user,
-        "ip": audit.client_ip,
-        "details": audit.details,
-        "date": now,
-    })
-    .to_string();
+    let cx = audit.context;
+    let event = LogEvent {
+        log_id: id.to_string(),
+        date: record::iso_date(now),
+        kind: audit.kind.code().to_string(),
+        description: audit.description,
+        category: audit.kind.stream_category().to_string(),
+        severity: audit.kind.severity().to_string(),
+        tenant_id: audit.tenant.map(|t| t.to_string()),
+        client_id: cx.client_id,
+        client_name: cx.client_name,
+        ip: audit.client_ip.to_string(),
+        user_agent: cx.user_agent,
+        hostname: cx.hostname,
+        user_id: audit.user.map(|u| u.to_string()),
+        user_name: cx.user_name,
+        details: audit.details,
+    };
+    let json = serde_json::to_string(&event).unwrap_or_default();
     let statement = crate::host::Statement::new(
-        format!("{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        format!("{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
         vec![
             id.as_str().into(),
-            audit.tenant.map(|t| t.as_str()).into(),
-            audit.kind.code().into(),
+            event.tenant_id.into(),
+            event.kind.into(),
             audit.kind.category().into(),
-            audit.kind.severity().into(),
-            audit.description.into(),
-            audit.user.map(|u| u.as_str()).into(),
-            audit.client_ip.into(),
-            audit.details.to_string().into(),
+            event.severity.into(),
+            event.description.into(),
+            event.user_id.into(),
+            event.ip.into(),
+            event.details.to_string().into(),
             now.into(),
+            event.client_id.into(),
+            event.client_name.into(),
+            event.user_name.into(),
+            event.user_agent.into(),
+            event.hostname.into(),
         ],
     );
     Prepared { statement, json }
@@ -206,7 +322,7 @@ pub async fn record<H: Host>(host: &H, audit: Audit<'_>) -> Result<()> {
 pub fn outbox_statement(event_json: &str, now: i64) -> crate::host::Statement {
     let id = serde_json::from_str::<serde_json::Value>(event_json)
         .ok()
-        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .and_then(|v| v["log_id"].as_str().map(str::to_owned))
         .unwrap_or_default();
     crate::host::Statement::new(
         "INSERT OR IGNORE INTO event_outbox (id, payload, created_at) VALUES (?1, ?2, ?3)",
@@ -214,47 +330,33 @@ pub fn outbox_statement(event_json: &str, now: i64) -> crate::host::Statement {
     )
 }
 
+/// The columns [`LogEvent::from_row`] reads.
+const EVENT_COLUMNS: &str = "id, tenant_id, type, severity, description, user_id, client_ip, details, created_at, client_id, client_name, user_name, user_agent, hostname";
+
 /// Platform audit events (every internal API call), newest first.
-pub async fn list_platform<H: Host>(host: &H, limit: u32) -> Result<Vec<serde_json::Value>> {
+pub async fn list_platform<H: Host>(host: &H, limit: u32) -> Result<Vec<LogEvent>> {
     let rows = host
         .db()
         .query(
-            "SELECT id, type, category, severity, description, user_id, client_ip, details, created_at
-             FROM audit_events WHERE category = 'platform' ORDER BY created_at DESC, rowid DESC LIMIT ?1",
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events WHERE category = 'platform' ORDER BY created_at DESC, rowid DESC LIMIT ?1"
+            ),
             &[crate::host::Value::Integer(limit as i64)],
         )
         .await?;
-    rows.iter().map(event_json).collect()
-}
-
-fn event_json(r: &crate::host::Row) -> Result<serde_json::Value> {
-    Ok(serde_json::json!({
-        "id": r.text("id")?,
-        "type": r.text("type")?,
-        "category": r.text("category")?,
-        "severity": r.text("severity")?,
-        "description": r.text("description")?,
-        "user_id": r.opt_text("user_id")?,
-        "ip": r.text("client_ip")?,
-        "details": serde_json::from_str::<serde_json::Value>(&r.text("details")?).unwrap_or_default(),
-        "date": r.int("created_at")?,
-    }))
+    rows.iter().map(LogEvent::from_row).collect()
 }
 
 /// Stored events of a tenant, newest first.
-pub async fn list<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    event_type: Option<&str>,
-    limit: u32,
-) -> Result<Vec<serde_json::Value>> {
+pub async fn list<H: Host>(host: &H, tenant: &TenantId, event_type: Option<&str>, limit: u32) -> Result<Vec<LogEvent>> {
     let rows = host
         .db()
         .query(
-            "SELECT id, type, category, severity, description, user_id, client_ip, details, created_at
-             FROM audit_events WHERE tenant_id = ?1 AND (?2 IS NULL OR type = ?2) ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND (?2 IS NULL OR type = ?2) ORDER BY created_at DESC, rowid DESC LIMIT ?3"
+            ),
             &[tenant.as_str().into(), event_type.into(), crate::host::Value::Integer(limit as i64)],
         )
         .await?;
-    rows.iter().map(event_json).collect()
+    rows.iter().map(LogEvent::from_row).collect()
 }

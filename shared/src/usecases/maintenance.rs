@@ -11,6 +11,9 @@ use crate::host::{Db, Host, HostExt, Statement};
 const DAY_MS: i64 = 86_400_000;
 /// Platform audit events (no tenant) are kept this long.
 pub const PLATFORM_AUDIT_RETENTION_DAYS: i64 = 90;
+/// Log-stream delivery attempts are kept a week, dead letters a month.
+pub const DELIVERY_RETENTION_DAYS: i64 = 7;
+pub const DEAD_LETTER_RETENTION_DAYS: i64 = 30;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -38,6 +41,14 @@ fn housekeeping(now: i64) -> Vec<(&'static str, Statement)> {
         ("kv_cache", s("DELETE FROM kv_cache WHERE expires_at < ?1", now)),
         ("dev_mailbox", s("DELETE FROM dev_mailbox WHERE created_at < ?1", now - 7 * DAY_MS)),
         ("event_outbox", s("DELETE FROM event_outbox WHERE delivered_at < ?1", now - DAY_MS)),
+        (
+            "log_stream_deliveries",
+            s("DELETE FROM log_stream_deliveries WHERE created_at < ?1", now - DELIVERY_RETENTION_DAYS * DAY_MS),
+        ),
+        (
+            "log_stream_dead_letters",
+            s("DELETE FROM log_stream_dead_letters WHERE dead_at < ?1", now - DEAD_LETTER_RETENTION_DAYS * DAY_MS),
+        ),
         (
             "audit_events (platform)",
             s("DELETE FROM audit_events WHERE tenant_id IS NULL AND created_at < ?1", now - PLATFORM_AUDIT_RETENTION_DAYS * DAY_MS),
@@ -90,6 +101,7 @@ pub async fn run<H: Host>(host: &H) -> Result<Report> {
             kind: crate::logs::EventType::Maintenance,
             description: "scheduled maintenance".into(),
             user: None,
+            context: Default::default(),
             client_ip: "scheduler",
             details: serde_json::json!({ "keys": report.keys, "deleted": report.deleted }),
         },

@@ -108,6 +108,18 @@ pub enum RouteId {
     ResourceDelete,
     ConsentsList,
     ConsentRevoke,
+    LogStreamsList,
+    LogStreamsCreate,
+    LogStreamGet,
+    LogStreamUpdate,
+    LogStreamDelete,
+    LogStreamPause,
+    LogStreamResume,
+    LogStreamTest,
+    LogStreamDeliveries,
+    LogStreamDeadLetters,
+    LogStreamRedeliverAll,
+    LogStreamRedeliverOne,
     // Admin UI.
     AdminHome,
     AdminClients,
@@ -239,6 +251,11 @@ impl<H: Host> Ctx<'_, H> {
             user,
             client_ip: &self.req.client_ip,
             details,
+            context: crate::logs::EventContext {
+                user_agent: self.req.header("user-agent").map(str::to_owned),
+                hostname: Some(self.req.host_name.clone()).filter(|h| !h.is_empty()),
+                ..Default::default()
+            },
         }
     }
 }

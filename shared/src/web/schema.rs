@@ -2,7 +2,7 @@
 //! OpenAPI document (`openapi`) read the very same definitions. Unknown
 //! fields are refused everywhere: a typo never silently does nothing.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
@@ -79,4 +79,19 @@ pub struct UpdateUser {
     pub password: Option<String>,
     pub blocked: Option<bool>,
     pub is_admin: Option<bool>,
+}
+
+/// A test event on its way to a log stream (see its deliveries for the
+/// outcome).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct TestEvent {
+    pub log_id: String,
+}
+
+/// How many dead-lettered events were queued again.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Redelivered {
+    pub redelivered: u64,
 }

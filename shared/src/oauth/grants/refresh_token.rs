@@ -112,6 +112,7 @@ async fn reuse<H: Host>(cx: &GrantCx<'_, H>, family: &str, now: i64) -> OResult<
             kind: crate::logs::EventType::RefreshTokenReuse,
             description: "refresh token reuse detected; token family revoked".into(),
             user: None,
+            context: Default::default(),
             client_ip: cx.client_ip,
             details: serde_json::json!({ "family": family }),
         },

@@ -9,6 +9,7 @@
 //! Errors are problem+json.
 
 pub mod clients;
+pub mod log_streams;
 pub mod users;
 
 use crate::error::{Error, Result};
@@ -47,6 +48,18 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/api/v1/resource-servers/{api_id}", T, J, ResourceDelete),
     r("GET", "/api/v1/users/{user_id}/consents", T, J, ConsentsList),
     r("DELETE", "/api/v1/users/{user_id}/consents/{client_id}", T, J, ConsentRevoke),
+    r("GET", "/api/v1/log-streams", T, J, LogStreamsList),
+    r("POST", "/api/v1/log-streams", T, J, LogStreamsCreate),
+    r("GET", "/api/v1/log-streams/{stream_id}", T, J, LogStreamGet),
+    r("PATCH", "/api/v1/log-streams/{stream_id}", T, J, LogStreamUpdate),
+    r("DELETE", "/api/v1/log-streams/{stream_id}", T, J, LogStreamDelete),
+    r("POST", "/api/v1/log-streams/{stream_id}/pause", T, J, LogStreamPause),
+    r("POST", "/api/v1/log-streams/{stream_id}/resume", T, J, LogStreamResume),
+    r("POST", "/api/v1/log-streams/{stream_id}/test", T, J, LogStreamTest),
+    r("GET", "/api/v1/log-streams/{stream_id}/deliveries", T, J, LogStreamDeliveries),
+    r("GET", "/api/v1/log-streams/{stream_id}/dead-letters", T, J, LogStreamDeadLetters),
+    r("POST", "/api/v1/log-streams/{stream_id}/dead-letters/redeliver", T, J, LogStreamRedeliverAll),
+    r("POST", "/api/v1/log-streams/{stream_id}/dead-letters/{log_id}/redeliver", T, J, LogStreamRedeliverOne),
 ];
 
 /// Who is calling the management API.
@@ -96,6 +109,15 @@ pub fn required_scope(id: RouteId) -> &'static str {
         ClientsCreate | ClientUpdate | ClientDelete | ClientRotateSecret => "write:clients",
         ResourcesList | ResourceGet => "read:resource_servers",
         ResourcesCreate | ResourceDelete => "write:resource_servers",
+        LogStreamsList | LogStreamGet | LogStreamDeliveries | LogStreamDeadLetters => "read:log_streams",
+        LogStreamsCreate
+        | LogStreamUpdate
+        | LogStreamDelete
+        | LogStreamPause
+        | LogStreamResume
+        | LogStreamTest
+        | LogStreamRedeliverAll
+        | LogStreamRedeliverOne => "write:log_streams",
         _ => "read:logs",
     }
 }
@@ -134,6 +156,18 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         | RouteId::ResourceDelete
         | RouteId::ConsentsList
         | RouteId::ConsentRevoke => clients::dispatch(id, cx, &who).await,
+        RouteId::LogStreamsList
+        | RouteId::LogStreamsCreate
+        | RouteId::LogStreamGet
+        | RouteId::LogStreamUpdate
+        | RouteId::LogStreamDelete
+        | RouteId::LogStreamPause
+        | RouteId::LogStreamResume
+        | RouteId::LogStreamTest
+        | RouteId::LogStreamDeliveries
+        | RouteId::LogStreamDeadLetters
+        | RouteId::LogStreamRedeliverAll
+        | RouteId::LogStreamRedeliverOne => log_streams::dispatch(id, cx, &who).await,
         _ => users::dispatch(id, cx, &who).await,
     }
 }
@@ -149,6 +183,15 @@ pub async fn audit<H: Host>(cx: &Ctx<'_, H>, who: &Caller, what: &str, details: 
             user: None,
             client_ip: &cx.req.client_ip,
             details: serde_json::json!({ "caller": who.actor(), "details": details }),
+            context: logs::EventContext {
+                client_id: match who {
+                    Caller::Client { client_id, .. } => Some(client_id.clone()),
+                    Caller::ApiKey(_) => None,
+                },
+                user_agent: cx.req.header("user-agent").map(str::to_owned),
+                hostname: Some(cx.req.host_name.clone()).filter(|h| !h.is_empty()),
+                ..Default::default()
+            },
         },
     )
     .await

@@ -81,14 +81,71 @@ pub fn guard(id: RouteId) -> Guard {
         | PlatformSigningKeyRotate
         | Maintenance => Guard::Platform(KeyWrite),
         DevMailbox | DevBenchArgon2 => Guard::Platform(Secrets),
-        Discovery | Jwks | Home | LoginShow | LoginSubmit | SignupShow | SignupSubmit | LogoutShow | LogoutSubmit
-        | Account | VerifyShow | VerifySubmit | VerifyResend | ResetShow | ResetSubmit | ResetConfirmShow
-        | ResetConfirmSubmit | UsersList | UsersCreate | UserGet | UserUpdate | UserDelete | UserBlock
-        | UserUnblock | LogsList | Authorize | ConsentSubmit | Token | Revoke | Introspect | UserInfo
-        | AccountConsentRevoke | ClientsList | ClientsCreate | ClientGet | ClientUpdate | ClientDelete
-        | ClientRotateSecret | ResourcesList | ResourcesCreate | ResourceGet | ResourceDelete | ConsentsList
-        | ConsentRevoke | AdminHome | AdminClients | AdminClientNew | AdminClientCreate | AdminClient
-        | AdminClientUpdate | AdminClientRotate | AdminClientDelete | AdminConsentRevoke => Guard::NotInternal,
+        Discovery
+        | Jwks
+        | Home
+        | LoginShow
+        | LoginSubmit
+        | SignupShow
+        | SignupSubmit
+        | LogoutShow
+        | LogoutSubmit
+        | Account
+        | VerifyShow
+        | VerifySubmit
+        | VerifyResend
+        | ResetShow
+        | ResetSubmit
+        | ResetConfirmShow
+        | ResetConfirmSubmit
+        | UsersList
+        | UsersCreate
+        | UserGet
+        | UserUpdate
+        | UserDelete
+        | UserBlock
+        | UserUnblock
+        | LogsList
+        | Authorize
+        | ConsentSubmit
+        | Token
+        | Revoke
+        | Introspect
+        | UserInfo
+        | AccountConsentRevoke
+        | ClientsList
+        | ClientsCreate
+        | ClientGet
+        | ClientUpdate
+        | ClientDelete
+        | ClientRotateSecret
+        | ResourcesList
+        | ResourcesCreate
+        | ResourceGet
+        | ResourceDelete
+        | ConsentsList
+        | ConsentRevoke
+        | AdminHome
+        | AdminClients
+        | AdminClientNew
+        | AdminClientCreate
+        | AdminClient
+        | AdminClientUpdate
+        | AdminClientRotate
+        | AdminClientDelete
+        | AdminConsentRevoke
+        | LogStreamsList
+        | LogStreamsCreate
+        | LogStreamGet
+        | LogStreamUpdate
+        | LogStreamDelete
+        | LogStreamPause
+        | LogStreamResume
+        | LogStreamTest
+        | LogStreamDeliveries
+        | LogStreamDeadLetters
+        | LogStreamRedeliverAll
+        | LogStreamRedeliverOne => Guard::NotInternal,
     }
 }
 
@@ -131,6 +188,7 @@ async fn record<H: Host>(cx: &Ctx<'_, H>, id: RouteId, who: Option<&Principal>, 
             kind,
             description: format!("{} {pattern}", cx.req.method),
             user: None,
+            context: Default::default(),
             client_ip: &cx.req.client_ip,
             details: serde_json::json!({
                 "actor": who.map_or_else(|| "anonymous".to_string(), Principal::actor),

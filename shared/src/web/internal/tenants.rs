@@ -101,6 +101,7 @@ async fn audit<H: Host>(cx: &Ctx<'_, H>, t: Option<&Tenant>, what: &str, details
             kind: EventType::ApiOperation,
             description: format!("platform API: {what}"),
             user: None,
+            context: Default::default(),
             client_ip: &cx.req.client_ip,
             details,
         },

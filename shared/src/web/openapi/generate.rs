@@ -128,10 +128,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             ..page(
                 "A tenant's audit events",
                 "platform",
-                Ok::Json(
-                    200,
-                    json!({ "type": "object", "properties": { "logs": { "type": "array", "items": { "type": "object" } } } }),
-                ),
+                Ok::Json(200, list_of::<crate::logs::LogEvent>(g, "logs", false)),
             )
         },
         DevMailbox => Op {
@@ -191,10 +188,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             ..page(
                 "Platform audit events (every internal call)",
                 "platform",
-                Ok::Json(
-                    200,
-                    json!({ "type": "object", "properties": { "logs": { "type": "array", "items": { "type": "object" } } } }),
-                ),
+                Ok::Json(200, list_of::<crate::logs::LogEvent>(g, "logs", false)),
             )
         },
         Maintenance => page(
@@ -287,10 +281,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             ..page(
                 "The tenant's audit events",
                 "logs",
-                Ok::Json(
-                    200,
-                    json!({ "type": "object", "properties": { "logs": { "type": "array", "items": { "type": "object" } } } }),
-                ),
+                Ok::Json(200, list_of::<crate::logs::LogEvent>(g, "logs", false)),
             )
         },
         Authorize => Op {
@@ -414,6 +405,73 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             ),
         ),
         ConsentRevoke => page("Revoke a user's consent and the client's tokens for them", "users", Ok::Empty),
+        LogStreamsList => Op {
+            query: PAGE,
+            ..page(
+                "List log streams with their delivery status",
+                "log-streams",
+                Ok::Json(200, list_of::<crate::logs::streams::LogStream>(g, "log_streams", true)),
+            )
+        },
+        LogStreamsCreate => op(
+            "Create a log stream (a generated webhook secret is shown once)",
+            "log-streams",
+            Body::Json(schema::<crate::logs::streams::StreamSpec>(g)),
+            Ok::Json(201, schema::<crate::logs::streams::LogStream>(g)),
+        ),
+        LogStreamGet => page(
+            "Get a log stream and its delivery status",
+            "log-streams",
+            Ok::Json(200, schema::<crate::logs::streams::LogStream>(g)),
+        ),
+        LogStreamUpdate => op(
+            "Change a log stream (secret fields left out keep their value)",
+            "log-streams",
+            Body::Json(schema::<crate::logs::streams::StreamUpdate>(g)),
+            Ok::Json(200, schema::<crate::logs::streams::LogStream>(g)),
+        ),
+        LogStreamDelete => page("Delete a log stream", "log-streams", Ok::Empty),
+        LogStreamPause => page(
+            "Pause a log stream (events keep collecting for it)",
+            "log-streams",
+            Ok::Json(200, schema::<crate::logs::streams::LogStream>(g)),
+        ),
+        LogStreamResume => page(
+            "Resume a paused or suspended log stream",
+            "log-streams",
+            Ok::Json(200, schema::<crate::logs::streams::LogStream>(g)),
+        ),
+        LogStreamTest => page(
+            "Send a test event to a log stream (202: on its way; see the stream's deliveries)",
+            "log-streams",
+            Ok::Json(202, schema::<crate::web::schema::TestEvent>(g)),
+        ),
+        LogStreamDeliveries => Op {
+            query: &["limit"],
+            ..page(
+                "A log stream's recent delivery attempts",
+                "log-streams",
+                Ok::Json(200, list_of::<crate::logs::delivery::Delivery>(g, "deliveries", false)),
+            )
+        },
+        LogStreamDeadLetters => Op {
+            query: PAGE,
+            ..page(
+                "A log stream's dead-lettered events",
+                "log-streams",
+                Ok::Json(200, list_of::<crate::logs::delivery::DeadLetter>(g, "dead_letters", true)),
+            )
+        },
+        LogStreamRedeliverAll => page(
+            "Redeliver every dead-lettered event of a log stream",
+            "log-streams",
+            Ok::Json(200, schema::<crate::web::schema::Redelivered>(g)),
+        ),
+        LogStreamRedeliverOne => page(
+            "Redeliver one dead-lettered event",
+            "log-streams",
+            Ok::Json(200, schema::<crate::web::schema::Redelivered>(g)),
+        ),
         AdminHome => page("Admin UI", "admin-ui", Ok::Redirect),
         AdminClients => page("Admin UI: clients", "admin-ui", Ok::Html),
         AdminClientNew => page("Admin UI: new client form", "admin-ui", Ok::Html),

@@ -1,0 +1,343 @@
+//! Where a stream sends its events, and how each destination wants them:
+//! formatting, batching limits and signing live here so every host (the
+//! Worker's queue consumer, the native delivery worker) sends the same bytes
+//! through `Host::Outbound`.
+//!
+//! A sink's settings are split on the way in: plain settings are stored as
+//! they are, and the fields in [`Sink::SECRET_FIELDS`] are sealed under the
+//! tenant's data key and only ever shown masked.
+
+mod datadog;
+mod http_sink;
+mod s3;
+mod splunk;
+mod webhook;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub use webhook::{signature_header, SIGNATURE_HEADER};
+
+/// One destination, tagged by `type`, with its settings in `sink`.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", content = "sink", rename_all = "snake_case")]
+pub enum Sink {
+    Http(HttpSink),
+    Webhook(WebhookSink),
+    Datadog(DatadogSink),
+    Splunk(SplunkSink),
+    S3(S3Sink),
+}
+
+/// A JSON array or newline-delimited JSON.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentFormat {
+    #[default]
+    JsonArray,
+    JsonLines,
+}
+
+/// POSTs each batch to a URL.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSink {
+    pub url: String,
+    #[serde(default)]
+    pub content_format: ContentFormat,
+    /// The `Authorization` header's value (secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
+    /// Extra headers (their values are secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Compress the body (`Content-Encoding: gzip`).
+    #[serde(default)]
+    pub gzip: bool,
+}
+
+/// POSTs each batch as a JSON array, signed with HMAC-SHA256 over the
+/// timestamp and the body.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSink {
+    pub url: String,
+    /// The signing secret (secret). Generated and shown once when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// Datadog's logs intake API v2.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatadogSink {
+    /// The Datadog site: `datadoghq.com`, `us3.datadoghq.com`,
+    /// `us5.datadoghq.com`, `datadoghq.eu`, `ap1.datadoghq.com`, `ddog-gov.com`.
+    #[serde(default = "datadog::default_site")]
+    pub site: String,
+    /// `DD-API-KEY` (secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    #[serde(default = "datadog::default_service")]
+    pub service: String,
+    /// `ddsource`.
+    #[serde(default = "datadog::default_source")]
+    pub source: String,
+    /// `ddtags`, comma-separated `key:value` pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// The intake URL, when it is not the site's own (a proxy, a test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Splunk's HTTP Event Collector.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplunkSink {
+    /// The collector's base URL (`https://splunk.example.com:8088`).
+    pub url: String,
+    /// The HEC token (secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    #[serde(default = "splunk::default_source")]
+    pub source: String,
+    #[serde(default = "splunk::default_sourcetype")]
+    pub sourcetype: String,
+    /// The `host` field; the event's hostname when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// An S3 bucket (AWS, R2, MinIO): one gzip NDJSON object per batch under
+/// `prefix/tenant/yyyy/mm/dd/`.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Sink {
+    pub bucket: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// An S3-compatible endpoint (`https://<account>.r2.cloudflarestorage.com`,
+    /// a MinIO server); AWS's regional endpoint when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`.
+    #[serde(default)]
+    pub path_style: bool,
+    pub access_key_id: String,
+    /// (secret)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<String>,
+    /// (secret) For temporary credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+}
+
+/// What a batch is sent with: the events as stored (each a JSON object
+/// with its `log_id`), and what names the batch.
+pub struct Batch<'a> {
+    pub id: &'a str,
+    pub tenant_id: &'a str,
+    pub events: &'a [String],
+    pub now_ms: i64,
+    /// Fresh randomness for what a sink may need per request.
+    pub nonce: [u8; 16],
+}
+
+impl Sink {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Sink::Http(_) => "http",
+            Sink::Webhook(_) => "webhook",
+            Sink::Datadog(_) => "datadog",
+            Sink::Splunk(_) => "splunk",
+            Sink::S3(_) => "s3",
+        }
+    }
+
+    /// The fields of a sink's settings that are secret, per type.
+    pub fn secret_fields(type_name: &str) -> &'static [&'static str] {
+        match type_name {
+            "http" => &["authorization", "headers"],
+            "webhook" => &["secret"],
+            "datadog" => &["api_key"],
+            "splunk" => &["token"],
+            "s3" => &["secret_access_key", "session_token"],
+            _ => &[],
+        }
+    }
+
+    /// How many events one request may carry (the destination's limits).
+    pub fn max_batch(&self) -> usize {
+        match self {
+            // Datadog: at most 1,000 entries per request.
+            Sink::Datadog(_) => datadog::MAX_ENTRIES,
+            Sink::Webhook(_) => 200,
+            _ => 1000,
+        }
+    }
+
+    /// Checks settings a stream cannot work without. `allow_plain_http`
+    /// admits `http://` URLs (local development and tests).
+    pub fn validate(&self, allow_plain_http: bool) -> Result<()> {
+        let url = |u: &str, field: &str| check_url(u, field, allow_plain_http);
+        match self {
+            Sink::Http(s) => {
+                url(&s.url, "url")?;
+                for (name, value) in s.headers.iter().flatten() {
+                    if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                        || http::HeaderValue::from_str(value).is_err()
+                    {
+                        return Err(Error::bad_request(format!("headers: '{name}' is not a valid header")));
+                    }
+                }
+                if let Some(a) = &s.authorization {
+                    http::HeaderValue::from_str(a)
+                        .map_err(|_| Error::bad_request("authorization is not a valid header value"))?;
+                }
+                Ok(())
+            }
+            Sink::Webhook(s) => url(&s.url, "url"),
+            Sink::Datadog(s) => {
+                if !datadog::SITES.contains(&s.site.as_str()) {
+                    return Err(Error::bad_request(format!("site must be one of {}", datadog::SITES.join(", "))));
+                }
+                if s.api_key.as_deref().unwrap_or("").is_empty() {
+                    return Err(Error::bad_request("api_key is required"));
+                }
+                s.url.as_deref().map_or(Ok(()), |u| url(u, "url"))
+            }
+            Sink::Splunk(s) => {
+                if s.token.as_deref().unwrap_or("").is_empty() {
+                    return Err(Error::bad_request("token is required"));
+                }
+                url(&s.url, "url")
+            }
+            Sink::S3(s) => {
+                if !s.prefix.as_deref().is_none_or(s3::valid_prefix) {
+                    return Err(Error::bad_request("prefix may hold letters, digits, '/', '-', '_' and '.' only"));
+                }
+                if !s3::valid_bucket(&s.bucket) {
+                    return Err(Error::bad_request("bucket is not a valid S3 bucket name"));
+                }
+                if s.region.is_empty() || !s.region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    return Err(Error::bad_request("region is not a valid region name"));
+                }
+                if s.access_key_id.is_empty() || s.secret_access_key.as_deref().unwrap_or("").is_empty() {
+                    return Err(Error::bad_request("access_key_id and secret_access_key are required"));
+                }
+                s.endpoint.as_deref().map_or(Ok(()), |u| url(u, "endpoint"))
+            }
+        }
+    }
+
+    /// The requests that deliver a batch (usually one; Datadog splits at its
+    /// payload limit).
+    pub fn requests(&self, batch: &Batch<'_>) -> Result<Vec<http::Request<Vec<u8>>>> {
+        match self {
+            Sink::Http(s) => http_sink::requests(s, batch),
+            Sink::Webhook(s) => webhook::requests(s, batch),
+            Sink::Datadog(s) => datadog::requests(s, batch),
+            Sink::Splunk(s) => splunk::requests(s, batch),
+            Sink::S3(s) => s3::requests(s, batch),
+        }
+    }
+}
+
+/// A destination URL: absolute, `https` (or `http` where allowed), with a
+/// host, no credentials in it.
+fn check_url(u: &str, field: &str, allow_plain_http: bool) -> Result<()> {
+    let bad = |why: &str| Error::bad_request(format!("{field}: {why}"));
+    let uri: http::Uri = u.parse().map_err(|_| bad("not a valid URL"))?;
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http") if allow_plain_http => {}
+        Some("http") => return Err(bad("must use https")),
+        _ => return Err(bad("must be an absolute https URL")),
+    }
+    let authority = uri.authority().ok_or_else(|| bad("has no host"))?;
+    if authority.as_str().contains('@') {
+        return Err(bad("must not carry credentials; use the sink's secret fields"));
+    }
+    Ok(())
+}
+
+/// `[e1,e2,...]` from stored event JSON, without parsing it again.
+fn json_array(events: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(events.iter().map(|e| e.len() + 1).sum::<usize>() + 2);
+    out.push(b'[');
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(e.as_bytes());
+    }
+    out.push(b']');
+    out
+}
+
+/// One event per line.
+fn json_lines(events: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(events.iter().map(|e| e.len() + 1).sum());
+    for e in events {
+        out.extend_from_slice(e.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::fast());
+    enc.write_all(data).expect("writing to memory cannot fail");
+    enc.finish().expect("writing to memory cannot fail")
+}
+
+fn build(method: &str, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<http::Request<Vec<u8>>> {
+    let mut b = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        b = b.header(*k, v);
+    }
+    b.body(body).map_err(|e| Error::bad_request(format!("the sink's request cannot be built: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_https_without_credentials() {
+        assert!(check_url("https://siem.example.com/in", "url", false).is_ok());
+        assert!(check_url("http://127.0.0.1:9/in", "url", false).is_err());
+        assert!(check_url("http://127.0.0.1:9/in", "url", true).is_ok());
+        assert!(check_url("https://user:pw@siem.example.com/", "url", false).is_err());
+        assert!(check_url("/relative", "url", true).is_err());
+        assert!(check_url("ftp://x/", "url", true).is_err());
+    }
+
+    #[test]
+    fn bodies_keep_the_stored_json() {
+        let events = vec![r#"{"log_id":"a"}"#.to_string(), r#"{"log_id":"b"}"#.to_string()];
+        let arr: serde_json::Value = serde_json::from_slice(&json_array(&events)).unwrap();
+        assert_eq!(arr[1]["log_id"], "b");
+        assert_eq!(json_lines(&events), b"{\"log_id\":\"a\"}\n{\"log_id\":\"b\"}\n");
+        let zipped = gzip(b"hello");
+        let mut d = flate2::read::GzDecoder::new(&zipped[..]);
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut d, &mut s).unwrap();
+        assert_eq!(s, "hello");
+    }
+}
