@@ -259,6 +259,8 @@ impl Events for OutboxEvents<'_> {
 pub struct RecordingOutbound {
     pub sent: RefCell<Vec<http::Request<Vec<u8>>>>,
     pub status: Cell<u16>,
+    /// The body every answer carries.
+    pub body: RefCell<Vec<u8>>,
 }
 
 impl Outbound for RecordingOutbound {
@@ -268,7 +270,10 @@ impl Outbound for RecordingOutbound {
             0 => 202,
             s => s,
         };
-        http::Response::builder().status(status).body(Vec::new()).map_err(|e| OutboundError(e.to_string()))
+        http::Response::builder()
+            .status(status)
+            .body(self.body.borrow().clone())
+            .map_err(|e| OutboundError(e.to_string()))
     }
 }
 

@@ -9,6 +9,8 @@ use native_host_support::*;
 mod coverage;
 #[path = "domain/jws.rs"]
 mod jws;
+#[path = "domain/log_streams.rs"]
+mod log_streams;
 #[path = "domain/oauth.rs"]
 mod oauth;
 #[path = "domain/platform_auth.rs"]

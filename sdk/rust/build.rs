@@ -34,6 +34,15 @@ fn lower(v: &mut Value) {
                     }
                 }
             }
+            // JSON Schema's `true` (any value, which schemars writes for a
+            // free-form JSON field) is `{}` in OpenAPI 3.0.
+            if let Some(Value::Object(props)) = m.get_mut("properties") {
+                for p in props.values_mut() {
+                    if *p == Value::Bool(true) {
+                        *p = Value::Object(Map::new());
+                    }
+                }
+            }
             if let Some(c) = m.remove("const") {
                 m.insert("enum".into(), Value::Array(vec![c]));
             }

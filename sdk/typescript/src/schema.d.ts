@@ -628,6 +628,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/t/{tenant}/api/v1/log-streams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List log streams with their delivery status */
+        get: operations["LogStreamsList"];
+        put?: never;
+        /** Create a log stream (a generated webhook secret is shown once) */
+        post: operations["LogStreamsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/log-streams/{stream_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a log stream and its delivery status */
+        get: operations["LogStreamGet"];
+        put?: never;
+        post?: never;
+        /** Delete a log stream */
+        delete: operations["LogStreamDelete"];
+        options?: never;
+        head?: never;
+        /** Change a log stream (secret fields left out keep their value) */
+        patch: operations["LogStreamUpdate"];
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/log-streams/{stream_id}/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A log stream's dead-lettered events */
+        get: operations["LogStreamDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/log-streams/{stream_id}/dead-letters/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Redeliver every dead-lettered event of a log stream */
+        post: operations["LogStreamRedeliverAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/log-streams/{stream_id}/dead-letters/{log_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Redeliver one dead-lettered event */
+        post: operations["LogStreamRedeliverOne"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/log-streams/{stream_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A log stream's recent delivery attempts */
+        get: operations["LogStreamDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/log-streams/{stream_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a log stream (events keep collecting for it) */
+        post: operations["LogStreamPause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/log-streams/{stream_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused or suspended log stream */
+        post: operations["LogStreamResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/log-streams/{stream_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test event to a log stream (202: on its way; see the stream's deliveries) */
+        post: operations["LogStreamTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/t/{tenant}/api/v1/logs": {
         parameters: {
             query?: never;
@@ -1101,6 +1257,11 @@ export interface components {
             scopes?: string[] | null;
             token_endpoint_auth_method?: string | null;
         };
+        /**
+         * @description A JSON array or newline-delimited JSON.
+         * @enum {string}
+         */
+        ContentFormat: "json_array" | "json_lines";
         CreateApiKey: {
             name?: string | null;
         };
@@ -1118,6 +1279,82 @@ export interface components {
             name?: string | null;
             password?: string | null;
         };
+        /** @description Datadog's logs intake API v2. */
+        DatadogSink: {
+            /** @description `DD-API-KEY` (secret). */
+            api_key?: string | null;
+            /** @default tessera */
+            service?: string;
+            /**
+             * @description The Datadog site: `datadoghq.com`, `us3.datadoghq.com`,
+             *     `us5.datadoghq.com`, `datadoghq.eu`, `ap1.datadoghq.com`, `ddog-gov.com`.
+             * @default datadoghq.com
+             */
+            site?: string;
+            /**
+             * @description `ddsource`.
+             * @default tessera
+             */
+            source?: string;
+            /** @description `ddtags`, comma-separated `key:value` pairs. */
+            tags?: string | null;
+            /** @description The intake URL, when it is not the site's own (a proxy, a test). */
+            url?: string | null;
+        };
+        /** @description A dead-lettered event. */
+        DeadLetter: {
+            /** Format: int64 */
+            attempts: number;
+            /** @description When it was moved to the dead-letter store. */
+            dead_at: string;
+            event: unknown;
+            last_error: string;
+            log_id: string;
+        };
+        /** @description A stream's recent delivery attempts, newest first. */
+        Delivery: {
+            /** Format: int64 */
+            attempt: number;
+            batch_id: string;
+            date: string;
+            /** Format: int64 */
+            duration_ms: number;
+            error?: string | null;
+            /** Format: int64 */
+            events: number;
+            id: string;
+            /** Format: int64 */
+            status_code?: number | null;
+        };
+        Filter: {
+            /**
+             * @description Categories to take (`auth.login.fail`, `auth.token_exchange`,
+             *     `management`, ...). With `types`, an event matching either is taken;
+             *     with neither, every event is.
+             */
+            categories?: string[];
+            /** @description The least severity taken: `info` (everything), `warning` or `error`. */
+            min_severity?: string | null;
+            /** @description Type codes to take (`fp`, `seccft`, ...). */
+            types?: string[];
+        };
+        /** @description POSTs each batch to a URL. */
+        HttpSink: {
+            /** @description The `Authorization` header's value (secret). */
+            authorization?: string | null;
+            /** @default json_array */
+            content_format?: components["schemas"]["ContentFormat"];
+            /**
+             * @description Compress the body (`Content-Encoding: gzip`).
+             * @default false
+             */
+            gzip?: boolean;
+            /** @description Extra headers (their values are secret). */
+            headers?: {
+                [key: string]: string;
+            } | null;
+            url: string;
+        };
         KeyInfo: {
             alg: string;
             /** Format: int64 */
@@ -1126,6 +1363,42 @@ export interface components {
             /** Format: int64 */
             retired_at?: number | null;
             status: string;
+        };
+        LogEvent: {
+            /** @description The stream-filter category (`auth.login.fail`, `management.success`, ...). */
+            category: string;
+            client_id?: string | null;
+            client_name?: string | null;
+            /** @description When it happened, ISO 8601 in UTC with milliseconds. */
+            date: string;
+            description: string;
+            details: unknown;
+            hostname?: string | null;
+            ip: string;
+            /** @description Stable id: receivers of the at-least-once stream de-duplicate on it. */
+            log_id: string;
+            /** @description `info`, `warning` or `error`. */
+            severity: string;
+            tenant_id?: string | null;
+            /** @description Auth0-style type code (`s`, `fp`, `seccft`, `sapi`, ...). */
+            type: string;
+            user_agent?: string | null;
+            user_id?: string | null;
+            user_name?: string | null;
+        };
+        LogStream: {
+            created_at: string;
+            filters: components["schemas"]["Filter"];
+            id: string;
+            name: string;
+            /** @description The sink's settings, secret fields masked. */
+            sink: unknown;
+            status: components["schemas"]["StreamStatus"];
+            /** Format: int64 */
+            suspend_after_seconds: number;
+            /** @description `http`, `webhook`, `datadog`, `splunk` or `s3`. */
+            type: string;
+            updated_at: string;
         };
         MintToken: {
             /** @description The key's role or a lower one. */
@@ -1192,12 +1465,41 @@ export interface components {
             /** @description Always `about:blank`: the status code says what kind of problem it is. */
             type: string;
         };
+        /** @description How many dead-lettered events were queued again. */
+        Redelivered: {
+            /** Format: uint64 */
+            redelivered: number;
+        };
         ResourceSpec: {
             /** Format: int64 */
             access_token_ttl?: number | null;
             identifier?: string | null;
             name?: string | null;
             scopes?: string[] | null;
+        };
+        /**
+         * @description An S3 bucket (AWS, R2, MinIO): one gzip NDJSON object per batch under
+         *     `prefix/tenant/yyyy/mm/dd/`.
+         */
+        S3Sink: {
+            access_key_id: string;
+            bucket: string;
+            /**
+             * @description An S3-compatible endpoint (`https://<account>.r2.cloudflarestorage.com`,
+             *     a MinIO server); AWS's regional endpoint when not set.
+             */
+            endpoint?: string | null;
+            /**
+             * @description `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`.
+             * @default false
+             */
+            path_style?: boolean;
+            prefix?: string | null;
+            region: string;
+            /** @description (secret) */
+            secret_access_key?: string | null;
+            /** @description (secret) For temporary credentials. */
+            session_token?: string | null;
         };
         Settings: {
             /**
@@ -1253,6 +1555,102 @@ export interface components {
              */
             signing_key_rotation_days?: number;
         };
+        /** @description Splunk's HTTP Event Collector. */
+        SplunkSink: {
+            /** @description The `host` field; the event's hostname when not set. */
+            host?: string | null;
+            index?: string | null;
+            /** @default tessera */
+            source?: string;
+            /** @default tessera:log */
+            sourcetype?: string;
+            /** @description The HEC token (secret). */
+            token?: string | null;
+            /** @description The collector's base URL (`https://splunk.example.com:8088`). */
+            url: string;
+        };
+        /**
+         * @description A new stream: its name, sink (`type` and `sink`), filters, and how long
+         *     it may keep failing before it is suspended.
+         */
+        StreamSpec: {
+            /** @default {} */
+            filters?: components["schemas"]["Filter"];
+            name: string;
+            /**
+             * Format: int64
+             * @description Seconds of continuous failure before the stream is suspended
+             *     (at least 60; a day by default).
+             * @default null
+             */
+            suspend_after_seconds?: number | null;
+        } & ({
+            sink: components["schemas"]["HttpSink"];
+            /** @constant */
+            type: "http";
+        } | {
+            sink: components["schemas"]["WebhookSink"];
+            /** @constant */
+            type: "webhook";
+        } | {
+            sink: components["schemas"]["DatadogSink"];
+            /** @constant */
+            type: "datadog";
+        } | {
+            sink: components["schemas"]["SplunkSink"];
+            /** @constant */
+            type: "splunk";
+        } | {
+            sink: components["schemas"]["S3Sink"];
+            /** @constant */
+            type: "s3";
+        });
+        /** @description How a stream is doing. */
+        StreamStatus: {
+            /** Format: int64 */
+            dead_letters: number;
+            /** Format: int64 */
+            events_delivered: number;
+            /**
+             * Format: int64
+             * @description Events in failed delivery attempts (an event retried twice counts twice).
+             */
+            events_failed: number;
+            /** Format: int64 */
+            events_pending: number;
+            /** @description Since when every attempt has failed. */
+            failing_since?: string | null;
+            /**
+             * Format: int64
+             * @description Milliseconds since the oldest event still waiting happened (0 when
+             *     nothing waits).
+             */
+            lag_ms: number;
+            last_error?: string | null;
+            last_error_at?: string | null;
+            last_success_at?: string | null;
+            /** @description `active`, `paused` or `suspended`. */
+            state: string;
+        };
+        /**
+         * @description A change to a stream. `sink` holds only the settings to change; secret
+         *     fields left out keep their value.
+         */
+        StreamUpdate: {
+            /** @default null */
+            filters?: components["schemas"]["Filter"] | null;
+            /** @default null */
+            name?: string | null;
+            /** @default null */
+            sink?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: int64
+             * @default null
+             */
+            suspend_after_seconds?: number | null;
+        };
         Tenant: {
             /** Format: int64 */
             created_at: number;
@@ -1262,6 +1660,13 @@ export interface components {
             slug: string;
             /** Format: int64 */
             updated_at: number;
+        };
+        /**
+         * @description A test event on its way to a log stream (see its deliveries for the
+         *     outcome).
+         */
+        TestEvent: {
+            log_id: string;
         };
         TokenResponse: {
             access_token: string;
@@ -1303,6 +1708,15 @@ export interface components {
             name?: string | null;
             /** Format: int64 */
             updated_at: number;
+        };
+        /**
+         * @description POSTs each batch as a JSON array, signed with HMAC-SHA256 over the
+         *     timestamp and the body.
+         */
+        WebhookSink: {
+            /** @description The signing secret (secret). Generated and shown once when not given. */
+            secret?: string | null;
+            url: string;
         };
     };
     responses: never;
@@ -1739,7 +2153,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        logs?: Record<string, never>[];
+                        logs: components["schemas"]["LogEvent"][];
                     };
                 };
             };
@@ -3214,7 +3628,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        logs?: Record<string, never>[];
+                        logs: components["schemas"]["LogEvent"][];
                     };
                 };
             };
@@ -5197,6 +5611,1059 @@ export interface operations {
             };
         };
     };
+    LogStreamsList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        log_streams: components["schemas"]["LogStream"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StreamSpec"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogStream"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogStream"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StreamUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogStream"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamDeadLetters: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dead_letters: components["schemas"]["DeadLetter"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamRedeliverAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redelivered"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamRedeliverOne: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+                log_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redelivered"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: components["schemas"]["Delivery"][];
+                    };
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamPause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogStream"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogStream"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    LogStreamTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestEvent"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     LogsList: {
         parameters: {
             query?: {
@@ -5218,7 +6685,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        logs?: Record<string, never>[];
+                        logs: components["schemas"]["LogEvent"][];
                     };
                 };
             };

@@ -80,7 +80,7 @@ impl Filter {
             event.category == *c
                 || (event.category.starts_with(c.as_str()) && event.category[c.len()..].starts_with('.'))
         });
-        in_category || self.types.iter().any(|t| *t == event.kind)
+        in_category || self.types.contains(&event.kind)
     }
 }
 

@@ -56,6 +56,13 @@ fn presented(req: &Request, form: &Form) -> OResult<Presented> {
     })
 }
 
+/// The `client_id` a request claims (Basic or form), checked or not: for
+/// the audit event of a failed request.
+pub fn claimed_client_id(req: &Request) -> Option<String> {
+    let from_basic = basic_credentials(req).ok().flatten().map(|(id, _)| id);
+    from_basic.or_else(|| req.form().ok().and_then(|f| f.get("client_id").map(str::to_owned)))
+}
+
 /// Authenticates the client calling this endpoint.
 pub async fn authenticate<H: Host>(cx: &Ctx<'_, H>, form: &Form) -> OResult<Client> {
     client_auth::authenticate(cx.host, cx.tenant().id(), presented(cx.req, form)?).await

@@ -24,7 +24,13 @@ pub async fn post<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     if let Err(e) = &outcome {
         let details = serde_json::json!({ "error": e.code, "description": e.description });
-        cx.audit(EventType::TokenExchangeFailed, "token endpoint", None, details).await?;
+        let mut event = cx.audit_event(EventType::TokenExchangeFailed, "token endpoint", None, details);
+        // The client it claimed to be, authenticated or not (Auth0 logs the
+        // attempted client_id too; its name only once it is known).
+        if let Some(id) = claimed_client(cx) {
+            event = event.with_client(&id, None);
+        }
+        logs::record(cx.host, event).await?;
     }
     Ok(respond(cx, outcome))
 }
@@ -44,7 +50,9 @@ async fn store<H: Host>(
     };
     let body = serde_json::to_vec(&minted.response).map_err(|e| Error::server(e.to_string()))?;
     let details = serde_json::json!({ "grant_type": grant });
-    let event = logs::prepare(cx.host, cx.audit_event(kind, "token endpoint", None, details));
+    let event =
+        cx.audit_event(kind, "token endpoint", None, details).with_client(&client.client_id, Some(&client.name));
+    let event = logs::prepare(cx.host, event);
     match tokens::store(cx.host, minted, event).await? {
         Stored::Yes => Ok(no_store_json(body)),
         Stored::RowVanished => Err(vanished(cx, client).await),
@@ -52,6 +60,12 @@ async fn store<H: Host>(
             Err(OAuthError::invalid_grant("the grant was revoked while the tokens were being issued"))
         }
     }
+}
+
+/// The `client_id` a token request names, for the failure's audit event:
+/// only what could be an id, so an odd string is not echoed into logs.
+fn claimed_client<H: Host>(cx: &Ctx<'_, H>) -> Option<String> {
+    client_auth::claimed_client_id(cx.req).filter(|id| id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()))
 }
 
 /// Which row went away, for the error (RFC 6749 §5.2): an unknown client

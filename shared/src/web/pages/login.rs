@@ -89,7 +89,8 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         (found, _) => {
             let kind = if found.is_some() { EventType::LoginWrongPassword } else { EventType::LoginUnknownUser };
             let user_id = found.as_ref().map(|(u, _)| u.id.clone());
-            cx.audit(kind, "wrong email or password", user_id.as_ref(), serde_json::json!({ "email": email })).await?;
+            let event = cx.audit_event(kind, "wrong email or password", user_id.as_ref(), serde_json::json!({}));
+            crate::logs::record(cx.host, event.with_user_name(&email)).await?;
             let ip_locked =
                 throttle::record_failure(cx.host, tenant_id, &ip_key, settings.ip_failure_limit, window_ms).await?;
             if ip_locked {
@@ -99,13 +100,13 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             let acct_locked =
                 throttle::record_failure(cx.host, tenant_id, &acct_key, settings.lockout_threshold, window_ms).await?;
             if acct_locked {
-                cx.audit(
+                let event = cx.audit_event(
                     EventType::AccountLocked,
                     "account locked after failed logins",
                     user_id.as_ref(),
-                    serde_json::json!({ "email": email }),
-                )
-                .await?;
+                    serde_json::json!({}),
+                );
+                crate::logs::record(cx.host, event.with_user_name(&email)).await?;
                 return render(cx, StatusCode::TOO_MANY_REQUESTS, &email, &return_to, Some(("error", locked_msg)));
             }
             return render(
@@ -119,11 +120,13 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
 
     if user.blocked {
-        cx.audit(EventType::LoginFailed, "user is blocked", Some(&user.id), serde_json::json!({})).await?;
+        let event = cx.audit_event(EventType::LoginFailed, "user is blocked", Some(&user.id), serde_json::json!({}));
+        crate::logs::record(cx.host, event.with_user_name(&user.email)).await?;
         return render(cx, StatusCode::FORBIDDEN, &email, &return_to, Some(("error", "This account is blocked.")));
     }
     if settings.require_email_verification && !user.email_verified {
-        cx.audit(EventType::LoginFailed, "email not verified", Some(&user.id), serde_json::json!({})).await?;
+        let event = cx.audit_event(EventType::LoginFailed, "email not verified", Some(&user.id), serde_json::json!({}));
+        crate::logs::record(cx.host, event.with_user_name(&user.email)).await?;
         let (token, set) = csrf::issue(cx.host, cx.req, t)?;
         let mut page = pages::login(
             t,
@@ -144,6 +147,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let started = session::start(cx.host, t, &user.id).await?;
     let cookie = crate::web::session::cookie(t, session::COOKIE, started.token.expose(), started.max_age_secs);
     users::record_login(cx.host, tenant_id, &user.id).await?;
-    cx.audit(EventType::LoginSuccess, "login", Some(&user.id), serde_json::json!({})).await?;
+    let event = cx.audit_event(EventType::LoginSuccess, "login", Some(&user.id), serde_json::json!({}));
+    crate::logs::record(cx.host, event.with_user_name(&user.email)).await?;
     Ok(with_cookies(see_other(&return_to), &[cookie]))
 }
