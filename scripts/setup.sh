@@ -49,6 +49,17 @@ if [ "$(.venv/bin/schemathesis --version 2>/dev/null | grep -o '[0-9.]*$' || tru
   .venv/bin/pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
+# moto's server mode (an S3-compatible server that verifies SigV4) and boto3
+# (reads the objects back) for the S3 log-stream sink's end-to-end test, in
+# the same venv.
+MOTO_VERSION=5.2.5
+if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true)" != "$MOTO_VERSION" ] \
+  || ! .venv/bin/python -c 'import boto3, botocore, flask' >/dev/null 2>&1; then
+  say "pip install moto[server] $MOTO_VERSION (venv .venv)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install -q "moto[server]==$MOTO_VERSION"
+fi
+
 # npm packages: reinstall when package-lock.json changed since the last install.
 stamp=node_modules/.tessera-lock-sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

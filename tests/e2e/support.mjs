@@ -29,20 +29,37 @@ async function startSpin(vars) {
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
+  // The log-stream delivery worker: drains the outbox the component writes
+  // audit events to and delivers them to the tenants' streams.
+  const deliver = spawn(path.join(root, 'target/debug/tessera-actions-host'), [
+    'deliver', '--db', path.join(dir, 'spin.db'),
+  ], { env: { ...process.env, MASTER_KEY: vars.MASTER_KEY ?? '', TESSERA_POLL_MS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  deliver.stdout.on('data', (d) => { log += d; });
+  deliver.stderr.on('data', (d) => { log += d; });
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null) {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+  const kill = async (c) => {
+    if (c.exitCode === null && c.signalCode === null) {
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
       await gone;
     }
+  };
+  const stop = async () => {
+    await kill(deliver);
+    await kill(child);
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`spin test host exited:\n${log}`);
+    if (deliver.exitCode !== null) {
+      await stop();
+      throw new Error(`tessera-actions-host deliver exited:\n${log}`);
+    }
     try {
-      if (await answering(url)) return { url, stop, log: () => log };
+      // The worker prints its first line once the database is open and
+      // migrated.
+      if (log.includes('delivering log streams from') && await answering(url)) return { url, stop, log: () => log };
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 300));
   }

@@ -383,6 +383,15 @@ fn one_worker_at_a_time_holds_a_stream() {
         )
         .unwrap();
     assert_eq!(round(&s.env, "B").batches, 0);
+    // Even asked for that stream directly (as a worker that listed it just
+    // before A took it would), B does not send.
+    let tenant = tessera_core::types::TenantId(
+        s.env.platform("GET", "/api/v1/internal/tenants/demo", None).json()["id"].as_str().unwrap().to_string(),
+    );
+    let view = HostView::new(&s.env.host);
+    let mut report = Report::default();
+    let attempt = pollster::block_on(delivery::deliver_stream(&view, &tenant, &id, "B", &mut report)).unwrap();
+    assert_eq!(attempt, None);
     assert!(sent_to(&s.env, "http://l.test/").is_empty());
     // Its lease runs out; B takes over.
     s.env.host.clock.set_fixed(T0 + LEASE_MS + 1);

@@ -281,7 +281,7 @@ async fn deliver_leased<H: Host>(
         let outcome = send(host, &sink, tenant, batch_id.as_str(), &events).await;
         let duration = host.now() - now;
         let ok = outcome.error.is_none();
-        record(host, tenant, stream, owner, batch_id.as_str(), attempt, &ids, &outcome, duration, report).await?;
+        record(host, tenant, stream, batch_id.as_str(), attempt, &ids, &outcome, duration, report).await?;
         last = Some(outcome);
         if !ok || rows.len() < sink.max_batch() {
             break;
@@ -361,7 +361,6 @@ async fn record<H: Host>(
     host: &H,
     tenant: &TenantId,
     stream: &str,
-    owner: &str,
     batch: &str,
     attempt: i64,
     ids: &[String],
@@ -432,8 +431,6 @@ async fn record<H: Host>(
             ));
         }
     }
-    // The results count only while this worker still holds the stream.
-    let _ = owner;
     let counts = host.db().batch(statements).await?;
     if outcome.error.is_some() {
         report.dead_lettered += counts.get(2).copied().unwrap_or(0) as usize;
