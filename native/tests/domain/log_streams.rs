@@ -534,3 +534,91 @@ fn bad_streams_are_refused_with_problem_json() {
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(s.env.api("GET", "/t/demo/api/v1/log-streams", &s.key, None).json()["log_streams"], json!([]));
 }
+
+#[test]
+fn the_admin_ui_manages_streams_and_shows_the_audit_log() {
+    let s = setup();
+    s.env.api("PATCH", &format!("/t/demo/api/v1/users/{}", s.user_id), &s.key, Some(json!({ "is_admin": true })));
+    let mut admin = Browser::default();
+    assert_eq!(s.env.login(&mut admin, "demo", "ana@example.com", "correct horse battery").status, 303);
+    let r = s.env.submit(
+        &mut admin,
+        "/t/demo/admin/log-streams",
+        "/t/demo/admin/log-streams",
+        &[
+            ("name", "SIEM"),
+            ("type", "splunk"),
+            ("url", "https://hec.example.test:8088"),
+            ("secret", HEC_TOKEN),
+            ("index", "auth"),
+            ("categories", "auth.token_exchange, management"),
+            ("min_severity", ""),
+            ("suspend_after_seconds", "3600"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Stream created.") && !r.body.contains(HEC_TOKEN), "{}", r.body);
+    let id = r.body.split("id=\"stream-id\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let st = stream(&s, &id);
+    assert_eq!(st["filters"]["categories"], json!(["auth.token_exchange", "management"]));
+    assert_eq!(st["sink"]["index"], "auth");
+    // A bad form comes back with the error, and creates nothing.
+    let r = s.env.submit(
+        &mut admin,
+        "/t/demo/admin/log-streams",
+        "/t/demo/admin/log-streams",
+        &[("name", "bad"), ("type", "splunk"), ("url", "https://x.test"), ("secret", "t"), ("categories", "auth.nope")],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("unknown category"), "{}", r.body);
+    assert_eq!(
+        s.env.api("GET", "/t/demo/api/v1/log-streams", &s.key, None).json()["log_streams"].as_array().unwrap().len(),
+        1
+    );
+
+    // Pause from the page; a test event is refused while paused.
+    let page = format!("/t/demo/admin/log-streams/{id}");
+    let r = s.env.submit(&mut admin, &page, &format!("{page}/pause"), &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(stream(&s, &id)["status"]["state"], "paused");
+    let r = s.env.submit(&mut admin, &page, &format!("{page}/test"), &[]);
+    assert_eq!(r.status, 400);
+    s.env.submit(&mut admin, &page, &format!("{page}/resume"), &[]);
+    let r = s.env.submit(&mut admin, &page, &format!("{page}/test"), &[]);
+    assert!(r.body.contains("is on its way"), "{}", r.body);
+    round(&s.env, "w1");
+    let r = s.env.get(&mut admin, &page);
+    assert!(r.body.contains("<td>1</td>"), "one delivery shown: {}", r.body);
+    // A new secret from the edit form replaces the old one.
+    let r = s.env.submit(
+        &mut admin,
+        &page,
+        &page,
+        &[
+            ("name", "SIEM"),
+            ("secret", "new-hec-token-abcdefghijkl"),
+            ("categories", ""),
+            ("suspend_after_seconds", "3600"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.env.submit(&mut admin, &page, &format!("{page}/test"), &[]);
+    round(&s.env, "w1");
+    let last = sent_to(&s.env, "https://hec.example.test:8088/").pop().unwrap();
+    assert_eq!(last.0["authorization"], "Splunk new-hec-token-abcdefghijkl");
+
+    // The audit log page filters by category and severity.
+    failed_token(&s);
+    let r = s.env.get(&mut admin, "/t/demo/admin/logs?category=auth.token_exchange&severity=warning");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<code>feacft</code>") && !r.body.contains("<code>seccft</code>"), "{}", r.body);
+    assert!(!r.body.contains("<code>sapi</code>"));
+    let api = s.env.api("GET", "/t/demo/api/v1/logs?category=management", &s.key, None).json();
+    assert!(api["logs"].as_array().unwrap().iter().all(|e| e["type"] == "sapi"));
+    assert_eq!(s.env.api("GET", "/t/demo/api/v1/logs?severity=loud", &s.key, None).status, 400);
+
+    // Deleting from the page.
+    let r = s.env.submit(&mut admin, &page, &format!("{page}/delete"), &[]);
+    assert_eq!(r.status, 303);
+    assert_eq!(s.env.api("GET", &format!("/t/demo/api/v1/log-streams/{id}"), &s.key, None).status, 404);
+}

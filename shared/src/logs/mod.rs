@@ -347,15 +347,66 @@ pub async fn list_platform<H: Host>(host: &H, limit: u32) -> Result<Vec<LogEvent
     rows.iter().map(LogEvent::from_row).collect()
 }
 
+/// What a list of stored events is narrowed to: the filters a log stream
+/// takes (one category, one type, a least severity).
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    pub min_severity: Option<String>,
+}
+
+impl ListFilter {
+    /// Checks the names as a stream's filter would.
+    pub fn validate(&self) -> Result<()> {
+        filter::Filter {
+            categories: self.category.iter().cloned().collect(),
+            types: self.kind.iter().cloned().collect(),
+            min_severity: self.min_severity.clone(),
+        }
+        .validate()
+    }
+
+    /// The type codes of the category, as a JSON array.
+    fn category_types(&self) -> Option<String> {
+        let c = self.category.as_deref()?;
+        let codes: Vec<&str> = EventType::ALL
+            .iter()
+            .filter(|t| {
+                let tc = t.stream_category();
+                tc == c || (tc.starts_with(c) && tc[c.len()..].starts_with('.'))
+            })
+            .map(|t| t.code())
+            .collect();
+        serde_json::to_string(&codes).ok()
+    }
+
+    fn severities(&self) -> Option<String> {
+        let all = ["info", "warning", "error"];
+        let from = all.iter().position(|s| Some(*s) == self.min_severity.as_deref())?;
+        serde_json::to_string(&all[from..]).ok()
+    }
+}
+
 /// Stored events of a tenant, newest first.
-pub async fn list<H: Host>(host: &H, tenant: &TenantId, event_type: Option<&str>, limit: u32) -> Result<Vec<LogEvent>> {
+pub async fn list<H: Host>(host: &H, tenant: &TenantId, filter: &ListFilter, limit: u32) -> Result<Vec<LogEvent>> {
+    filter.validate()?;
     let rows = host
         .db()
         .query(
             &format!(
-                "SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND (?2 IS NULL OR type = ?2) ORDER BY created_at DESC, rowid DESC LIMIT ?3"
+                "SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND (?2 IS NULL OR type = ?2)
+                 AND (?3 IS NULL OR type IN (SELECT value FROM json_each(?3)))
+                 AND (?4 IS NULL OR severity IN (SELECT value FROM json_each(?4)))
+                 ORDER BY created_at DESC, rowid DESC LIMIT ?5"
             ),
-            &[tenant.as_str().into(), event_type.into(), crate::host::Value::Integer(limit as i64)],
+            &[
+                tenant.as_str().into(),
+                filter.kind.clone().into(),
+                filter.category_types().into(),
+                filter.severities().into(),
+                crate::host::Value::Integer(limit as i64),
+            ],
         )
         .await?;
     rows.iter().map(LogEvent::from_row).collect()

@@ -95,6 +95,13 @@ impl Request {
         self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// The audit log's filters from the query (`type`, `category`,
+    /// `severity`); an empty value is no filter.
+    pub fn log_filter(&self) -> crate::logs::ListFilter {
+        let q = |n: &str| self.query_param(n).filter(|v| !v.is_empty()).map(str::to_owned);
+        crate::logs::ListFilter { kind: q("type"), category: q("category"), min_severity: q("severity") }
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all(http::header::COOKIE)

@@ -130,6 +130,16 @@ pub enum RouteId {
     AdminClientRotate,
     AdminClientDelete,
     AdminConsentRevoke,
+    AdminLogStreams,
+    AdminLogStreamCreate,
+    AdminLogStream,
+    AdminLogStreamUpdate,
+    AdminLogStreamPause,
+    AdminLogStreamResume,
+    AdminLogStreamTest,
+    AdminLogStreamDelete,
+    AdminLogStreamRedeliver,
+    AdminLogs,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub use datadog::SITES as DATADOG_SITES;
 pub use webhook::{signature_header, SIGNATURE_HEADER};
 
 /// One destination, tagged by `type`, with its settings in `sink`.

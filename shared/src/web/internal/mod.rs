@@ -145,7 +145,17 @@ pub fn guard(id: RouteId) -> Guard {
         | LogStreamDeliveries
         | LogStreamDeadLetters
         | LogStreamRedeliverAll
-        | LogStreamRedeliverOne => Guard::NotInternal,
+        | LogStreamRedeliverOne
+        | AdminLogStreams
+        | AdminLogStreamCreate
+        | AdminLogStream
+        | AdminLogStreamUpdate
+        | AdminLogStreamPause
+        | AdminLogStreamResume
+        | AdminLogStreamTest
+        | AdminLogStreamDelete
+        | AdminLogStreamRedeliver
+        | AdminLogs => Guard::NotInternal,
     }
 }
 

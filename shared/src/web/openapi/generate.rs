@@ -124,7 +124,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         ),
         DomainRemove => page("Unmap a custom domain", "platform", Ok::Empty),
         TenantLogs => Op {
-            query: &["limit", "type"],
+            query: &["limit", "type", "category", "severity"],
             ..page(
                 "A tenant's audit events",
                 "platform",
@@ -277,7 +277,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         }
         UserUnblock => page("Unblock a user", "users", Ok::Json(200, schema::<crate::users::User>(g))),
         LogsList => Op {
-            query: &["limit", "type"],
+            query: &["limit", "type", "category", "severity"],
             ..page(
                 "The tenant's audit events",
                 "logs",
@@ -497,6 +497,41 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             Body::Form(&[("csrf_token", true), ("user_id", true)]),
             Ok::Html,
         ),
+        AdminLogStreams => page("Admin UI: log streams", "admin-ui", Ok::Html),
+        AdminLogStreamCreate => op(
+            "Admin UI: create a log stream",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("name", true), ("type", true), ("url", false), ("secret", false)]),
+            Ok::Html,
+        ),
+        AdminLogStream => page("Admin UI: a log stream", "admin-ui", Ok::Html),
+        AdminLogStreamUpdate => op(
+            "Admin UI: save a log stream",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("name", false), ("secret", false)]),
+            Ok::Html,
+        ),
+        AdminLogStreamPause => {
+            op("Admin UI: pause a log stream", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
+        }
+        AdminLogStreamResume => {
+            op("Admin UI: resume a log stream", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
+        }
+        AdminLogStreamTest => {
+            op("Admin UI: send a test event", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
+        }
+        AdminLogStreamDelete => {
+            op("Admin UI: delete a log stream", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Redirect)
+        }
+        AdminLogStreamRedeliver => op(
+            "Admin UI: redeliver dead letters (one, or all)",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("log_id", false)]),
+            Ok::Html,
+        ),
+        AdminLogs => {
+            Op { query: &["type", "category", "severity"], ..page("Admin UI: the audit log", "admin-ui", Ok::Html) }
+        }
     }
 }
 
@@ -589,10 +624,17 @@ pub fn generate() -> Value {
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
         for q in op.query {
-            let schema = if *q == "limit" || *q == "n" || *q == "max_age" {
-                json!({ "type": "integer" })
-            } else {
-                json!({ "type": "string" })
+            let schema = match *q {
+                "limit" | "n" | "max_age" => json!({ "type": "integer" }),
+                // The audit log's filters: the names a log stream's filter takes.
+                "type" => {
+                    json!({ "type": "string", "enum": crate::logs::EventType::ALL.iter().map(|t| t.code()).collect::<std::collections::BTreeSet<_>>() })
+                }
+                "category" => json!({ "type": "string", "enum": crate::logs::filter::known_categories() }),
+                "severity" => {
+                    json!({ "type": "string", "enum": ["info", "warning", "error"], "description": "The least severity listed" })
+                }
+                _ => json!({ "type": "string" }),
             };
             params.push(json!({ "name": q, "in": "query", "required": false, "schema": schema }));
         }

@@ -1,123 +1,21 @@
-//! The tenant's admin UI: list, create and edit OAuth clients, rotate a
-//! secret (shown once), and see and revoke the consents users gave a client.
-//!
-//! Server-rendered, no JavaScript, every form CSRF-protected; reached with the
-//! hosted-login session of a user marked `is_admin`.
+//! The admin UI's client screens: list, create and edit OAuth clients,
+//! rotate a secret (shown once), and see and revoke the consents users gave
+//! a client.
 
 use http::StatusCode;
 
-use super::ui::{escape, message};
+use super::{admin, admin_post, audit, render, small_form, Admin};
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::logs::EventType;
 use crate::oauth::clients::{self, Client, ClientSpec};
 use crate::oauth::consent;
-use crate::session::Session;
 use crate::tenant::TenantCtx;
 use crate::types::{Secret, UserId};
 use crate::web::csrf;
 use crate::web::request::Form;
-use crate::web::response::{html, see_other, with_cookies, HttpResponse};
+use crate::web::response::{see_other, HttpResponse};
 use crate::web::router::Ctx;
-
-use crate::web::router::RouteId::{self, *};
-use crate::web::router::Scope::Tenant as T;
-use crate::web::router::Surface::Html as H;
-use crate::web::router::{r, Route};
-
-/// The admin UI's routes.
-pub const ROUTES: &[Route] = &[
-    r("GET", "/admin", T, H, AdminHome),
-    r("GET", "/admin/clients", T, H, AdminClients),
-    r("GET", "/admin/clients/new", T, H, AdminClientNew),
-    r("POST", "/admin/clients", T, H, AdminClientCreate),
-    r("GET", "/admin/clients/{client_id}", T, H, AdminClient),
-    r("POST", "/admin/clients/{client_id}", T, H, AdminClientUpdate),
-    r("POST", "/admin/clients/{client_id}/rotate-secret", T, H, AdminClientRotate),
-    r("POST", "/admin/clients/{client_id}/delete", T, H, AdminClientDelete),
-    r("POST", "/admin/clients/{client_id}/consents/revoke", T, H, AdminConsentRevoke),
-];
-
-pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    match id {
-        AdminHome => home(cx).await,
-        AdminClients => list(cx).await,
-        AdminClientNew => new(cx).await,
-        AdminClientCreate => create(cx).await,
-        AdminClient => show(cx).await,
-        AdminClientUpdate => update(cx).await,
-        AdminClientRotate => rotate(cx).await,
-        AdminClientDelete => delete(cx).await,
-        AdminConsentRevoke => revoke_consent(cx).await,
-        _ => Err(Error::not_found("no such admin page")),
-    }
-}
-
-const WIDE: &str = "<style>main{max-width:60rem}table{width:100%;border-collapse:collapse;margin:1rem 0}\
-td,th{text-align:left;padding:.45rem;border-bottom:1px solid #dde}textarea{width:100%;box-sizing:border-box;min-height:4rem;font-family:monospace}\
-nav a{margin-right:1rem}code{background:#f0f1f5;padding:.1rem .3rem;border-radius:4px}\
-.inline{display:inline}.inline button{width:auto;margin:0;padding:.3rem .7rem;font-size:.85rem}</style>";
-
-struct Admin {
-    session: Session,
-    csrf: String,
-    set_cookie: Option<String>,
-}
-
-/// The signed-in admin, or the response that sends everyone else away.
-async fn admin<H: Host>(cx: &Ctx<'_, H>) -> Result<std::result::Result<Admin, HttpResponse>> {
-    let t = cx.tenant();
-    let Some(session) = cx.session().await? else {
-        let back: String = form_urlencoded::byte_serialize(t.path("/admin/clients").as_bytes()).collect();
-        return Ok(Err(see_other(&t.path(&format!("/login?return_to={back}")))));
-    };
-    if !session.user.is_admin {
-        return Err(Error::forbidden("this account is not an administrator of this tenant"));
-    }
-    let (csrf, set_cookie) = csrf::issue(cx.host, cx.req, t)?;
-    Ok(Ok(Admin { session, csrf, set_cookie }))
-}
-
-/// The admin and the CSRF-checked form of a POST.
-async fn admin_post<H: Host>(cx: &Ctx<'_, H>) -> Result<std::result::Result<(Admin, Form), HttpResponse>> {
-    let a = match admin(cx).await? {
-        Ok(a) => a,
-        Err(r) => return Ok(Err(r)),
-    };
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, cx.tenant(), &form)?;
-    Ok(Ok((a, form)))
-}
-
-fn render(t: &TenantCtx, a: &Admin, title: &str, body: &str) -> HttpResponse {
-    let nav = format!(
-        "<nav><a href=\"{}\">Clients</a><a href=\"{}\">New client</a><a href=\"{}\">Account</a></nav>",
-        escape(&t.path("/admin/clients")),
-        escape(&t.path("/admin/clients/new")),
-        escape(&t.path("/account")),
-    );
-    let signed = format!("<p class=\"tenant\">Signed in as {}</p>", escape(&a.session.user.email));
-    let page = super::ui::page(Some(&t.tenant.name), title, &format!("{WIDE}{signed}{nav}{body}"));
-    with_cookies(html(StatusCode::OK, page), &a.set_cookie.iter().cloned().collect::<Vec<_>>())
-}
-
-fn small_form(action: &str, csrf_token: &str, hidden: &[(&str, &str)], button: &str) -> String {
-    let fields: String = hidden
-        .iter()
-        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
-        .collect();
-    format!(
-        "<form class=\"inline\" method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"{}\" value=\"{}\">{fields}<button type=\"submit\">{}</button></form>",
-        escape(action),
-        csrf::FIELD,
-        escape(csrf_token),
-        escape(button)
-    )
-}
-
-pub async fn home<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    Ok(see_other(&cx.tenant().path("/admin/clients")))
-}
+use crate::web::ui::{escape, message};
 
 pub async fn list<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let a = match admin(cx).await? {
@@ -246,10 +144,6 @@ fn secret_page<H: Host>(
         escape(&t.path(&format!("/admin/clients/{}", c.client_id)))
     );
     render(t, a, title, &body)
-}
-
-async fn audit<H: Host>(cx: &Ctx<'_, H>, a: &Admin, what: &str, details: serde_json::Value) -> Result<()> {
-    cx.audit(EventType::ApiOperation, &format!("admin UI: {what}"), Some(&a.session.user.id), details).await
 }
 
 pub async fn create<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
