@@ -84,6 +84,8 @@ Tessera is running on ${base}
   Management API   curl -H 'Authorization: Bearer ${demo.apiKey}' ${base}/t/demo/api/v1/users
   Platform API     curl -H 'Authorization: Bearer ${vars.PLATFORM_API_KEY}' ${base}/api/v1/internal/tenants
   Dev mailbox      curl -H 'Authorization: Bearer ${vars.PLATFORM_API_KEY}' ${base}/api/v1/internal/dev/mailbox
+  Log streams      ${base}/t/demo/admin/log-streams  (the queue consumer runs in this Worker;
+                   node scripts/log-receiver.mjs is a local receiver: README, "Log streaming")
 
 Secrets are in .dev.vars, demo credentials in .tessera-dev/demo.json. Ctrl-C stops.
 `);
