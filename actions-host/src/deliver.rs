@@ -16,47 +16,88 @@ fn env_ms(name: &str, default: u64) -> Duration {
     Duration::from_millis(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
 }
 
+/// Runs the worker on the database at `db_path` with the settings of the
+/// environment (MASTER_KEY, TESSERA_*), until `once` finds nothing to do.
 pub fn run(db_path: &Path, once: bool) -> Result<(), String> {
-    let db = SqliteDb::open(db_path)?;
-    let host = NativeHost::with_outbound(db, HttpOutbound::new(env_ms("TESSERA_SINK_TIMEOUT_MS", 10_000)));
-    for name in ["MASTER_KEY", "MASTER_KEY_PREVIOUS"] {
-        if let Ok(v) = std::env::var(name) {
-            host.set_secret(name, &v);
-        }
-    }
-    if std::env::var("MASTER_KEY").is_err() {
-        return Err("MASTER_KEY is not set: the streams' sink secrets cannot be opened".into());
-    }
+    let master = std::env::var("MASTER_KEY")
+        .map_err(|_| "MASTER_KEY is not set: the streams' sink secrets cannot be opened".to_string())?;
     let owner = std::env::var("TESSERA_WORKER_ID").unwrap_or_else(|_| {
         let mut r = [0u8; 4];
         let _ = getrandom::getrandom(&mut r);
         format!("worker-{}-{}", std::process::id(), tessera_core::crypto::hex(&r))
     });
-    let poll = env_ms("TESSERA_POLL_MS", 200);
-    eprintln!("tessera-actions-host: delivering log streams from {} as {owner}", db_path.display());
-    let view = HostView::new(&host);
-    loop {
-        let taken = pollster::block_on(delivery::drain_outbox(&view, OUTBOX_BATCH)).map_err(|e| format!("{e:?}"))?;
-        let report = match pollster::block_on(delivery::deliver_due(&view, &owner)) {
-            Ok(r) => r,
-            Err(e) => {
-                // A database hiccup (a lock held too long) is retried on the
-                // next round; the leases keep the work safe.
-                eprintln!("tessera-actions-host: delivery round failed: {e:?}");
-                delivery::Report::default()
-            }
-        };
-        if report.batches > 0 {
-            eprintln!(
-                "tessera-actions-host: {} batches, {} events delivered, {} failed, {} dead-lettered",
-                report.batches, report.delivered, report.failed, report.dead_lettered
-            );
+    let worker = Worker {
+        db_path,
+        master_key: &master,
+        previous_master_key: std::env::var("MASTER_KEY_PREVIOUS").ok(),
+        owner,
+        poll: env_ms("TESSERA_POLL_MS", 200),
+        timeout: env_ms("TESSERA_SINK_TIMEOUT_MS", 10_000),
+        quiet: false,
+    };
+    worker.run(|| !once, once)
+}
+
+/// One delivery worker's settings.
+pub struct Worker<'a> {
+    pub db_path: &'a Path,
+    pub master_key: &'a str,
+    pub previous_master_key: Option<String>,
+    pub owner: String,
+    pub poll: Duration,
+    pub timeout: Duration,
+    /// No line per round (benchmarks).
+    pub quiet: bool,
+}
+
+impl Worker<'_> {
+    /// Delivers until `keep_going` says stop (checked when idle), or, with
+    /// `stop_when_idle`, until a round finds nothing to do.
+    pub fn run(&self, keep_going: impl Fn() -> bool, stop_when_idle: bool) -> Result<(), String> {
+        let db = SqliteDb::open(self.db_path)?;
+        let host = NativeHost::with_outbound(db, HttpOutbound::new(self.timeout));
+        host.set_secret("MASTER_KEY", self.master_key);
+        if let Some(p) = &self.previous_master_key {
+            host.set_secret("MASTER_KEY_PREVIOUS", p);
         }
-        if taken == 0 && report.batches == 0 {
-            if once {
-                return Ok(());
+        if !self.quiet {
+            eprintln!("tessera-actions-host: delivering log streams from {} as {}", self.db_path.display(), self.owner);
+        }
+        self.rounds(&host, keep_going, stop_when_idle)
+    }
+
+    fn rounds(
+        &self,
+        host: &NativeHost<HttpOutbound>,
+        keep_going: impl Fn() -> bool,
+        stop_when_idle: bool,
+    ) -> Result<(), String> {
+        let (owner, poll, once) = (&self.owner, self.poll, stop_when_idle);
+        let view = HostView::new(host);
+        loop {
+            let taken =
+                pollster::block_on(delivery::drain_outbox(&view, OUTBOX_BATCH)).map_err(|e| format!("{e:?}"))?;
+            let report = match pollster::block_on(delivery::deliver_due(&view, &owner)) {
+                Ok(r) => r,
+                Err(e) => {
+                    // A database hiccup (a lock held too long) is retried on the
+                    // next round; the leases keep the work safe.
+                    eprintln!("tessera-actions-host: delivery round failed: {e:?}");
+                    delivery::Report::default()
+                }
+            };
+            if report.batches > 0 && !self.quiet {
+                eprintln!(
+                    "tessera-actions-host: {} batches, {} events delivered, {} failed, {} dead-lettered",
+                    report.batches, report.delivered, report.failed, report.dead_lettered
+                );
             }
-            std::thread::sleep(poll);
+            if taken == 0 && report.batches == 0 {
+                if once || !keep_going() {
+                    return Ok(());
+                }
+                std::thread::sleep(poll);
+            }
         }
     }
 }

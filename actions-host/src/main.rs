@@ -5,8 +5,7 @@
 //! with any other worker on the same database through per-stream leases.
 //! Running tenant action hooks in Wasmtime comes with the actions issue.
 
-mod deliver;
-mod outbound;
+use tessera_actions_host::deliver;
 
 fn usage() -> ! {
     eprintln!(
