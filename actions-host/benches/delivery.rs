@@ -112,7 +112,8 @@ fn setup(path: &Path, sink_port: u16) -> String {
     host.set_secret("MASTER_KEY", MASTER_KEY);
     host.set_secret("PLATFORM_API_KEY", PLATFORM_KEY);
     host.set_var("DEV_MODE", "true");
-    let tenant = request(&host, "POST", "/api/v1/internal/tenants", PLATFORM_KEY, serde_json::json!({ "slug": "bench" }));
+    let tenant =
+        request(&host, "POST", "/api/v1/internal/tenants", PLATFORM_KEY, serde_json::json!({ "slug": "bench" }));
     let key = request(&host, "POST", "/api/v1/internal/tenants/bench/api-keys", PLATFORM_KEY, serde_json::json!({}));
     let key = key["key"].as_str().unwrap();
     request(
@@ -130,7 +131,8 @@ fn setup(path: &Path, sink_port: u16) -> String {
 fn produce(conn: &mut rusqlite::Connection, tenant: &str, next: &mut u64, n: usize) {
     let tx = conn.transaction().unwrap();
     {
-        let mut st = tx.prepare_cached("INSERT INTO event_outbox (id, payload, created_at) VALUES (?1, ?2, ?3)").unwrap();
+        let mut st =
+            tx.prepare_cached("INSERT INTO event_outbox (id, payload, created_at) VALUES (?1, ?2, ?3)").unwrap();
         let now = now_ms();
         let date = tessera_core::logs::record::iso_date(now);
         for _ in 0..n {

@@ -77,7 +77,7 @@ impl Worker<'_> {
         loop {
             let taken =
                 pollster::block_on(delivery::drain_outbox(&view, OUTBOX_BATCH)).map_err(|e| format!("{e:?}"))?;
-            let report = match pollster::block_on(delivery::deliver_due(&view, &owner)) {
+            let report = match pollster::block_on(delivery::deliver_due(&view, owner)) {
                 Ok(r) => r,
                 Err(e) => {
                     // A database hiccup (a lock held too long) is retried on the
