@@ -22,3 +22,4 @@ cargo bench -q -p tessera-native --bench token 2>/dev/null | grep 'token endpoin
 cargo bench -q -p tessera-actions-host --bench delivery 2>/dev/null | grep 'log delivery'
 SKIP_WORKER_BUILD=1 node bench/argon2-worker.mjs
 SKIP_WORKER_BUILD=1 node bench/token-endpoint.mjs 2>&1 | grep -v WARNING
+SKIP_WORKER_BUILD=1 node bench/log-delivery-worker.mjs 2>&1 | grep -v WARNING

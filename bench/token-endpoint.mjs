@@ -12,45 +12,16 @@
 // The dev server is wrangler's own (startWorker, what `wrangler dev` runs)
 // with the devtools inspector off: see bench/lib/dev-server.mjs.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { freePort, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
+import { cpuMs, startDevServer } from './lib/measure.mjs';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS || 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 8);
 const AUDIENCE = 'https://api.example.test';
-const TICK_MS = 1000 / 100; // USER_HZ
-
-function cpuMs(pids) {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime + stime
-    } catch { /* exited */ }
-  }
-  return ticks * TICK_MS;
-}
-
-function descendants(pid) {
-  const children = new Map();
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(p));
-    } catch { /* gone */ }
-  }
-  const out = [];
-  const walk = (p) => { for (const c of children.get(p) || []) { out.push(c); walk(c); } };
-  walk(pid);
-  return out;
-}
-
 /** `groups`: name -> pids; the row's CPU is their sum, with the split. */
 async function load(name, groups, makeRequest) {
   const latencies = [];
@@ -82,47 +53,6 @@ async function load(name, groups, makeRequest) {
 function row(r) {
   const split = r.parts ? `  (${Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : '';
   return `${r.name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms   cpu ${r.cpuPerReq.toFixed(2).padStart(6)} ms/req${split}${r.failures ? `   FAILURES ${r.failures}` : ''}`;
-}
-
-/** A Worker under wrangler's dev server (bench/lib/dev-server.mjs). */
-async function startDevServer(config, persist, secrets = {}) {
-  const port = await freePort();
-  const args = [path.join(root, 'bench/lib/dev-server.mjs'), config, String(port), persist ?? '-'];
-  for (const [k, v] of Object.entries(secrets)) args.push(`${k}=${v}`);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  // However this script ends, the dev server's processes end with it.
-  process.on('exit', () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } });
-  await new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
-    child.once('exit', (c) => reject(new Error(`the dev server exited ${c}`)));
-  });
-  // The proxy workerd listens on the public port; the runtime on an internal
-  // one. Both are up once the Worker answers (and only then, for certain).
-  const url = `http://127.0.0.1:${port}`;
-  const cmdline = (p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8'); } catch { return ''; } };
-  let pids = [];
-  let runtime = [];
-  for (let i = 0; i < 100 && runtime.length !== 1; i += 1) {
-    try { await (await fetch(`${url}/`)).arrayBuffer(); } catch { /* not yet */ }
-    pids = [child.pid, ...descendants(child.pid)];
-    runtime = pids.filter((p) => cmdline(p).includes('workerd') && !cmdline(p).includes(`entry=127.0.0.1:${port}`));
-    if (runtime.length !== 1) await new Promise((r) => setTimeout(r, 200));
-  }
-  const stop = async () => {
-    await new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-      setTimeout(resolve, 5000).unref();
-    });
-    // Whatever of it still runs (workerd) goes with its process group.
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-  };
-  if (runtime.length !== 1) {
-    await stop();
-    throw new Error(`expected one runtime workerd, found ${runtime.length}`);
-  }
-  return { url, groups: { runtime, 'dev proxy': pids.filter((p) => !runtime.includes(p)) }, stop };
 }
 
 // --- Tessera on wrangler dev -------------------------------------------------
