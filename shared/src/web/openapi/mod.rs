@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document of every HTTP route. It is generated from the
 //! route table and the request/response types ([`generate`], native only,
 //! behind the `openapi` feature), committed as `openapi/openapi.json`, and
-//! served from that file at `/openapi.json`. A domain test fails when the
+//! served from that file (minified at build time, `shared/build.rs`) at
+//! `/openapi.json`. A domain test fails when the
 //! committed file and the generated one differ, or when a route and a path
 //! do not match.
 
@@ -16,7 +17,7 @@ use crate::web::response::HttpResponse;
 use crate::web::router::Ctx;
 
 /// The committed document, as served.
-pub const SPEC_JSON: &str = include_str!("../../../../openapi/openapi.json");
+pub const SPEC_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
 pub async fn get<H: Host>(_cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     Ok(http::Response::builder()
