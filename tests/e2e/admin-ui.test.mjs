@@ -1,6 +1,8 @@
 // End-to-end: the admin UI in headless Chromium (Debian's chromium, driven
 // by playwright-core) against wrangler dev: sign in as a tenant admin,
-// create a client, rotate its secret, and revoke a user's consent.
+// create a client, rotate its secret, and revoke a user's consent; create a
+// log stream, send it a test event, and read the audit log.
+import http from 'node:http';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -108,4 +110,64 @@ test('the admin UI is for admins only, and its forms need CSRF tokens', async ()
   assert.equal(forged.status, 403);
   const list = await api.call('GET', '/t/acme/api/v1/clients', { token: key });
   assert.ok(!list.json.clients.some((c) => c.name === 'evil'));
+});
+
+test('an admin creates a log stream, sends a test event and reads the audit log', async () => {
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ auth: req.headers.authorization, events: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await signIn(page, 'admin@acme.test', 'admin password 1');
+    await page.click('text=Log streams');
+    assert.ok(await page.isVisible('#no-streams'));
+    await page.fill('#name', 'Browser-made stream');
+    await page.selectOption('#type', 'http');
+    await page.fill('#url', `http://127.0.0.1:${receiver.address().port}/in`);
+    await page.fill('#secret', 'Bearer receiver-token-0123456789');
+    await page.fill('#categories', 'system.notification');
+    await Promise.all([page.waitForLoadState(), page.click('#stream-form button[type=submit]')]);
+    assert.match(await page.textContent('main'), /Stream created/);
+    const streamId = (await page.textContent('#stream-id')).trim();
+    // The secret is shown masked, never in full.
+    assert.match(await page.textContent('#sink'), /\*\*\*\*6789/);
+    assert.ok(!(await page.content()).includes('receiver-token-0123456789'));
+
+    await Promise.all([page.waitForLoadState(), page.click('#actions button:has-text("Send a test event")')]);
+    const logId = (await page.textContent('main')).match(/Test event (evt_\w+)/)[1];
+    const deadline = Date.now() + 60_000;
+    while (!received.some((r) => r.events.some((e) => e.log_id === logId)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const batch = received.find((r) => r.events.some((e) => e.log_id === logId));
+    assert.ok(batch, 'the test event arrived');
+    assert.equal(batch.auth, 'Bearer receiver-token-0123456789');
+    await page.reload();
+    assert.match(await page.textContent('#deliveries'), /200/);
+    await page.screenshot({ path: 'target/admin-ui-log-stream.png', fullPage: true });
+
+    await Promise.all([page.waitForLoadState(), page.click('#actions button:has-text("Pause")')]);
+    assert.match(await page.textContent('#status'), /paused/);
+    const api1 = await api.call('GET', `/t/acme/api/v1/log-streams/${streamId}`, { token: key });
+    assert.equal(api1.json.status.state, 'paused');
+
+    // The audit log with a stream's filters: management events only.
+    await page.goto(`${server.url}/t/acme/admin/logs`);
+    await page.selectOption('#category', 'management');
+    await Promise.all([page.waitForLoadState(), page.click('#log-filter button')]);
+    const rows = await page.$$eval('#logs tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+    assert.ok(rows.length > 0 && rows.every((t) => t === 'sapi'), rows.join(','));
+    await page.screenshot({ path: 'target/admin-ui-audit-log.png', fullPage: true });
+  } finally {
+    await context.close();
+    receiver.close();
+  }
 });

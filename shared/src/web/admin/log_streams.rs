@@ -300,7 +300,7 @@ async fn show_with<H: Host>(
         small_form(&format!("{base}/resume"), &a.csrf, &[], "Resume")
     };
     let actions = format!(
-        "<p id=\"actions\">{toggle} {}</p>",
+        "<div id=\"actions\">{toggle} {}</div>",
         small_form(&format!("{base}/test"), &a.csrf, &[], "Send a test event")
     );
     let edit = format!(
@@ -353,7 +353,7 @@ async fn show_with<H: Host>(
         "<p id=\"no-dead-letters\">No dead letters.</p>".to_string()
     } else {
         format!(
-            "<p>{}</p><table id=\"dead-letters\"><tr><th>Event</th><th>Type</th><th>Attempts</th><th>Last error</th><th></th></tr>{dead_rows}</table>",
+            "<div>{}</div><table id=\"dead-letters\"><tr><th>Event</th><th>Type</th><th>Attempts</th><th>Last error</th><th></th></tr>{dead_rows}</table>",
             small_form(&format!("{base}/redeliver"), &a.csrf, &[], "Redeliver all")
         )
     };
