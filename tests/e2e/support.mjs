@@ -29,16 +29,10 @@ async function startSpin(vars) {
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
-  // The log-stream delivery worker: drains the outbox the component writes
-  // audit events to and delivers them to the tenants' streams.
-  const deliver = spawn(path.join(root, 'target/debug/tessera-actions-host'), [
-    'deliver', '--db', path.join(dir, 'spin.db'),
-  ], { env: { ...process.env, MASTER_KEY: vars.MASTER_KEY ?? '', TESSERA_POLL_MS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  deliver.stdout.on('data', (d) => { log += d; });
-  deliver.stderr.on('data', (d) => { log += d; });
   const url = `http://127.0.0.1:${port}`;
+  let deliver = null;
   const kill = async (c) => {
-    if (c.exitCode === null && c.signalCode === null) {
+    if (c && c.exitCode === null && c.signalCode === null) {
       const gone = new Promise((r) => c.once('exit', r));
       c.kill('SIGTERM');
       await gone;
@@ -50,21 +44,33 @@ async function startSpin(vars) {
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
+  let ready = false;
+  while (!ready && Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`spin test host exited:\n${log}`);
-    if (deliver.exitCode !== null) {
-      await stop();
-      throw new Error(`tessera-actions-host deliver exited:\n${log}`);
-    }
     try {
-      // The worker prints its first line once the database is open and
-      // migrated.
-      if (log.includes('delivering log streams from') && await answering(url)) return { url, stop, log: () => log };
+      ready = await answering(url);
     } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 300));
+    if (!ready) await new Promise((r) => setTimeout(r, 300));
+  }
+  // The log-stream delivery worker: drains the outbox the component writes
+  // audit events to and delivers them to the tenants' streams. Started once
+  // the host has set the database file up (it switches it to WAL, which
+  // fails while another connection is migrating it).
+  if (ready) {
+    deliver = spawn(path.join(root, 'target/debug/tessera-actions-host'), [
+      'deliver', '--db', path.join(dir, 'spin.db'),
+    ], { env: { ...process.env, MASTER_KEY: vars.MASTER_KEY ?? '', TESSERA_POLL_MS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    deliver.stdout.on('data', (d) => { log += d; });
+    deliver.stderr.on('data', (d) => { log += d; });
+    while (Date.now() < deadline) {
+      if (deliver.exitCode !== null) break;
+      // Printed once the database is open and migrated.
+      if (log.includes('delivering log streams from')) return { url, stop, log: () => log };
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
   await stop();
-  throw new Error(`spin test host did not become ready:\n${log}`);
+  throw new Error(`spin test host${ready ? "'s delivery worker" : ''} did not become ready:\n${log}`);
 }
 
 /**

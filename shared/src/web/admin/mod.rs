@@ -144,5 +144,7 @@ pub async fn home<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 }
 
 pub(super) async fn audit<H: Host>(cx: &Ctx<'_, H>, a: &Admin, what: &str, details: serde_json::Value) -> Result<()> {
-    cx.audit(EventType::ApiOperation, &format!("admin UI: {what}"), Some(&a.session.user.id), details).await
+    let user = &a.session.user;
+    let event = cx.audit_event(EventType::ApiOperation, &format!("admin UI: {what}"), Some(&user.id), details);
+    crate::logs::record(cx.host, event.with_user_name(&user.email)).await
 }
