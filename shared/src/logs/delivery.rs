@@ -19,7 +19,7 @@ use super::filter::Filter;
 use super::sinks::{Batch, Sink};
 use super::{Audit, EventContext, EventType, LogEvent};
 use crate::error::Result;
-use crate::host::{Db, Host, HostExt, Outbound, Statement, Value};
+use crate::host::{Db, Host, HostExt, Outbound, Statement};
 use crate::types::{BatchId, DeliveryId, TenantId};
 
 /// Attempts before an event is dead-lettered.
@@ -484,108 +484,6 @@ pub async fn send_test<H: Host>(host: &H, tenant: &TenantId, stream: &str) -> St
 /// The stream a test event is for, if it is one.
 fn test_target(event: &LogEvent) -> Option<&str> {
     (event.kind == EventType::TestEvent.code()).then(|| event.details["stream_id"].as_str().unwrap_or(""))
-}
-
-/// A dead-lettered event.
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DeadLetter {
-    pub log_id: String,
-    pub attempts: i64,
-    pub last_error: String,
-    /// When it was moved to the dead-letter store.
-    pub dead_at: String,
-    pub event: serde_json::Value,
-}
-
-pub async fn dead_letters<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    stream: &str,
-    after: Option<&str>,
-    limit: u32,
-) -> Result<Vec<DeadLetter>> {
-    let rows = host
-        .db()
-        .query(
-            "SELECT event_id, payload, attempts, last_error, dead_at FROM log_stream_dead_letters
-             WHERE tenant_id = ?1 AND stream_id = ?2 AND event_id > ?3 ORDER BY event_id LIMIT ?4",
-            &[tenant.as_str().into(), stream.into(), after.unwrap_or("").into(), (limit as i64).into()],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(DeadLetter {
-                log_id: r.text("event_id")?,
-                attempts: r.int("attempts")?,
-                last_error: r.text("last_error")?,
-                dead_at: super::record::iso_date(r.int("dead_at")?),
-                event: serde_json::from_str(&r.text("payload")?).unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
-/// Moves dead-lettered events (one, or all of the stream) back to be
-/// delivered now, with fresh attempts. Returns how many.
-pub async fn redeliver<H: Host>(host: &H, tenant: &TenantId, stream: &str, event: Option<&str>) -> Result<u64> {
-    let now = host.now();
-    let params: Vec<Value> = vec![tenant.as_str().into(), stream.into(), event.into(), now.into()];
-    let counts = host
-        .db()
-        .batch(vec![
-            Statement::new(
-                "INSERT OR IGNORE INTO log_stream_pending (stream_id, event_id, tenant_id, payload, created_at, attempts, next_attempt_at)
-                 SELECT stream_id, event_id, tenant_id, payload, created_at, 0, ?4 FROM log_stream_dead_letters
-                 WHERE tenant_id = ?1 AND stream_id = ?2 AND (?3 IS NULL OR event_id = ?3)",
-                params.clone(),
-            ),
-            Statement::new(
-                "DELETE FROM log_stream_dead_letters WHERE tenant_id = ?1 AND stream_id = ?2 AND (?3 IS NULL OR event_id = ?3) AND ?4 IS NOT NULL",
-                params,
-            ),
-        ])
-        .await?;
-    Ok(counts.get(1).copied().unwrap_or(0))
-}
-
-/// A stream's recent delivery attempts, newest first.
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Delivery {
-    pub id: String,
-    pub batch_id: String,
-    pub attempt: i64,
-    pub events: i64,
-    pub status_code: Option<i64>,
-    pub error: Option<String>,
-    pub duration_ms: i64,
-    pub date: String,
-}
-
-pub async fn deliveries<H: Host>(host: &H, tenant: &TenantId, stream: &str, limit: u32) -> Result<Vec<Delivery>> {
-    let rows = host
-        .db()
-        .query(
-            "SELECT id, batch_id, attempt, events, status_code, error, duration_ms, created_at FROM log_stream_deliveries
-             WHERE tenant_id = ?1 AND stream_id = ?2 ORDER BY created_at DESC, id DESC LIMIT ?3",
-            &[tenant.as_str().into(), stream.into(), (limit as i64).into()],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Delivery {
-                id: r.text("id")?,
-                batch_id: r.text("batch_id")?,
-                attempt: r.int("attempt")?,
-                events: r.int("events")?,
-                status_code: r.opt_int("status_code")?,
-                error: r.opt_text("error")?,
-                duration_ms: r.int("duration_ms")?,
-                date: super::record::iso_date(r.int("created_at")?),
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! Events carry an id so receivers of the at-least-once stream can
 //! de-duplicate.
 
+pub mod attempts;
+pub mod dead_letters;
 pub mod delivery;
 pub mod filter;
 pub mod record;

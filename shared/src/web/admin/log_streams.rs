@@ -8,10 +8,10 @@ use http::StatusCode;
 use super::{admin, admin_post, audit, render, small_form, Admin};
 use crate::error::{Error, ErrorKind, Result};
 use crate::host::Host;
-use crate::logs::delivery;
 use crate::logs::filter::{known_categories, Filter};
 use crate::logs::sinks::Sink;
 use crate::logs::streams::{self, LogStream, StreamSpec, StreamUpdate};
+use crate::logs::{attempts, dead_letters, delivery};
 use crate::web::csrf;
 use crate::web::request::Form;
 use crate::web::response::{see_other, HttpResponse};
@@ -319,7 +319,7 @@ async fn show_with<H: Host>(
             &s.suspend_after_seconds.to_string()
         ),
     );
-    let deliveries = delivery::deliveries(cx.host, t.id(), s.id.as_str(), 20).await?;
+    let deliveries = attempts::deliveries(cx.host, t.id(), s.id.as_str(), 20).await?;
     let delivery_rows: String = deliveries
         .iter()
         .map(|d| {
@@ -335,7 +335,7 @@ async fn show_with<H: Host>(
             )
         })
         .collect();
-    let dead = delivery::dead_letters(cx.host, t.id(), s.id.as_str(), None, 50).await?;
+    let dead = dead_letters::list(cx.host, t.id(), s.id.as_str(), None, 50).await?;
     let dead_rows: String = dead
         .iter()
         .map(|d| {
@@ -440,7 +440,7 @@ pub async fn action<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespons
         }
         RouteId::AdminLogStreamRedeliver => {
             let one = form.get("log_id").filter(|v| !v.is_empty());
-            let n = delivery::redeliver(cx.host, t.id(), stream, one).await?;
+            let n = dead_letters::redeliver(cx.host, t.id(), stream, one).await?;
             audit(cx, &a, "dead letters redelivered", serde_json::json!({ "stream_id": stream, "events": n })).await?;
             format!("{n} dead-lettered event(s) queued again.")
         }

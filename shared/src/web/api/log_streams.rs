@@ -6,7 +6,7 @@ use http::StatusCode;
 use super::{audit, Caller};
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::logs::{delivery, streams};
+use crate::logs::{attempts, dead_letters, delivery, streams};
 use crate::web::response::{json, no_content, HttpResponse};
 use crate::web::router::{Ctx, RouteId};
 use crate::web::schema::{Redelivered, TestEvent};
@@ -81,20 +81,20 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Caller) -> Re
         RouteId::LogStreamDeliveries => {
             streams::get(cx.host, t, stream).await?.ok_or_else(not_found)?;
             let page = cx.req.page()?;
-            let items = delivery::deliveries(cx.host, t, stream, page.limit).await?;
+            let items = attempts::deliveries(cx.host, t, stream, page.limit).await?;
             Ok(json(StatusCode::OK, &serde_json::json!({ "deliveries": items })))
         }
         RouteId::LogStreamDeadLetters => {
             streams::get(cx.host, t, stream).await?.ok_or_else(not_found)?;
             let page = cx.req.page()?;
-            let rows = delivery::dead_letters(cx.host, t, stream, page.after.as_deref(), page.limit + 1).await?;
+            let rows = dead_letters::list(cx.host, t, stream, page.after.as_deref(), page.limit + 1).await?;
             let (items, next) = page.finish(rows, |d| d.log_id.as_str());
             Ok(json(StatusCode::OK, &serde_json::json!({ "dead_letters": items, "next_cursor": next })))
         }
         RouteId::LogStreamRedeliverAll | RouteId::LogStreamRedeliverOne => {
             streams::get(cx.host, t, stream).await?.ok_or_else(not_found)?;
             let one = (id == RouteId::LogStreamRedeliverOne).then(|| cx.param("log_id"));
-            let n = delivery::redeliver(cx.host, t, stream, one).await?;
+            let n = dead_letters::redeliver(cx.host, t, stream, one).await?;
             if one.is_some() && n == 0 {
                 return Err(Error::not_found("no such dead letter"));
             }

@@ -451,7 +451,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             ..page(
                 "A log stream's recent delivery attempts",
                 "log-streams",
-                Ok::Json(200, list_of::<crate::logs::delivery::Delivery>(g, "deliveries", false)),
+                Ok::Json(200, list_of::<crate::logs::attempts::Delivery>(g, "deliveries", false)),
             )
         },
         LogStreamDeadLetters => Op {
@@ -459,7 +459,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             ..page(
                 "A log stream's dead-lettered events",
                 "log-streams",
-                Ok::Json(200, list_of::<crate::logs::delivery::DeadLetter>(g, "dead_letters", true)),
+                Ok::Json(200, list_of::<crate::logs::dead_letters::DeadLetter>(g, "dead_letters", true)),
             )
         },
         LogStreamRedeliverAll => page(
