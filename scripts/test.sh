@@ -58,7 +58,7 @@ SKIP_WORKER_BUILD=1 node tests/contract/run.mjs 2>&1 | tail -25
 step "end-to-end tests against wrangler dev"
 SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/e2e/
 
-step "the same end-to-end suite and contract fuzzing against the Spin component (Spin-compatible test host)"
-cargo build -p tessera-spin-test-host
+step "the same end-to-end suite and contract fuzzing against the Spin component (Spin-compatible test host, with the native log-stream delivery worker)"
+cargo build -p tessera-spin-test-host -p tessera-actions-host
 TESSERA_E2E_HOST=spin node tests/contract/run.mjs 2>&1 | tail -25
 TESSERA_E2E_HOST=spin node --test --test-concurrency=1 tests/e2e/
