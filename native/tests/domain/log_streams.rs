@@ -532,7 +532,58 @@ fn bad_streams_are_refused_with_problem_json() {
         Some(json!({ "name": "x", "type": "http", "sink": { "url": "http://x.test/" } })),
     );
     assert_eq!(r.status, 400, "{}", r.body);
+    // Nor may a tenant aim a sink into the deployment's network.
+    for url in ["https://169.254.169.254/latest/meta-data", "https://10.0.0.8/in", "https://localhost/in"] {
+        let r = s.env.api(
+            "POST",
+            "/t/demo/api/v1/log-streams",
+            &s.key,
+            Some(json!({ "name": "x", "type": "http", "sink": { "url": url } })),
+        );
+        assert_eq!(r.status, 400, "{url}: {}", r.body);
+    }
+    let r = s.env.api(
+        "POST",
+        "/t/demo/api/v1/log-streams",
+        &s.key,
+        Some(json!({ "name": "x", "type": "s3", "sink": { "bucket": "b-1", "region": "us-east-1", "endpoint": "https://127.0.0.1:9000",
+                "path_style": true, "access_key_id": "a", "secret_access_key": "b" } })),
+    );
+    assert_eq!(r.status, 400, "a derived URL is checked too: {}", r.body);
     assert_eq!(s.env.api("GET", "/t/demo/api/v1/log-streams", &s.key, None).json()["log_streams"], json!([]));
+}
+
+#[test]
+fn log_sink_hosts_narrows_egress_at_delivery_too() {
+    let s = setup();
+    let id =
+        create(&s, "demo", &s.key, json!({ "name": "a", "type": "http", "sink": { "url": "http://all.test/in" } }))
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    // The operator narrows egress after the stream was made.
+    s.env.host.set_var("LOG_SINK_HOSTS", "127.0.0.1, *.siem.example");
+    failed_token(&s);
+    let r = round(&s.env, "w1");
+    assert_eq!((r.batches, r.delivered), (1, 0), "{r:?}");
+    assert!(s.env.host.outbound.sent.borrow().is_empty(), "nothing left the host");
+    let st = stream(&s, &id)["status"].clone();
+    assert!(st["last_error"].as_str().unwrap().contains("LOG_SINK_HOSTS"), "{st}");
+    let r = s.env.api(
+        "POST",
+        "/t/demo/api/v1/log-streams",
+        &s.key,
+        Some(json!({ "name": "b", "type": "http", "sink": { "url": "https://eu.siem.example/in" } })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = s.env.api(
+        "POST",
+        "/t/demo/api/v1/log-streams",
+        &s.key,
+        Some(json!({ "name": "c", "type": "datadog", "sink": { "api_key": "k" } })),
+    );
+    assert_eq!(r.status, 400, "Datadog's intake is not in the list: {}", r.body);
 }
 
 #[test]

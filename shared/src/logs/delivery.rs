@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use super::filter::Filter;
-use super::sinks::{Batch, Sink};
+use super::sinks::{Batch, Egress, Sink};
 use super::{Audit, EventContext, EventType, LogEvent};
 use crate::error::Result;
 use crate::host::{Db, Host, HostExt, Outbound, Statement};
@@ -308,8 +308,15 @@ async fn send<H: Host>(host: &H, sink: &Sink, tenant: &TenantId, batch: &str, ev
         }
     };
     let secrets = secret_values(sink);
+    let egress = Egress::of(host);
     let mut status = None;
     for req in requests {
+        // Checked again here: LOG_SINK_HOSTS may have narrowed since the
+        // stream was made, and this host may be another than the one that
+        // took the settings.
+        if let Err(e) = egress.check(&req.uri().to_string(), "sink") {
+            return Attempt { events: events.len(), status_code: None, error: Some(redact(&e.detail, &secrets)) };
+        }
         match host.outbound().send(req).await {
             Ok(resp) if resp.status().is_success() => status = Some(resp.status().as_u16()),
             Ok(resp) => {

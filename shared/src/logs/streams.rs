@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::filter::Filter;
 use super::record::iso_date;
-use super::sinks::Sink;
+use super::sinks::{Egress, Sink};
 use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Row, Statement};
 use crate::types::{LogStreamId, TenantId};
@@ -151,7 +151,7 @@ pub struct Created {
     pub generated_secret: Option<String>,
 }
 
-pub async fn create<H: Host>(host: &H, tenant: &TenantId, spec: StreamSpec, allow_plain_http: bool) -> Result<Created> {
+pub async fn create<H: Host>(host: &H, tenant: &TenantId, spec: StreamSpec) -> Result<Created> {
     let mut sink = spec.sink;
     let mut generated_secret = None;
     if let Sink::Webhook(w) = &mut sink {
@@ -161,7 +161,7 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, spec: StreamSpec, allo
             generated_secret = Some(s);
         }
     }
-    sink.validate(allow_plain_http)?;
+    sink.validate(&Egress::of(host))?;
     spec.filters.validate()?;
     let suspend_after = spec.suspend_after_seconds.unwrap_or(DEFAULT_SUSPEND_AFTER_SECONDS);
     check_common(&spec.name, suspend_after)?;
@@ -289,13 +289,7 @@ pub async fn load_sink<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result
     sink_from(&r.text("sink_type")?, settings).map(Some).map_err(|e| Error::server(format!("stored sink: {e:?}")))
 }
 
-pub async fn update<H: Host>(
-    host: &H,
-    tenant: &TenantId,
-    id: &str,
-    change: StreamUpdate,
-    allow_plain_http: bool,
-) -> Result<Option<LogStream>> {
+pub async fn update<H: Host>(host: &H, tenant: &TenantId, id: &str, change: StreamUpdate) -> Result<Option<LogStream>> {
     let Some(current) = get(host, tenant, id).await? else { return Ok(None) };
     let name = change.name.unwrap_or(current.name);
     let suspend_after = change.suspend_after_seconds.unwrap_or(current.suspend_after_seconds);
@@ -327,7 +321,7 @@ pub async fn update<H: Host>(
             }
         }
         sink = sink_from(&current.sink_type, settings)?;
-        sink.validate(allow_plain_http)?;
+        sink.validate(&Egress::of(host))?;
         if let Sink::Webhook(w) = &sink {
             if w.secret.as_deref().unwrap_or("").is_empty() {
                 return Err(Error::bad_request("a webhook stream needs its secret"));

@@ -8,6 +8,7 @@
 //! tenant's data key and only ever shown masked.
 
 mod datadog;
+mod egress;
 mod http_sink;
 mod s3;
 mod splunk;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub use datadog::SITES as DATADOG_SITES;
+pub use egress::Egress;
 pub use webhook::{signature_header, SIGNATURE_HEADER};
 
 /// One destination, tagged by `type`, with its settings in `sink`.
@@ -191,10 +193,11 @@ impl Sink {
         }
     }
 
-    /// Checks settings a stream cannot work without. `allow_plain_http`
-    /// admits `http://` URLs (local development and tests).
-    pub fn validate(&self, allow_plain_http: bool) -> Result<()> {
-        let url = |u: &str, field: &str| check_url(u, field, allow_plain_http);
+    /// Checks settings a stream cannot work without, and that every URL it
+    /// would send to (given, or derived from a site or region) may be
+    /// reached ([`Egress`]).
+    pub fn validate(&self, egress: &Egress) -> Result<()> {
+        let url = |u: &str, field: &str| egress.check(u, field);
         match self {
             Sink::Http(s) => {
                 url(&s.url, "url")?;
@@ -219,7 +222,7 @@ impl Sink {
                 if s.api_key.as_deref().unwrap_or("").is_empty() {
                     return Err(Error::bad_request("api_key is required"));
                 }
-                s.url.as_deref().map_or(Ok(()), |u| url(u, "url"))
+                url(&s.url.clone().unwrap_or_else(|| datadog::intake_url(&s.site)), "url")
             }
             Sink::Splunk(s) => {
                 if s.token.as_deref().unwrap_or("").is_empty() {
@@ -240,7 +243,7 @@ impl Sink {
                 if s.access_key_id.is_empty() || s.secret_access_key.as_deref().unwrap_or("").is_empty() {
                     return Err(Error::bad_request("access_key_id and secret_access_key are required"));
                 }
-                s.endpoint.as_deref().map_or(Ok(()), |u| url(u, "endpoint"))
+                url(&s3::object_url(s, "key")?, "endpoint")
             }
         }
     }
@@ -256,24 +259,6 @@ impl Sink {
             Sink::S3(s) => s3::requests(s, batch),
         }
     }
-}
-
-/// A destination URL: absolute, `https` (or `http` where allowed), with a
-/// host, no credentials in it.
-fn check_url(u: &str, field: &str, allow_plain_http: bool) -> Result<()> {
-    let bad = |why: &str| Error::bad_request(format!("{field}: {why}"));
-    let uri: http::Uri = u.parse().map_err(|_| bad("not a valid URL"))?;
-    match uri.scheme_str() {
-        Some("https") => {}
-        Some("http") if allow_plain_http => {}
-        Some("http") => return Err(bad("must use https")),
-        _ => return Err(bad("must be an absolute https URL")),
-    }
-    let authority = uri.authority().ok_or_else(|| bad("has no host"))?;
-    if authority.as_str().contains('@') {
-        return Err(bad("must not carry credentials; use the sink's secret fields"));
-    }
-    Ok(())
 }
 
 /// `[e1,e2,...]` from stored event JSON, without parsing it again.
@@ -318,16 +303,6 @@ fn build(method: &str, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_must_be_https_without_credentials() {
-        assert!(check_url("https://siem.example.com/in", "url", false).is_ok());
-        assert!(check_url("http://127.0.0.1:9/in", "url", false).is_err());
-        assert!(check_url("http://127.0.0.1:9/in", "url", true).is_ok());
-        assert!(check_url("https://user:pw@siem.example.com/", "url", false).is_err());
-        assert!(check_url("/relative", "url", true).is_err());
-        assert!(check_url("ftp://x/", "url", true).is_err());
-    }
 
     #[test]
     fn bodies_keep_the_stored_json() {

@@ -26,10 +26,6 @@ const TYPES: [(&str, &str); 5] = [
     ("s3", "Amazon S3 or S3-compatible"),
 ];
 
-fn plain_http<H: Host>(cx: &Ctx<'_, H>) -> bool {
-    crate::config::dev_mode(cx.host)
-}
-
 fn list_field(form: &Form, name: &str) -> Vec<String> {
     form.get(name)
         .unwrap_or("")
@@ -245,7 +241,7 @@ pub async fn create<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     let t = cx.tenant();
     let created = match spec_from(&form) {
-        Ok(spec) => streams::create(cx.host, t.id(), spec, plain_http(cx)).await,
+        Ok(spec) => streams::create(cx.host, t.id(), spec).await,
         Err(e) => Err(e),
     };
     match created {
@@ -396,7 +392,7 @@ pub async fn update<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         suspend_after_seconds,
     });
     let updated = match change {
-        Ok(c) => streams::update(cx.host, t.id(), s.id.as_str(), c, plain_http(cx)).await,
+        Ok(c) => streams::update(cx.host, t.id(), s.id.as_str(), c).await,
         Err(e) => Err(e),
     };
     match updated {

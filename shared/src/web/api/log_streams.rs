@@ -11,12 +11,6 @@ use crate::web::response::{json, no_content, HttpResponse};
 use crate::web::router::{Ctx, RouteId};
 use crate::web::schema::{Redelivered, TestEvent};
 
-/// Plain-HTTP destinations only where the dev conveniences are on (local
-/// receivers in development and tests); production sinks use TLS.
-fn allow_plain_http<H: Host>(cx: &Ctx<'_, H>) -> bool {
-    crate::config::dev_mode(cx.host)
-}
-
 fn not_found() -> Error {
     Error::not_found("no such log stream")
 }
@@ -33,7 +27,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Caller) -> Re
         }
         RouteId::LogStreamsCreate => {
             let spec: streams::StreamSpec = cx.req.json()?;
-            let created = streams::create(cx.host, t, spec, allow_plain_http(cx)).await?;
+            let created = streams::create(cx.host, t, spec).await?;
             let s = &created.stream;
             audit(cx, who, "log stream created", serde_json::json!({ "stream_id": s.id, "type": s.sink_type })).await?;
             let mut body = serde_json::to_value(s).unwrap_or_default();
@@ -49,7 +43,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Caller) -> Re
         }
         RouteId::LogStreamUpdate => {
             let change: streams::StreamUpdate = cx.req.json()?;
-            let s = streams::update(cx.host, t, stream, change, allow_plain_http(cx)).await?.ok_or_else(not_found)?;
+            let s = streams::update(cx.host, t, stream, change).await?.ok_or_else(not_found)?;
             audit(cx, who, "log stream updated", serde_json::json!({ "stream_id": s.id })).await?;
             Ok(json(StatusCode::OK, &serde_json::to_value(&s).unwrap_or_default()))
         }
