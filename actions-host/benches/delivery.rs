@@ -170,6 +170,7 @@ fn main() {
                 db_path: &path,
                 master_key: MASTER_KEY,
                 previous_master_key: None,
+                vars: vec![("DEV_MODE".into(), "true".into())],
                 owner: "bench".into(),
                 poll: Duration::from_millis(5),
                 timeout: Duration::from_secs(10),

@@ -26,10 +26,17 @@ pub fn run(db_path: &Path, once: bool) -> Result<(), String> {
         let _ = getrandom::getrandom(&mut r);
         format!("worker-{}-{}", std::process::id(), tessera_core::crypto::hex(&r))
     });
+    // The settings the core reads as variables: dev mode (plain-HTTP and
+    // local sinks) and the operator's sink allow-list.
+    let vars = ["DEV_MODE", "LOG_SINK_HOSTS"]
+        .into_iter()
+        .filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v)))
+        .collect();
     let worker = Worker {
         db_path,
         master_key: &master,
         previous_master_key: std::env::var("MASTER_KEY_PREVIOUS").ok(),
+        vars,
         owner,
         poll: env_ms("TESSERA_POLL_MS", 200),
         timeout: env_ms("TESSERA_SINK_TIMEOUT_MS", 10_000),
@@ -43,6 +50,8 @@ pub struct Worker<'a> {
     pub db_path: &'a Path,
     pub master_key: &'a str,
     pub previous_master_key: Option<String>,
+    /// Configuration variables (`DEV_MODE`, `LOG_SINK_HOSTS`).
+    pub vars: Vec<(String, String)>,
     pub owner: String,
     pub poll: Duration,
     pub timeout: Duration,
@@ -59,6 +68,9 @@ impl Worker<'_> {
         host.set_secret("MASTER_KEY", self.master_key);
         if let Some(p) = &self.previous_master_key {
             host.set_secret("MASTER_KEY_PREVIOUS", p);
+        }
+        for (name, value) in &self.vars {
+            host.set_var(name, value);
         }
         if !self.quiet {
             eprintln!("tessera-actions-host: delivering log streams from {} as {}", self.db_path.display(), self.owner);

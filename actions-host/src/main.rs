@@ -14,6 +14,8 @@ fn usage() -> ! {
          environment:\n\
          \x20 MASTER_KEY                 the deployment's master key (opens the streams' sink secrets)\n\
          \x20 MASTER_KEY_PREVIOUS        the previous master key during a rotation (optional)\n\
+         \x20 LOG_SINK_HOSTS             the only sink hosts allowed, comma-separated (optional)\n\
+         \x20 DEV_MODE                   true: plain-HTTP and local sinks are allowed (never in production)\n\
          \x20 TESSERA_WORKER_ID          this worker's name in stream leases (default: host-pid)\n\
          \x20 TESSERA_POLL_MS            how often an idle worker looks for events (default 200)\n\
          \x20 TESSERA_SINK_TIMEOUT_MS    a sink request's deadline (default 10000)"

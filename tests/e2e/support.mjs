@@ -32,7 +32,7 @@ async function startSpin(vars) {
   const url = `http://127.0.0.1:${port}`;
   let deliver = null;
   const kill = async (c) => {
-    if (c && c.exitCode === null && c.signalCode === null) {
+    if (c && c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
       const gone = new Promise((r) => c.once('exit', r));
       c.kill('SIGTERM');
       await gone;
@@ -59,11 +59,22 @@ async function startSpin(vars) {
   if (ready) {
     deliver = spawn(path.join(root, 'target/debug/tessera-actions-host'), [
       'deliver', '--db', path.join(dir, 'spin.db'),
-    ], { env: { ...process.env, MASTER_KEY: vars.MASTER_KEY ?? '', TESSERA_POLL_MS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    ], {
+      env: {
+        ...process.env,
+        MASTER_KEY: vars.MASTER_KEY ?? '',
+        DEV_MODE: vars.DEV_MODE ?? '',
+        LOG_SINK_HOSTS: vars.LOG_SINK_HOSTS ?? '',
+        TESSERA_POLL_MS: '100',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let failed = false;
+    deliver.on('error', (e) => { failed = true; log += `tessera-actions-host: ${e.message} (cargo build -p tessera-actions-host)\n`; });
     deliver.stdout.on('data', (d) => { log += d; });
     deliver.stderr.on('data', (d) => { log += d; });
     while (Date.now() < deadline) {
-      if (deliver.exitCode !== null) break;
+      if (failed || deliver.exitCode !== null) break;
       // Printed once the database is open and migrated.
       if (log.includes('delivering log streams from')) return { url, stop, log: () => log };
       await new Promise((r) => setTimeout(r, 100));
@@ -78,7 +89,11 @@ async function startSpin(vars) {
  * mailbox and routes) unless `DEV_MODE: ''` asks for a production setup.
  */
 export async function startServer(overrides = {}) {
-  const all = { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: PLATFORM_KEY, DEV_MODE: 'true', ...overrides };
+  // Sinks may reach this machine's receivers only: a fuzzed or mistaken
+  // stream never sends anything off the loopback interface.
+  const all = {
+    MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: PLATFORM_KEY, DEV_MODE: 'true', LOG_SINK_HOSTS: '127.0.0.1,localhost', ...overrides,
+  };
   // An empty value means "not set".
   const vars = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== ''));
   if (HOST === 'spin') return startSpin(vars);

@@ -10,8 +10,8 @@ use tessera_core::web::request::{declared_too_large, read_capped};
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
 use worker::{
-    Context, D1Database, D1PreparedStatement, Env, Fetch, Headers, KvStore, Method, Queue, Request, RequestInit,
-    Response,
+    AbortController, AbortSignal, Context, D1Database, D1PreparedStatement, Delay, Env, Fetch, Headers, KvStore,
+    Method, Queue, Request, RequestInit, RequestRedirect, Response,
 };
 
 pub struct WorkersHost<'a> {
@@ -199,30 +199,55 @@ impl Events for QueueEvents<'_> {
 
 pub struct FetchOutbound;
 
+/// How long an outgoing request (mail, a log sink) may take, answer and
+/// body included: a sink that never answers must not hold the queue
+/// consumer, or outlive the stream's lease and be sent again beside it.
+const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Outbound for FetchOutbound {
     async fn send(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, OutboundError> {
-        let err = |e: worker::Error| OutboundError(e.to_string());
-        let (parts, body) = req.into_parts();
-        let headers = Headers::new();
-        for (k, v) in parts.headers.iter() {
-            if let Ok(v) = v.to_str() {
-                headers.append(k.as_str(), v).map_err(err)?;
+        use futures_util::future::{select, Either};
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let exchange = std::pin::pin!(fetch(req, &signal));
+        let deadline = std::pin::pin!(Delay::from(OUTBOUND_TIMEOUT));
+        match select(exchange, deadline).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => {
+                controller.abort();
+                Err(OutboundError("timed out".into()))
             }
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::from(parts.method.to_string())).with_headers(headers);
-        if !body.is_empty() {
-            init.with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
-        }
-        let wreq = Request::new_with_init(&parts.uri.to_string(), &init).map_err(err)?;
-        let mut resp = Fetch::Request(wreq).send().await.map_err(err)?;
-        let mut b = http::Response::builder().status(resp.status_code());
-        for (k, v) in resp.headers().entries() {
-            b = b.header(k, v);
-        }
-        let bytes = resp.bytes().await.map_err(err)?;
-        b.body(bytes).map_err(|e| OutboundError(e.to_string()))
     }
+}
+
+/// One exchange, aborted through `signal` when the deadline passes.
+async fn fetch(req: http::Request<Vec<u8>>, signal: &AbortSignal) -> Result<http::Response<Vec<u8>>, OutboundError> {
+    let err = |e: worker::Error| OutboundError(e.to_string());
+    let (parts, body) = req.into_parts();
+    let headers = Headers::new();
+    for (k, v) in parts.headers.iter() {
+        if let Ok(v) = v.to_str() {
+            headers.append(k.as_str(), v).map_err(err)?;
+        }
+    }
+    let mut init = RequestInit::new();
+    // A redirect is an answer to record, never followed: following one
+    // would carry the batch and its credentials to another address.
+    init.with_method(Method::from(parts.method.to_string()))
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if !body.is_empty() {
+        init.with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
+    }
+    let wreq = Request::new_with_init(&parts.uri.to_string(), &init).map_err(err)?;
+    let mut resp = Fetch::Request(wreq).send_with_signal(signal).await.map_err(err)?;
+    let mut b = http::Response::builder().status(resp.status_code());
+    for (k, v) in resp.headers().entries() {
+        b = b.header(k, v);
+    }
+    let bytes = resp.bytes().await.map_err(err)?;
+    b.body(bytes).map_err(|e| OutboundError(e.to_string()))
 }
 
 pub struct EnvSecrets(Env);

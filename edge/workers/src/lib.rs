@@ -63,7 +63,9 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
             delivery::Report { failed: 1, ..Default::default() }
         }
     };
-    if report.failed > 0 {
+    // Retries are due later, or another invocation held a stream with due
+    // events: come back when the next is due.
+    if report.failed > 0 || report.busy > 0 {
         wake_later(&host, &env).await;
     }
     Ok(())

@@ -251,7 +251,13 @@ fn failures_back_off_then_dead_letter_suspend_and_redeliver() {
             assert_eq!(attempts, attempt);
             let now = s.env.host.clock.now_ms_pub();
             assert!(due > now && due <= now + BACKOFF_CAP_MS + 250, "attempt {attempt}: due in {} ms", due - now);
-            // Not before it is due.
+            // Not before it is due, and resuming an active stream does not
+            // cut the backoff short.
+            if attempt == 1 {
+                let r = s.env.api("POST", &format!("/t/demo/api/v1/log-streams/{id}/resume"), &s.key, None);
+                assert_eq!(r.json()["status"]["failing_since"], stream(&s, &id)["status"]["failing_since"]);
+                assert!(!r.json()["status"]["failing_since"].is_null());
+            }
             assert_eq!(round(&s.env, "w1").batches, 0);
             last_due = due;
             s.env.host.clock.set_fixed(due);
@@ -382,7 +388,8 @@ fn one_worker_at_a_time_holds_a_stream() {
             rusqlite::params![T0 + LEASE_MS, id],
         )
         .unwrap();
-    assert_eq!(round(&s.env, "B").batches, 0);
+    let r = round(&s.env, "B");
+    assert_eq!((r.batches, r.busy), (0, 1), "{r:?}");
     // Even asked for that stream directly (as a worker that listed it just
     // before A took it would), B does not send.
     let tenant = tessera_core::types::TenantId(

@@ -154,6 +154,9 @@ pub struct Report {
     pub failed: usize,
     pub dead_lettered: usize,
     pub suspended: usize,
+    /// Streams with due events that another worker held: whoever runs this
+    /// should look again soon (the Worker schedules a wake-up).
+    pub busy: usize,
 }
 
 /// One batch's attempt, as recorded.
@@ -172,7 +175,6 @@ pub async fn deliver_due<H: Host>(host: &H, owner: &str) -> Result<Report> {
         .db()
         .query(
             "SELECT s.id, s.tenant_id FROM log_streams s WHERE s.state = 'active'
-               AND (s.lease_until IS NULL OR s.lease_until < ?1)
                AND EXISTS (SELECT 1 FROM log_stream_pending p WHERE p.stream_id = s.id AND p.next_attempt_at <= ?1)",
             &[now.into()],
         )
@@ -237,6 +239,7 @@ pub async fn deliver_stream<H: Host>(
     report: &mut Report,
 ) -> Result<Option<Attempt>> {
     if !take_lease(host, stream, owner).await? {
+        report.busy += 1;
         return Ok(None);
     }
     let result = deliver_leased(host, tenant, stream, owner, report).await;

@@ -351,25 +351,30 @@ pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bo
 }
 
 /// Pauses a stream (events keep collecting for it) or resumes a paused or
-/// suspended one, which then catches up at once.
+/// suspended one, which then catches up at once. Resuming an active stream
+/// changes nothing: it must not cut a failing stream's backoff short or
+/// keep it from being suspended.
 pub async fn set_active<H: Host>(host: &H, tenant: &TenantId, id: &str, active: bool) -> Result<Option<LogStream>> {
     let now = host.now();
+    let params = vec![tenant.as_str().into(), id.into(), now.into()];
     let statements = if active {
         vec![
+            // First, while the state still says whether this is a resume.
             Statement::new(
-                "UPDATE log_streams SET state = 'active', failing_since = NULL, updated_at = ?3
-                 WHERE tenant_id = ?1 AND id = ?2",
-                vec![tenant.as_str().into(), id.into(), now.into()],
+                "UPDATE log_stream_pending SET next_attempt_at = ?3 WHERE tenant_id = ?1 AND stream_id = ?2
+                 AND EXISTS (SELECT 1 FROM log_streams WHERE id = ?2 AND tenant_id = ?1 AND state <> 'active')",
+                params.clone(),
             ),
             Statement::new(
-                "UPDATE log_stream_pending SET next_attempt_at = ?3 WHERE tenant_id = ?1 AND stream_id = ?2",
-                vec![tenant.as_str().into(), id.into(), now.into()],
+                "UPDATE log_streams SET state = 'active', failing_since = NULL, updated_at = ?3
+                 WHERE tenant_id = ?1 AND id = ?2 AND state <> 'active'",
+                params,
             ),
         ]
     } else {
         vec![Statement::new(
             "UPDATE log_streams SET state = 'paused', updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
-            vec![tenant.as_str().into(), id.into(), now.into()],
+            params,
         )]
     };
     host.db().batch(statements).await?;
