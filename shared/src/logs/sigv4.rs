@@ -1,5 +1,12 @@
 //! AWS Signature Version 4, header form, for the S3 log-stream sink.
 //!
+//! Why not AWS's `aws-sigv4` crate: it builds for wasm32, but it brings
+//! tokio into this crate (through `aws-smithy-async`), and `shared/` takes
+//! no runtime or host crate (DESIGN.md; CI checks it). So the signer is
+//! ours, held by AWS's published test-suite vectors and the S3 reference
+//! examples below, and checked end to end by moto and botocore
+//! (`tests/e2e/log-streams.test.mjs`, `tests/sinks/sigv4_check.py`).
+//!
 //! [`sign`] takes a plain `http::Request<Vec<u8>>` and adds the headers that
 //! authenticate it: `x-amz-date`, `x-amz-content-sha256`, the session token
 //! when there is one, and `authorization`. No I/O and no clock: the time is
