@@ -93,6 +93,8 @@ enabled = false
     '--request-timeout', '20',
     '--no-color',
     '--report-dir', path.join(dir, 'report'),
+    // CONTRACT_SEED replays a run (schemathesis prints its seed).
+    ...(process.env.CONTRACT_SEED ? ['--seed', process.env.CONTRACT_SEED] : []),
   ], { stdio: 'inherit', cwd: dir });
   status = r.status ?? 1;
   rmSync(dir, { recursive: true, force: true });

@@ -3749,9 +3749,9 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                type?: "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
-                severity?: "info" | "warning" | "error";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
+                severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
             path: {
@@ -6066,9 +6066,9 @@ export interface operations {
     AdminLogs: {
         parameters: {
             query?: {
-                type?: "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
-                severity?: "info" | "warning" | "error";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
+                severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
             path: {
@@ -7735,9 +7735,9 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                type?: "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
-                severity?: "info" | "warning" | "error";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
+                severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
             path: {

@@ -626,13 +626,21 @@ pub fn generate() -> Value {
         for q in op.query {
             let schema = match *q {
                 "limit" | "n" | "max_age" => json!({ "type": "integer" }),
-                // The audit log's filters: the names a log stream's filter takes.
+                // The audit log's filters: the names a log stream's filter
+                // takes; an empty value is no filter (what an HTML form's
+                // "any" sends).
                 "type" => {
-                    json!({ "type": "string", "enum": crate::logs::EventType::ALL.iter().map(|t| t.code()).collect::<std::collections::BTreeSet<_>>() })
+                    let codes = crate::logs::EventType::ALL.iter().map(|t| t.code());
+                    let all: std::collections::BTreeSet<&str> = std::iter::once("").chain(codes).collect();
+                    json!({ "type": "string", "enum": all })
                 }
-                "category" => json!({ "type": "string", "enum": crate::logs::filter::known_categories() }),
+                "category" => {
+                    let mut all = vec![String::new()];
+                    all.extend(crate::logs::filter::known_categories());
+                    json!({ "type": "string", "enum": all })
+                }
                 "severity" => {
-                    json!({ "type": "string", "enum": ["info", "warning", "error"], "description": "The least severity listed" })
+                    json!({ "type": "string", "enum": ["", "info", "warning", "error"], "description": "The least severity listed; empty: all" })
                 }
                 _ => json!({ "type": "string" }),
             };
