@@ -40,6 +40,12 @@ pub fn known_categories() -> Vec<String> {
     out
 }
 
+/// Whether `category` is `parent` or below it (`auth.login.fail` is within
+/// `auth.login` and `auth`, not within `auth.log`).
+pub fn within(category: &str, parent: &str) -> bool {
+    category.strip_prefix(parent).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 fn severity_rank(s: &str) -> Option<u8> {
     match s {
         "info" => Some(0),
@@ -76,10 +82,7 @@ impl Filter {
         if self.categories.is_empty() && self.types.is_empty() {
             return true;
         }
-        let in_category = self.categories.iter().any(|c| {
-            event.category == *c
-                || (event.category.starts_with(c.as_str()) && event.category[c.len()..].starts_with('.'))
-        });
+        let in_category = self.categories.iter().any(|c| within(&event.category, c));
         in_category || self.types.contains(&event.kind)
     }
 }

@@ -235,6 +235,7 @@ impl Audit<'_> {
 
 /// An event ready to store: its row, and the JSON the stream gets.
 pub struct Prepared {
+    pub id: EventId,
     pub statement: crate::host::Statement,
     pub json: String,
 }
@@ -253,7 +254,7 @@ impl Prepared {
             "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15
              WHERE EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?16 AND tenant_id IS ?2)"
         );
-        Prepared { statement: crate::host::Statement::new(sql, params), json: self.json }
+        Prepared { id: self.id, statement: crate::host::Statement::new(sql, params), json: self.json }
     }
 }
 
@@ -308,12 +309,12 @@ pub fn prepare<H: Host>(host: &H, audit: Audit<'_>) -> Prepared {
             event.hostname.into(),
         ],
     );
-    Prepared { statement, json }
+    Prepared { id, statement, json }
 }
 
 /// Stores the event and hands it to the stream.
 pub async fn record<H: Host>(host: &H, audit: Audit<'_>) -> Result<()> {
-    let Prepared { statement, json } = prepare(host, audit);
+    let Prepared { statement, json, .. } = prepare(host, audit);
     host.db().execute(&statement.sql, &statement.params).await?;
     publish(host, &json).await;
     Ok(())
@@ -372,14 +373,8 @@ impl ListFilter {
     /// The type codes of the category, as a JSON array.
     fn category_types(&self) -> Option<String> {
         let c = self.category.as_deref()?;
-        let codes: Vec<&str> = EventType::ALL
-            .iter()
-            .filter(|t| {
-                let tc = t.stream_category();
-                tc == c || (tc.starts_with(c) && tc[c.len()..].starts_with('.'))
-            })
-            .map(|t| t.code())
-            .collect();
+        let codes: Vec<&str> =
+            EventType::ALL.iter().filter(|t| filter::within(t.stream_category(), c)).map(|t| t.code()).collect();
         serde_json::to_string(&codes).ok()
     }
 

@@ -156,8 +156,6 @@ pub struct Batch<'a> {
     pub tenant_id: &'a str,
     pub events: &'a [String],
     pub now_ms: i64,
-    /// Fresh randomness for what a sink may need per request.
-    pub nonce: [u8; 16],
 }
 
 impl Sink {

@@ -56,7 +56,6 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, who: &Caller) -> Re
         }
         RouteId::LogStreamPause | RouteId::LogStreamResume => {
             let active = id == RouteId::LogStreamResume;
-            streams::get(cx.host, t, stream).await?.ok_or_else(not_found)?;
             let s = streams::set_active(cx.host, t, stream, active).await?.ok_or_else(not_found)?;
             let what = if active { "log stream resumed" } else { "log stream paused" };
             audit(cx, who, what, serde_json::json!({ "stream_id": stream })).await?;
