@@ -11,6 +11,8 @@ mod coverage;
 mod jws;
 #[path = "domain/log_streams.rs"]
 mod log_streams;
+#[path = "domain/mfa.rs"]
+mod mfa;
 #[path = "domain/oauth.rs"]
 mod oauth;
 #[path = "domain/platform_auth.rs"]

@@ -28,6 +28,7 @@ pub mod types;
 pub mod email;
 pub mod keys;
 pub mod logs;
+pub mod mfa;
 pub mod oauth;
 pub mod platform;
 pub mod session;

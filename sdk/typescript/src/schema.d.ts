@@ -453,6 +453,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/t/{tenant}/account/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the recovery codes (account page) */
+        post: operations["AccountMfaRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/account/mfa/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn two-step verification off (account page) */
+        post: operations["AccountMfaRemove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/t/{tenant}/admin": {
         parameters: {
             query?: never;
@@ -1063,6 +1097,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/t/{tenant}/api/v1/users/{user_id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's second factors */
+        get: operations["UserMfaGet"];
+        put?: never;
+        post?: never;
+        /** Reset a user's second factors (app, recovery codes, remembered browsers) */
+        delete: operations["UserMfaReset"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/users/{user_id}/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Import a user's existing TOTP secret (encrypted on the way in) */
+        put: operations["UserMfaTotpImport"];
+        post?: never;
+        /** Remove a user's authenticator app */
+        delete: operations["UserMfaTotpDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/t/{tenant}/api/v1/users/{user_id}/unblock": {
         parameters: {
             query?: never;
@@ -1144,6 +1214,42 @@ export interface paths {
         put?: never;
         /** Sign out */
         post: operations["LogoutSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Second-factor challenge */
+        get: operations["MfaShow"];
+        put?: never;
+        /** Give a second factor (authenticator or recovery code) */
+        post: operations["MfaSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/mfa/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Set up an authenticator app */
+        get: operations["MfaEnrollShow"];
+        put?: never;
+        /** Confirm an authenticator app with its first code */
+        post: operations["MfaEnrollSubmit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1347,6 +1453,8 @@ export interface components {
             grant_types: string[];
             /** Format: int64 */
             id_token_ttl: number;
+            /** @description This client's MFA policy, or `inherit` for the tenant's. */
+            mfa_policy: components["schemas"]["ClientMfaPolicy"];
             name: string;
             post_logout_redirect_uris: string[];
             redirect_uris: string[];
@@ -1370,6 +1478,11 @@ export interface components {
             updated_at: number;
         };
         /**
+         * @description A client's MFA policy: the tenant's (`inherit`) or its own.
+         * @enum {string}
+         */
+        ClientMfaPolicy: "inherit" | "never" | "optional" | "required";
+        /**
          * @description What an admin sends to create or update a client. Absent fields keep
          *     their current (or default) value.
          */
@@ -1382,6 +1495,7 @@ export interface components {
             grant_types?: string[] | null;
             /** Format: int64 */
             id_token_ttl?: number | null;
+            mfa_policy?: components["schemas"]["ClientMfaPolicy"] | null;
             name?: string | null;
             post_logout_redirect_uris?: string[] | null;
             redirect_uris?: string[] | null;
@@ -1464,6 +1578,21 @@ export interface components {
             /** Format: int64 */
             status_code?: number | null;
         };
+        /**
+         * @description How an imported secret is written.
+         * @enum {string}
+         */
+        Encoding: "base32" | "base64";
+        /** @description A user's factors. */
+        Factors: {
+            /**
+             * Format: uint32
+             * @description Unused recovery codes.
+             */
+            recovery_codes_remaining: number;
+            /** @description The authenticator app, if one is set up or being set up. */
+            totp?: components["schemas"]["TotpFactor"] | null;
+        };
         Filter: {
             /**
              * @description Categories to take (`auth.login.fail`, `auth.token_exchange`,
@@ -1492,6 +1621,19 @@ export interface components {
                 [key: string]: string;
             } | null;
             url: string;
+        };
+        /**
+         * @description A TOTP secret already in use by the user's authenticator app (from an
+         *     older system), to be encrypted on the way in.
+         */
+        ImportTotp: {
+            /**
+             * @description `base32` (RFC 4648, any case, spaces and padding allowed) or `base64`
+             *     (standard or URL alphabet).
+             */
+            encoding: components["schemas"]["Encoding"];
+            /** @description The secret as the old system stored it: 80-512 bits. */
+            secret: string;
         };
         KeyInfo: {
             alg: string;
@@ -1538,6 +1680,8 @@ export interface components {
             type: string;
             updated_at: string;
         };
+        /** @description When a second factor is asked for (per tenant, overridable per client). */
+        MfaPolicy: "never" | "optional" | "required";
         MintToken: {
             /** @description The key's role or a lower one. */
             role?: string | null;
@@ -1671,6 +1815,20 @@ export interface components {
              * @default 5
              */
             lockout_threshold?: number;
+            /**
+             * @description When users are asked for a second factor: `never`, `optional` (users
+             *     who enrolled one) or `required` (everyone; enrolment at next sign-in).
+             *     A client may override it.
+             * @default optional
+             */
+            mfa_policy?: components["schemas"]["MfaPolicy"];
+            /**
+             * Format: uint32
+             * @description For how many days a browser may skip the second factor after the user
+             *     ticks "remember this browser" (0: the option is not offered).
+             * @default 30
+             */
+            mfa_remember_browser_days?: number;
             /**
              * Format: uint32
              * @default 8
@@ -1814,6 +1972,16 @@ export interface components {
             refresh_token?: string | null;
             scope: string;
             token_type: string;
+        };
+        /** @description A user's authenticator app as the account page and API show it. */
+        TotpFactor: {
+            confirmed: boolean;
+            /** Format: int64 */
+            confirmed_at?: number | null;
+            /** Format: int64 */
+            created_at: number;
+            /** Format: int64 */
+            last_used_at?: number | null;
         };
         UpdateTenant: {
             name?: string | null;
@@ -3749,8 +3917,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa";
                 severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
@@ -4411,6 +4579,215 @@ export interface operations {
             };
             /** @description The body's media type is not the one this operation takes */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    AccountMfaRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    csrf_token: string;
+                    proof: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Redirect */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Too many attempts; try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    AccountMfaRemove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    csrf_token: string;
+                    proof: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Redirect */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Too many attempts; try again later */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6066,8 +6443,8 @@ export interface operations {
     AdminLogs: {
         parameters: {
             query?: {
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa";
                 severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
@@ -7735,8 +8112,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa";
                 severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
@@ -8824,6 +9201,359 @@ export interface operations {
             };
         };
     };
+    UserMfaGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Factors"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    UserMfaReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    UserMfaTotpImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportTotp"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Factors"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    UserMfaTotpDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     UserUnblock: {
         parameters: {
             query?: never;
@@ -8936,6 +9666,7 @@ export interface operations {
                 audience?: string;
                 resource?: string;
                 response_mode?: string;
+                acr_values?: string;
             };
             header?: never;
             path: {
@@ -9384,6 +10115,337 @@ export interface operations {
             };
             /** @description The body's media type is not the one this operation takes */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    MfaShow: {
+        parameters: {
+            query?: {
+                return_to?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Redirect */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    MfaSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    code: string;
+                    csrf_token: string;
+                    method?: string;
+                    remember?: string;
+                    return_to?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Redirect */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Too many attempts; try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    MfaEnrollShow: {
+        parameters: {
+            query?: {
+                return_to?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Redirect */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    MfaEnrollSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    code: string;
+                    csrf_token: string;
+                    return_to?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Redirect */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Too many attempts; try again later */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

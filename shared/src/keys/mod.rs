@@ -153,6 +153,46 @@ pub async fn data_key<H: Host>(host: &H, tenant: &TenantId) -> Result<SymmetricK
     Ok(SymmetricKey::from_bytes(arr))
 }
 
+/// Re-wraps up to `limit` tenant data keys still wrapped by a previous master
+/// key under the current one; what they encrypt (signing keys, TOTP and
+/// sink secrets) is untouched. Run by maintenance, so that after a rotation
+/// (`MASTER_KEY` new, `MASTER_KEY_PREVIOUS` old) every data key moves over
+/// and the old key can be dropped. Returns how many moved.
+pub async fn rewrap_data_keys<H: Host>(host: &H, limit: u32) -> Result<u64> {
+    let master = MasterKeys::load(host)?;
+    if master.previous.is_none() {
+        return Ok(0);
+    }
+    let rows = host
+        .db()
+        .query(
+            "SELECT tenant_id, wrapped_key FROM tenant_data_keys WHERE master_key_id != ?1 LIMIT ?2",
+            &[master.current.id().into(), (limit as i64).into()],
+        )
+        .await?;
+    let mut moved = 0;
+    for r in rows {
+        let tenant = TenantId(r.text("tenant_id")?);
+        let wrapped = r.text("wrapped_key")?;
+        let Ok(key) = master.for_sealed(&wrapped) else {
+            // Wrapped by a key that is no longer configured: nothing to do here.
+            continue;
+        };
+        let dek =
+            key.open(&wrapped, &dek_aad(&tenant)).map_err(|e| Error::server(format!("unwrapping data key: {e}")))?;
+        let rewrapped = master.current.seal(host.random_bytes::<12>(), dek.expose(), &dek_aad(&tenant));
+        // Conditional on the row being as read: a concurrent run moves it once.
+        moved += host
+            .db()
+            .execute(
+                "UPDATE tenant_data_keys SET wrapped_key = ?1, master_key_id = ?2 WHERE tenant_id = ?3 AND wrapped_key = ?4",
+                &[rewrapped.into(), master.current.id().into(), tenant.as_str().into(), wrapped.into()],
+            )
+            .await?;
+    }
+    Ok(moved)
+}
+
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyInfo {

@@ -66,11 +66,24 @@ pub enum EventType {
     TestEvent,
     /// A log stream that kept failing was suspended.
     LogStreamSuspended,
+    /// `gd_auth_succeed` / `gd_auth_failed`: a second factor (authenticator
+    /// code) given at sign-in.
+    MfaSuccess,
+    MfaFailed,
+    /// `gd_recovery_succeed` / `gd_recovery_failed`: a recovery code.
+    MfaRecoverySuccess,
+    MfaRecoveryFailed,
+    /// `gd_enrollment_complete`: an authenticator app was set up (or imported).
+    MfaEnrolled,
+    /// `gd_unenroll`: a factor was removed (by the user or an admin).
+    MfaUnenrolled,
+    /// `gd_recovery_codes_regenerated`: a new set of recovery codes.
+    MfaRecoveryCodesRegenerated,
 }
 
 impl EventType {
     /// Every event type, for filters and documentation.
-    pub const ALL: [EventType; 23] = [
+    pub const ALL: [EventType; 30] = [
         EventType::LoginSuccess,
         EventType::LoginWrongPassword,
         EventType::LoginUnknownUser,
@@ -94,6 +107,13 @@ impl EventType {
         EventType::RefreshTokenReuse,
         EventType::TestEvent,
         EventType::LogStreamSuspended,
+        EventType::MfaSuccess,
+        EventType::MfaFailed,
+        EventType::MfaRecoverySuccess,
+        EventType::MfaRecoveryFailed,
+        EventType::MfaEnrolled,
+        EventType::MfaUnenrolled,
+        EventType::MfaRecoveryCodesRegenerated,
     ];
 
     pub fn code(self) -> &'static str {
@@ -120,6 +140,13 @@ impl EventType {
             EventType::RefreshTokenReuse => "ferrt",
             EventType::TestEvent => "log_stream_test",
             EventType::LogStreamSuspended => "log_stream_suspended",
+            EventType::MfaSuccess => "gd_auth_succeed",
+            EventType::MfaFailed => "gd_auth_failed",
+            EventType::MfaRecoverySuccess => "gd_recovery_succeed",
+            EventType::MfaRecoveryFailed => "gd_recovery_failed",
+            EventType::MfaEnrolled => "gd_enrollment_complete",
+            EventType::MfaUnenrolled => "gd_unenroll",
+            EventType::MfaRecoveryCodesRegenerated => "gd_recovery_codes_regenerated",
         }
     }
 
@@ -144,6 +171,11 @@ impl EventType {
             | EventType::TokenExchangeFailed => "token",
             EventType::RefreshTokenReuse => "anomaly",
             EventType::TestEvent | EventType::LogStreamSuspended => "system",
+            EventType::MfaSuccess
+            | EventType::MfaFailed
+            | EventType::MfaRecoverySuccess
+            | EventType::MfaRecoveryFailed => "authentication",
+            EventType::MfaEnrolled | EventType::MfaUnenrolled | EventType::MfaRecoveryCodesRegenerated => "user",
         }
     }
 
@@ -176,6 +208,9 @@ impl EventType {
             }
             EventType::TokenExchangeFailed | EventType::RefreshTokenReuse => "auth.token_exchange.fail",
             EventType::TestEvent | EventType::LogStreamSuspended => "system.notification",
+            EventType::MfaSuccess | EventType::MfaRecoverySuccess => "auth.mfa.success",
+            EventType::MfaFailed | EventType::MfaRecoveryFailed => "auth.mfa.fail",
+            EventType::MfaEnrolled | EventType::MfaUnenrolled | EventType::MfaRecoveryCodesRegenerated => "user.mfa",
         }
     }
 
@@ -185,7 +220,9 @@ impl EventType {
             | EventType::LoginUnknownUser
             | EventType::LoginFailed
             | EventType::SignupFailed
-            | EventType::PlatformApiDenied => "warning",
+            | EventType::PlatformApiDenied
+            | EventType::MfaFailed
+            | EventType::MfaRecoveryFailed => "warning",
             EventType::AccountLocked
             | EventType::IpThrottled
             | EventType::RefreshTokenReuse

@@ -26,6 +26,16 @@ pub struct AuthRequest {
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// Requested authentication context classes (OIDC Core §3.1.2.1),
+    /// voluntary: unknown values are ignored.
+    pub acr_values: Vec<String>,
+}
+
+impl AuthRequest {
+    /// Whether `acr_values` asks for a second factor.
+    pub fn wants_mfa(&self) -> bool {
+        self.acr_values.iter().any(|v| v == crate::mfa::ACR_MFA)
+    }
 }
 
 /// A failure before or after the redirect URI is trusted.
@@ -152,17 +162,20 @@ pub async fn parse<H: Host>(
         prompt,
         max_age,
         login_hint: get("login_hint")?.map(str::to_owned),
+        acr_values: split_scopes(get("acr_values")?.unwrap_or("")),
     })
 }
 
 /// Issues a single-use code (a minute by default) for the signed-in `user`,
-/// who authenticated at `auth_time`; the caller sends it to the client.
+/// who authenticated at `auth_time` with the methods `amr`; the caller sends
+/// it to the client.
 pub async fn issue_code<H: Host>(
     host: &H,
     t: &TenantCtx,
     ar: &AuthRequest,
     user: &UserId,
     auth_time: i64,
+    amr: &crate::mfa::Amr,
 ) -> Result<String> {
     let code = b64url(&host.random_bytes::<32>());
     let now = host.now();
@@ -170,8 +183,8 @@ pub async fn issue_code<H: Host>(
     host.db()
         .execute(
             "INSERT INTO oauth_codes (code_hash, tenant_id, client_id, user_id, redirect_uri, scope, audience, nonce,
-               code_challenge, auth_time, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+               code_challenge, auth_time, created_at, expires_at, amr, acr)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             &[
                 token_hash(&code).into(),
                 t.id().as_str().into(),
@@ -185,6 +198,8 @@ pub async fn issue_code<H: Host>(
                 auth_time.into(),
                 now.into(),
                 (now + ttl_ms).into(),
+                amr.joined().into(),
+                amr.acr().into(),
             ],
         )
         .await?;

@@ -38,8 +38,53 @@ pub struct Client {
     /// time plus this, however often it rotates.
     pub refresh_token_absolute_ttl: i64,
     pub refresh_grace_seconds: i64,
+    /// This client's MFA policy, or `inherit` for the tenant's.
+    pub mfa_policy: ClientMfaPolicy,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A client's MFA policy: the tenant's (`inherit`) or its own.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientMfaPolicy {
+    #[default]
+    Inherit,
+    Never,
+    Optional,
+    Required,
+}
+
+impl ClientMfaPolicy {
+    /// The policy in force for this client in a tenant whose policy is `tenant`.
+    pub fn resolve(self, tenant: crate::mfa::Policy) -> crate::mfa::Policy {
+        use crate::mfa::Policy;
+        match self {
+            ClientMfaPolicy::Inherit => tenant,
+            ClientMfaPolicy::Never => Policy::Never,
+            ClientMfaPolicy::Optional => Policy::Optional,
+            ClientMfaPolicy::Required => Policy::Required,
+        }
+    }
+
+    fn column(self) -> Value {
+        match self {
+            ClientMfaPolicy::Inherit => Value::Null,
+            ClientMfaPolicy::Never => "never".into(),
+            ClientMfaPolicy::Optional => "optional".into(),
+            ClientMfaPolicy::Required => "required".into(),
+        }
+    }
+
+    fn from_column(v: Option<&str>) -> Self {
+        match v {
+            Some("never") => ClientMfaPolicy::Never,
+            Some("optional") => ClientMfaPolicy::Optional,
+            Some("required") => ClientMfaPolicy::Required,
+            _ => ClientMfaPolicy::Inherit,
+        }
+    }
 }
 
 impl Client {
@@ -77,6 +122,7 @@ impl Client {
             refresh_token_ttl: r.int("refresh_token_ttl")?,
             refresh_token_absolute_ttl: r.int("refresh_token_absolute_ttl")?,
             refresh_grace_seconds: r.int("refresh_grace_seconds")?,
+            mfa_policy: ClientMfaPolicy::from_column(r.opt_text("mfa_policy")?.as_deref()),
             created_at: r.int("created_at")?,
             updated_at: r.int("updated_at")?,
         })
@@ -85,7 +131,7 @@ impl Client {
 
 const COLUMNS: &str = "id, name, client_type, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, \
     grant_types, scopes, audiences, require_pkce, first_party, access_token_ttl, id_token_ttl, refresh_token_ttl, \
-    refresh_token_absolute_ttl, refresh_grace_seconds, created_at, updated_at";
+    refresh_token_absolute_ttl, refresh_grace_seconds, mfa_policy, created_at, updated_at";
 
 /// What an admin sends to create or update a client. Absent fields keep
 /// their current (or default) value.
@@ -108,6 +154,7 @@ pub struct ClientSpec {
     pub refresh_token_ttl: Option<i64>,
     pub refresh_token_absolute_ttl: Option<i64>,
     pub refresh_grace_seconds: Option<i64>,
+    pub mfa_policy: Option<ClientMfaPolicy>,
 }
 
 /// A redirect URI as RFC 6749 §3.1.2 and RFC 9700 §2.1 want it: absolute, no
@@ -171,6 +218,7 @@ struct Validated {
     refresh_token_ttl: i64,
     refresh_token_absolute_ttl: i64,
     refresh_grace_seconds: i64,
+    mfa_policy: ClientMfaPolicy,
 }
 
 fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
@@ -275,13 +323,14 @@ fn validate(spec: ClientSpec, current: Option<&Client>) -> Result<Validated> {
         refresh_token_ttl,
         refresh_token_absolute_ttl,
         refresh_grace_seconds,
+        mfa_policy: spec.mfa_policy.or(current.map(|c| c.mfa_policy)).unwrap_or_default(),
     })
 }
 
 /// The columns an update may change, in the order of [`editable_params`].
 const EDITABLE: &str = "name, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
     scopes, audiences, require_pkce, first_party, access_token_ttl, id_token_ttl, refresh_token_ttl, \
-    refresh_grace_seconds, refresh_token_absolute_ttl";
+    refresh_grace_seconds, refresh_token_absolute_ttl, mfa_policy";
 
 fn editable_params(v: &Validated) -> Vec<Value> {
     vec![
@@ -299,6 +348,7 @@ fn editable_params(v: &Validated) -> Vec<Value> {
         v.refresh_token_ttl.into(),
         v.refresh_grace_seconds.into(),
         v.refresh_token_absolute_ttl.into(),
+        v.mfa_policy.column(),
     ]
 }
 
@@ -338,7 +388,7 @@ pub async fn create<H: Host>(
     let mut stmts = vec![Statement::new(
         format!(
             "INSERT INTO oauth_clients ({EDITABLE}, tenant_id, id, client_type, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)"
         ),
         params,
     )];
@@ -448,8 +498,8 @@ pub async fn update<H: Host>(host: &H, tenant: &TenantId, current: &Client, spec
             "UPDATE oauth_clients SET name = ?1, token_endpoint_auth_method = ?2, redirect_uris = ?3,
                post_logout_redirect_uris = ?4, grant_types = ?5, scopes = ?6, audiences = ?7, require_pkce = ?8,
                first_party = ?9, access_token_ttl = ?10, id_token_ttl = ?11, refresh_token_ttl = ?12,
-               refresh_grace_seconds = ?13, refresh_token_absolute_ttl = ?14, updated_at = ?15
-             WHERE tenant_id = ?16 AND id = ?17",
+               refresh_grace_seconds = ?13, refresh_token_absolute_ttl = ?14, mfa_policy = ?15, updated_at = ?16
+             WHERE tenant_id = ?17 AND id = ?18",
             &params,
         )
         .await?;

@@ -63,6 +63,10 @@ pub struct Issue<'a> {
     pub audience: Option<String>,
     pub access_ttl: i64,
     pub auth_time: Option<i64>,
+    /// How the user authenticated (RFC 8176 methods, space-separated) and
+    /// the resulting `acr`, for the ID token; kept on the refresh token.
+    pub amr: Option<String>,
+    pub acr: Option<String>,
     pub nonce: Option<String>,
     pub family_id: String,
     pub refresh: bool,
@@ -213,8 +217,8 @@ fn record(t: &TenantCtx, i: &Issue<'_>, row: TokenRow<'_>) -> Statement {
     let condition = if conditions.is_empty() { "?14 IS NULL".to_string() } else { conditions.join(" AND ") };
     Statement::new(
         format!(
-            "INSERT INTO oauth_tokens (id, tenant_id, client_id, user_id, kind, family_id, scope, audience, auth_time, nonce, created_at, expires_at, grant_time)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE {condition}"
+            "INSERT INTO oauth_tokens (id, tenant_id, client_id, user_id, kind, family_id, scope, audience, auth_time, nonce, created_at, expires_at, grant_time, amr, acr)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16 WHERE {condition}"
         ),
         vec![
             row.id.into(),
@@ -231,6 +235,8 @@ fn record(t: &TenantCtx, i: &Issue<'_>, row: TokenRow<'_>) -> Statement {
             row.expires_at.into(),
             i.grant_time.into(),
             parent.into(),
+            i.amr.clone().into(),
+            i.acr.clone().into(),
         ],
     )
 }
@@ -257,6 +263,13 @@ async fn id_token<H: Host>(
     });
     if let Some(a) = i.auth_time {
         claims["auth_time"] = (a / 1000).into();
+    }
+    // OIDC Core §2: `amr` (RFC 8176 values) and `acr`.
+    if let Some(amr) = &i.amr {
+        claims["amr"] = amr.split(' ').filter(|m| !m.is_empty()).collect::<Vec<_>>().into();
+    }
+    if let Some(acr) = &i.acr {
+        claims["acr"] = acr.clone().into();
     }
     if let Some(n) = &i.nonce {
         claims["nonce"] = n.clone().into();

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Row, Statement, Value};
 use crate::types::TenantId;
 
-pub use settings::Settings;
+pub use settings::{MfaPolicy, Settings};
 
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]

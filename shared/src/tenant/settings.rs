@@ -24,6 +24,13 @@ pub struct Settings {
     pub signing_key_rotation_days: u32,
     /// How long the tenant's audit events are kept.
     pub audit_retention_days: u32,
+    /// When users are asked for a second factor: `never`, `optional` (users
+    /// who enrolled one) or `required` (everyone; enrolment at next sign-in).
+    /// A client may override it.
+    pub mfa_policy: MfaPolicy,
+    /// For how many days a browser may skip the second factor after the user
+    /// ticks "remember this browser" (0: the option is not offered).
+    pub mfa_remember_browser_days: u32,
 }
 
 impl Default for Settings {
@@ -38,6 +45,8 @@ impl Default for Settings {
             authorization_code_ttl_seconds: 60,
             signing_key_rotation_days: 90,
             audit_retention_days: 30,
+            mfa_policy: MfaPolicy::Optional,
+            mfa_remember_browser_days: 30,
         }
     }
 }
@@ -75,9 +84,46 @@ impl Settings {
         if !(1..=3650).contains(&self.signing_key_rotation_days) {
             return Err("signing_key_rotation_days must be 1-3650".into());
         }
+        if self.mfa_remember_browser_days > 365 {
+            return Err("mfa_remember_browser_days must be 0-365".into());
+        }
         if !(1..=600).contains(&self.authorization_code_ttl_seconds) {
             return Err("authorization_code_ttl_seconds must be 1-600".into());
         }
         Ok(())
+    }
+}
+
+/// When a second factor is asked for (per tenant, overridable per client).
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MfaPolicy {
+    /// Never: enrolled factors are not asked for (an `acr_values` request
+    /// for MFA still is honoured).
+    Never,
+    /// Users who enrolled a factor are asked for it.
+    #[default]
+    Optional,
+    /// Every user must use a second factor, enrolling at the next sign-in.
+    Required,
+}
+
+impl MfaPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaPolicy::Never => "never",
+            MfaPolicy::Optional => "optional",
+            MfaPolicy::Required => "required",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MfaPolicy> {
+        match s {
+            "never" => Some(MfaPolicy::Never),
+            "optional" => Some(MfaPolicy::Optional),
+            "required" => Some(MfaPolicy::Required),
+            _ => None,
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Scheduled maintenance, run by the Workers cron trigger and by
 //! `POST /api/v1/internal/maintenance` on hosts without one: signing-key
-//! rotation for every tenant, then housekeeping of rows that can no longer
+//! rotation for every tenant, re-wrapping data keys after a master-key
+//! rotation, then housekeeping of rows that can no longer
 //! matter, and the audit-log retention of each tenant.
 
 use serde::Serialize;
@@ -20,6 +21,8 @@ pub struct Report {
     pub keys: Vec<serde_json::Value>,
     /// Rows deleted per table.
     pub deleted: Vec<(String, u64)>,
+    /// Tenant data keys moved to the current master key.
+    pub rewrapped_data_keys: u64,
 }
 
 /// Rows kept a day past expiry where their existence still decides
@@ -33,6 +36,7 @@ fn housekeeping(now: i64) -> Vec<(&'static str, Statement)> {
         ("oauth_pending_requests", s("DELETE FROM oauth_pending_requests WHERE expires_at < ?1", now)),
         ("email_tokens", s("DELETE FROM email_tokens WHERE expires_at < ?1", now - DAY_MS)),
         ("sessions", s("DELETE FROM sessions WHERE expires_at < ?1", now)),
+        ("mfa_remembered_browsers", s("DELETE FROM mfa_remembered_browsers WHERE expires_at < ?1", now)),
         ("platform_jti", s("DELETE FROM platform_jti WHERE expires_at < ?1", now)),
         (
             "login_throttle",
@@ -61,6 +65,7 @@ pub async fn run<H: Host>(host: &H) -> Result<Report> {
     for (tenant, outcome) in crate::keys::rotation::maintain_all(host).await? {
         report.keys.push(serde_json::json!({ "tenant": tenant, "keys": outcome }));
     }
+    report.rewrapped_data_keys = crate::keys::rewrap_data_keys(host, 1000).await?;
     let now = host.now();
     for (table, st) in housekeeping(now) {
         let n = host.db().execute(&st.sql, &st.params).await?;
@@ -103,7 +108,11 @@ pub async fn run<H: Host>(host: &H) -> Result<Report> {
             user: None,
             context: Default::default(),
             client_ip: "scheduler",
-            details: serde_json::json!({ "keys": report.keys, "deleted": report.deleted }),
+            details: serde_json::json!({
+                "keys": report.keys,
+                "deleted": report.deleted,
+                "rewrapped_data_keys": report.rewrapped_data_keys,
+            }),
         },
     )
     .await?;

@@ -29,6 +29,22 @@ pub fn hash(password: &Secret<String>, salt: [u8; 16]) -> Result<String> {
         .map_err(|e| Error::server(format!("argon2: {e}")))
 }
 
+/// Hashes `input` with the salt and parameters of `stored` (a PHC string),
+/// so it can be compared with a set of hashes sharing that salt (recovery
+/// codes) at the cost of one hash. None when `stored` is not a PHC string.
+pub fn hash_like(input: &Secret<String>, stored: &str) -> Result<Option<String>> {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return Ok(None);
+    };
+    let (Some(salt), Ok(params)) = (parsed.salt, Params::try_from(&parsed)) else {
+        return Ok(None);
+    };
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(input.expose().as_bytes(), salt)
+        .map(|h| Some(h.to_string()))
+        .map_err(|e| Error::server(format!("argon2: {e}")))
+}
+
 /// A hash with today's parameters whose password nobody knows. Verifying
 /// against it when an account does not exist costs the same time as a real
 /// verification, so response time does not reveal which emails have accounts.

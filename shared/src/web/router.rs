@@ -79,6 +79,12 @@ pub enum RouteId {
     ResetSubmit,
     ResetConfirmShow,
     ResetConfirmSubmit,
+    MfaShow,
+    MfaSubmit,
+    MfaEnrollShow,
+    MfaEnrollSubmit,
+    AccountMfaRemove,
+    AccountMfaRecoveryCodes,
     // Tenant management API.
     UsersList,
     UsersCreate,
@@ -87,6 +93,10 @@ pub enum RouteId {
     UserDelete,
     UserBlock,
     UserUnblock,
+    UserMfaGet,
+    UserMfaReset,
+    UserMfaTotpImport,
+    UserMfaTotpDelete,
     LogsList,
     // OAuth / OIDC.
     Authorize,

@@ -22,6 +22,19 @@ pub struct UpdateTenant {
     pub settings: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// A TOTP secret already in use by the user's authenticator app (from an
+/// older system), to be encrypted on the way in.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ImportTotp {
+    /// The secret as the old system stored it: 80-512 bits.
+    pub secret: String,
+    /// `base32` (RFC 4648, any case, spaces and padding allowed) or `base64`
+    /// (standard or URL alphabet).
+    pub encoding: crate::mfa::totp::Encoding,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]

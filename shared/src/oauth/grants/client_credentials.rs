@@ -52,6 +52,8 @@ impl Grant for ClientCredentials {
             audience: Some(audience),
             access_ttl: api.access_token_ttl,
             auth_time: None,
+            amr: None,
+            acr: None,
             nonce: None,
             family_id: family,
             refresh: false,

@@ -24,7 +24,7 @@ impl Grant for RefreshToken {
             .host
             .db()
             .query(
-                "SELECT client_id, user_id, family_id, scope, audience, auth_time, expires_at, used_at, revoked_at,
+                "SELECT client_id, user_id, family_id, scope, audience, auth_time, amr, acr, expires_at, used_at, revoked_at,
                         COALESCE(grant_time, created_at) AS grant_time
                  FROM oauth_tokens WHERE id = ?1 AND tenant_id = ?2 AND kind = 'refresh'",
                 &[id.clone().into(), t.id().as_str().into()],
@@ -88,6 +88,8 @@ impl Grant for RefreshToken {
             audience,
             access_ttl,
             auth_time: row.opt_int("auth_time")?,
+            amr: row.opt_text("amr")?,
+            acr: row.opt_text("acr")?,
             nonce: None,
             family_id: family,
             refresh: true,

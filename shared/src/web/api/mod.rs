@@ -35,6 +35,10 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/api/v1/users/{user_id}", T, J, UserDelete),
     r("POST", "/api/v1/users/{user_id}/block", T, J, UserBlock),
     r("POST", "/api/v1/users/{user_id}/unblock", T, J, UserUnblock),
+    r("GET", "/api/v1/users/{user_id}/mfa", T, J, UserMfaGet),
+    r("DELETE", "/api/v1/users/{user_id}/mfa", T, J, UserMfaReset),
+    r("PUT", "/api/v1/users/{user_id}/mfa/totp", T, J, UserMfaTotpImport),
+    r("DELETE", "/api/v1/users/{user_id}/mfa/totp", T, J, UserMfaTotpDelete),
     r("GET", "/api/v1/logs", T, J, LogsList),
     r("GET", "/api/v1/clients", T, J, ClientsList),
     r("POST", "/api/v1/clients", T, J, ClientsCreate),
@@ -103,8 +107,9 @@ impl Caller {
 pub fn required_scope(id: RouteId) -> &'static str {
     use RouteId::*;
     match id {
-        UsersList | UserGet | ConsentsList => "read:users",
-        UsersCreate | UserUpdate | UserDelete | UserBlock | UserUnblock | ConsentRevoke => "write:users",
+        UsersList | UserGet | ConsentsList | UserMfaGet => "read:users",
+        UsersCreate | UserUpdate | UserDelete | UserBlock | UserUnblock | ConsentRevoke | UserMfaReset
+        | UserMfaTotpImport | UserMfaTotpDelete => "write:users",
         ClientsList | ClientGet => "read:clients",
         ClientsCreate | ClientUpdate | ClientDelete | ClientRotateSecret => "write:clients",
         ResourcesList | ResourceGet => "read:resource_servers",

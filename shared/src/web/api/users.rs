@@ -38,7 +38,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
             // An administrator's account (password, email, block, deletion)
             // is as powerful as the admin UI it opens: only a caller that
             // may make administrators may change one.
-            if id != RouteId::UserGet && user.is_admin {
+            if !matches!(id, RouteId::UserGet | RouteId::UserMfaGet) && user.is_admin {
                 key.may_grant([WRITE_ADMINS])?;
             }
             match id {
@@ -51,6 +51,38 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
                     let what = if blocked { "user blocked" } else { "user unblocked" };
                     super::audit(cx, key, what, serde_json::json!({ "user_id": u.id })).await?;
                     Ok(json(StatusCode::OK, &to_json(&u)))
+                }
+                RouteId::UserMfaGet => {
+                    let factors = crate::mfa::factors(cx.host, tenant, &user.id).await?;
+                    Ok(json(StatusCode::OK, &serde_json::to_value(factors).unwrap_or_default()))
+                }
+                RouteId::UserMfaReset | RouteId::UserMfaTotpDelete => {
+                    let removed = if id == RouteId::UserMfaReset {
+                        crate::mfa::reset(cx.host, tenant, &user.id).await?
+                    } else {
+                        crate::mfa::totp::remove(cx.host, tenant, &user.id).await?
+                    };
+                    if id == RouteId::UserMfaTotpDelete && !removed {
+                        return Err(Error::not_found("the user has no authenticator app"));
+                    }
+                    let what = if id == RouteId::UserMfaReset { "MFA reset" } else { "authenticator app removed" };
+                    let details = serde_json::json!({ "user_id": user.id, "by": "admin" });
+                    super::audit(cx, key, what, details.clone()).await?;
+                    if removed {
+                        cx.audit(crate::logs::EventType::MfaUnenrolled, what, Some(&user.id), details).await?;
+                    }
+                    Ok(no_content())
+                }
+                RouteId::UserMfaTotpImport => {
+                    let b: crate::web::schema::ImportTotp = cx.req.json()?;
+                    let secret = crate::mfa::totp::decode_legacy(&b.secret, b.encoding)?;
+                    crate::mfa::totp::import(cx.host, tenant, &user.id, &secret).await?;
+                    let details = serde_json::json!({ "user_id": user.id, "imported": true });
+                    super::audit(cx, key, "TOTP secret imported", details.clone()).await?;
+                    cx.audit(crate::logs::EventType::MfaEnrolled, "TOTP secret imported", Some(&user.id), details)
+                        .await?;
+                    let factors = crate::mfa::factors(cx.host, tenant, &user.id).await?;
+                    Ok(json(StatusCode::OK, &serde_json::to_value(factors).unwrap_or_default()))
                 }
                 RouteId::UserDelete => {
                     users::delete(cx.host, tenant, user.id.as_str()).await?;

@@ -105,6 +105,10 @@ pub fn guard(id: RouteId) -> Guard {
         | UserDelete
         | UserBlock
         | UserUnblock
+        | UserMfaGet
+        | UserMfaReset
+        | UserMfaTotpImport
+        | UserMfaTotpDelete
         | LogsList
         | Authorize
         | ConsentSubmit
@@ -113,6 +117,12 @@ pub fn guard(id: RouteId) -> Guard {
         | Introspect
         | UserInfo
         | AccountConsentRevoke
+        | MfaShow
+        | MfaSubmit
+        | MfaEnrollShow
+        | MfaEnrollSubmit
+        | AccountMfaRemove
+        | AccountMfaRecoveryCodes
         | ClientsList
         | ClientsCreate
         | ClientGet

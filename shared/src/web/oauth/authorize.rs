@@ -8,6 +8,7 @@
 
 use crate::error::Result;
 use crate::host::{Host, HostExt};
+use crate::mfa;
 use crate::oauth::authorize::{self, AuthRequest, Refusal};
 use crate::oauth::{consent, OAuthError};
 use crate::session::Session;
@@ -29,7 +30,7 @@ pub fn render_refusal(r: Refusal, t: &TenantCtx) -> HttpResponse {
 /// Issues a code for the session's user and sends it back to the client.
 pub async fn issue_code<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, session: &Session) -> Result<HttpResponse> {
     let t = cx.tenant();
-    let code = authorize::issue_code(cx.host, t, ar, &session.user.id, session.auth_time).await?;
+    let code = authorize::issue_code(cx.host, t, ar, &session.user.id, session.auth_time, &session.amr).await?;
     let mut params = vec![("code", code.as_str())];
     if let Some(s) = &ar.state {
         params.push(("state", s));
@@ -60,6 +61,30 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     if session.user.blocked {
         return Ok(fail("access_denied", "the user is blocked"));
+    }
+    // A second factor, by the client's (or tenant's) policy, `acr_values`
+    // or a `max_age` older than the last one (OIDC Core §3.1.2.1).
+    let demand = mfa::Demand {
+        policy: ar.client.mfa_policy.resolve(t.tenant.settings.mfa_policy),
+        acr_mfa: ar.wants_mfa(),
+        max_age: ar.max_age,
+    };
+    // The factor query only when its answer can matter.
+    let could_need = demand.acr_mfa
+        || (demand.policy != mfa::Policy::Never && (session.mfa_time.is_none() || demand.max_age.is_some()));
+    if could_need {
+        let enrolled = mfa::factors(cx.host, t.id(), &session.user.id).await?.enrolled();
+        if mfa::step_up_needed(&demand, enrolled, &session.amr, session.mfa_time, now) {
+            if ar.prompt.iter().any(|p| p == "none") {
+                return Ok(fail("interaction_required", "a second factor is required"));
+            }
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.extend_pairs(&cx.req.query);
+            let here = format!("{}?{}", t.path("/authorize"), query.finish());
+            let back: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            let next = if enrolled { "/mfa" } else { "/mfa/enroll" };
+            return Ok(see_other(&t.path(&format!("{next}?return_to={back}"))));
+        }
     }
     let needs_consent = !ar.client.first_party
         && (ar.prompt.iter().any(|p| p == "consent")

@@ -276,6 +276,17 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             page("Block a user (ends their sessions)", "users", Ok::Json(200, schema::<crate::users::User>(g)))
         }
         UserUnblock => page("Unblock a user", "users", Ok::Json(200, schema::<crate::users::User>(g))),
+        UserMfaGet => page("A user's second factors", "users", Ok::Json(200, schema::<crate::mfa::Factors>(g))),
+        UserMfaReset => {
+            page("Reset a user's second factors (app, recovery codes, remembered browsers)", "users", Ok::Empty)
+        }
+        UserMfaTotpImport => op(
+            "Import a user's existing TOTP secret (encrypted on the way in)",
+            "users",
+            Body::Json(schema::<ImportTotp>(g)),
+            Ok::Json(200, schema::<crate::mfa::Factors>(g)),
+        ),
+        UserMfaTotpDelete => page("Remove a user's authenticator app", "users", Ok::Empty),
         LogsList => Op {
             query: &["limit", "type", "category", "severity"],
             ..page(
@@ -300,6 +311,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
                 "audience",
                 "resource",
                 "response_mode",
+                "acr_values",
             ],
             ..page("Authorization endpoint (code flow with PKCE)", "oidc", Ok::Html)
         },
@@ -348,6 +360,38 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
                 200,
                 json!({ "type": "object", "properties": { "sub": { "type": "string" } }, "required": ["sub"] }),
             ),
+        ),
+        MfaShow => Op { query: &["return_to"], ..page("Second-factor challenge", "pages", Ok::Html) },
+        MfaSubmit => op(
+            "Give a second factor (authenticator or recovery code)",
+            "pages",
+            Body::Form(&[
+                ("csrf_token", true),
+                ("code", true),
+                ("method", false),
+                ("remember", false),
+                ("return_to", false),
+            ]),
+            Ok::Redirect,
+        ),
+        MfaEnrollShow => Op { query: &["return_to"], ..page("Set up an authenticator app", "pages", Ok::Html) },
+        MfaEnrollSubmit => op(
+            "Confirm an authenticator app with its first code",
+            "pages",
+            Body::Form(&[("csrf_token", true), ("code", true), ("return_to", false)]),
+            Ok::Html,
+        ),
+        AccountMfaRemove => op(
+            "Turn two-step verification off (account page)",
+            "pages",
+            Body::Form(&[("csrf_token", true), ("proof", true)]),
+            Ok::Redirect,
+        ),
+        AccountMfaRecoveryCodes => op(
+            "Replace the recovery codes (account page)",
+            "pages",
+            Body::Form(&[("csrf_token", true), ("proof", true)]),
+            Ok::Html,
         ),
         AccountConsentRevoke => op(
             "Withdraw a client's access (account page)",
@@ -579,7 +623,7 @@ fn error_statuses(route: &crate::web::router::Route, secured: bool, has_body: bo
     if writes || has_body {
         s.extend([413, 415]);
     }
-    if matches!(route.id, LoginSubmit) {
+    if matches!(route.id, LoginSubmit | MfaSubmit | MfaEnrollSubmit | AccountMfaRemove | AccountMfaRecoveryCodes) {
         s.push(429);
     }
     s.push(503);

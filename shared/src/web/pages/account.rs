@@ -17,8 +17,10 @@ pub async fn account<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     let (token, set) = csrf::issue(cx.host, cx.req, t)?;
     let consents = crate::oauth::consent::list(cx.host, t.id(), &s.user.id).await?;
+    let factors = crate::mfa::factors(cx.host, t.id(), &s.user.id).await?;
+    let mfa = pages::account_mfa(t, &token, &factors);
     Ok(with_cookies(
-        html(StatusCode::OK, pages::account(t, &token, &s.user, &consents)),
+        html(StatusCode::OK, pages::account(t, &token, &s.user, &consents, &mfa)),
         &set.into_iter().collect::<Vec<_>>(),
     ))
 }

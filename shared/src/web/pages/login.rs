@@ -10,6 +10,7 @@ use http::StatusCode;
 use crate::error::Result;
 use crate::host::Host;
 use crate::logs::EventType;
+use crate::mfa;
 use crate::session::{self, throttle};
 use crate::types::Secret;
 use crate::users::{self, password};
@@ -28,7 +29,8 @@ pub async fn show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         _ => None,
     };
     let hint = cx.req.query_param("login_hint").unwrap_or("").to_string();
-    render(cx, StatusCode::OK, &hint, &return_to, notice)
+    let fresh = cx.req.query_param("prompt") == Some("login");
+    render(cx, StatusCode::OK, &hint, &return_to, fresh, notice)
 }
 
 fn render<H: Host>(
@@ -36,10 +38,11 @@ fn render<H: Host>(
     status: StatusCode,
     email: &str,
     return_to: &str,
+    fresh: bool,
     msg: Option<(&str, &str)>,
 ) -> Result<HttpResponse> {
     let (token, set) = csrf::issue(cx.host, cx.req, cx.tenant())?;
-    let page = pages::login(cx.tenant(), &token, email, return_to, msg);
+    let page = pages::login(cx.tenant(), &token, email, return_to, fresh, msg);
     Ok(with_cookies(html(status, page), &set.into_iter().collect::<Vec<_>>()))
 }
 
@@ -50,6 +53,9 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let form = cx.req.form()?;
     csrf::verify(cx.host, cx.req, t, &form)?;
     let return_to = crate::web::session::safe_return_to(t, form.get("return_to"));
+    // A forced sign-in (prompt=login, max_age) does not take a remembered
+    // browser in place of the second factor.
+    let fresh = form.get("fresh") == Some("1");
     let email = form.get("email").unwrap_or("").trim().to_string();
     let window_ms = settings.lockout_minutes as i64 * 60_000;
 
@@ -60,13 +66,14 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             StatusCode::TOO_MANY_REQUESTS,
             &email,
             &return_to,
+            fresh,
             Some(("error", "Too many failed attempts from your network. Try again later.")),
         );
     }
     let acct_key = throttle::account_key(&email);
     let locked_msg = "Too many failed attempts for this account. Try again later, or reset your password.";
     if throttle::locked_until(cx.host, tenant_id, &acct_key).await?.is_some() {
-        return render(cx, StatusCode::TOO_MANY_REQUESTS, &email, &return_to, Some(("error", locked_msg)));
+        return render(cx, StatusCode::TOO_MANY_REQUESTS, &email, &return_to, fresh, Some(("error", locked_msg)));
     }
     if email.is_empty() || form.get("password").unwrap_or("").is_empty() {
         return render(
@@ -74,12 +81,20 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             StatusCode::BAD_REQUEST,
             &email,
             &return_to,
+            fresh,
             Some(("error", "Enter your email and password.")),
         );
     }
     let pw = Secret::new(form.get("password").unwrap_or("").to_string());
     if pw.expose().len() > password::MAX_PASSWORD_BYTES {
-        return render(cx, StatusCode::BAD_REQUEST, &email, &return_to, Some(("error", "Wrong email or password.")));
+        return render(
+            cx,
+            StatusCode::BAD_REQUEST,
+            &email,
+            &return_to,
+            fresh,
+            Some(("error", "Wrong email or password.")),
+        );
     }
 
     let found = users::find_by_email(cx.host, tenant_id, &email).await?;
@@ -107,13 +122,21 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
                     serde_json::json!({}),
                 );
                 crate::logs::record(cx.host, event.with_user_name(&email)).await?;
-                return render(cx, StatusCode::TOO_MANY_REQUESTS, &email, &return_to, Some(("error", locked_msg)));
+                return render(
+                    cx,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &email,
+                    &return_to,
+                    fresh,
+                    Some(("error", locked_msg)),
+                );
             }
             return render(
                 cx,
                 StatusCode::UNAUTHORIZED,
                 &email,
                 &return_to,
+                fresh,
                 Some(("error", "Wrong email or password.")),
             );
         }
@@ -122,7 +145,14 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     if user.blocked {
         let event = cx.audit_event(EventType::LoginFailed, "user is blocked", Some(&user.id), serde_json::json!({}));
         crate::logs::record(cx.host, event.with_user_name(&user.email)).await?;
-        return render(cx, StatusCode::FORBIDDEN, &email, &return_to, Some(("error", "This account is blocked.")));
+        return render(
+            cx,
+            StatusCode::FORBIDDEN,
+            &email,
+            &return_to,
+            fresh,
+            Some(("error", "This account is blocked.")),
+        );
     }
     if settings.require_email_verification && !user.email_verified {
         let event = cx.audit_event(EventType::LoginFailed, "email not verified", Some(&user.id), serde_json::json!({}));
@@ -133,18 +163,39 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             &token,
             &email,
             &return_to,
+            fresh,
             Some(("error", "Verify your email address first: open the link we sent you.")),
         );
         page = page.replace("</main>", &format!("{}</main>", pages::resend_verification(t, &token, &user.email)));
         return Ok(with_cookies(html(StatusCode::FORBIDDEN, page), &set.into_iter().collect::<Vec<_>>()));
     }
 
-    throttle::clear(cx.host, tenant_id, &acct_key).await?;
     if verdict == password::Verified::OkNeedsRehash {
         let h = password::hash(&pw, crate::host::HostExt::random_bytes::<16>(cx.host))?;
         users::set_password_hash(cx.host, tenant_id, &user.id, &h).await?;
     }
-    let started = session::start(cx.host, t, &user.id).await?;
+    let enrolled = mfa::totp::get(cx.host, tenant_id, &user.id).await?.is_some_and(|f| f.confirmed);
+    let second_factor = match settings.mfa_policy {
+        mfa::Policy::Never => false,
+        mfa::Policy::Optional => enrolled,
+        mfa::Policy::Required => true,
+    };
+    let remembered = match second_factor && !fresh {
+        true => mfa::remembered(cx.host, tenant_id, &user.id, cx.req.cookie(mfa::REMEMBER_COOKIE).as_deref()).await?,
+        false => None,
+    };
+    if second_factor && remembered.is_none() {
+        // The failure counter stays until the second factor is given: a
+        // password alone must not buy fresh guesses at the code.
+        let started = session::start(cx.host, t, &user.id, session::Start::Pending).await?;
+        let cookie = crate::web::session::cookie(t, session::COOKIE, started.token.expose(), started.max_age_secs);
+        let back: String = form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+        let next = if enrolled { "/mfa" } else { "/mfa/enroll" };
+        return Ok(with_cookies(see_other(&t.path(&format!("{next}?return_to={back}"))), &[cookie]));
+    }
+    throttle::clear(cx.host, tenant_id, &acct_key).await?;
+    let how = session::Start::Full { amr: mfa::Amr::password(), mfa_time: remembered };
+    let started = session::start(cx.host, t, &user.id, how).await?;
     let cookie = crate::web::session::cookie(t, session::COOKIE, started.token.expose(), started.max_age_secs);
     users::record_login(cx.host, tenant_id, &user.id).await?;
     let event = cx.audit_event(EventType::LoginSuccess, "login", Some(&user.id), serde_json::json!({}));

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod login;
+pub mod mfa;
 pub mod reset;
 pub mod signup;
 pub mod verify;
@@ -31,6 +32,12 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/password-reset/confirm", T, H, ResetConfirmShow),
     r("POST", "/password-reset/confirm", T, H, ResetConfirmSubmit),
     r("POST", "/account/consents/revoke", T, H, AccountConsentRevoke),
+    r("GET", "/mfa", T, H, MfaShow),
+    r("POST", "/mfa", T, H, MfaSubmit),
+    r("GET", "/mfa/enroll", T, H, MfaEnrollShow),
+    r("POST", "/mfa/enroll", T, H, MfaEnrollSubmit),
+    r("POST", "/account/mfa/remove", T, H, AccountMfaRemove),
+    r("POST", "/account/mfa/recovery-codes", T, H, AccountMfaRecoveryCodes),
 ];
 
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -42,6 +49,12 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         SignupSubmit => signup::submit(cx).await,
         Account => account::account(cx).await,
         AccountConsentRevoke => account::revoke_consent(cx).await,
+        MfaShow => mfa::challenge_show(cx).await,
+        MfaSubmit => mfa::challenge_submit(cx).await,
+        MfaEnrollShow => mfa::enroll_show(cx).await,
+        MfaEnrollSubmit => mfa::enroll_submit(cx).await,
+        AccountMfaRemove => mfa::account_remove(cx).await,
+        AccountMfaRecoveryCodes => mfa::account_recovery_codes(cx).await,
         VerifyShow => verify::show(cx).await,
         VerifySubmit => verify::submit(cx).await,
         VerifyResend => verify::resend(cx).await,

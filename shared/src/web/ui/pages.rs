@@ -39,6 +39,14 @@ pub fn form(action: &str, csrf_token: &str, fields: &[Field], button: &str) -> S
             out.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(f.name), escape(f.value)));
             continue;
         }
+        if f.kind == "checkbox" {
+            out.push_str(&format!(
+                "<label><input type=\"checkbox\" name=\"{}\" value=\"1\"> {}</label>",
+                escape(f.name),
+                escape(f.label)
+            ));
+            continue;
+        }
         let required = if f.kind == "text" { "" } else { " required" };
         out.push_str(&format!(
             "<label for=\"{n}\">{l}</label><input id=\"{n}\" name=\"{n}\" type=\"{k}\" value=\"{v}\" autocomplete=\"{a}\"{required}>",
@@ -63,7 +71,14 @@ fn links(items: &[(&str, &str)]) -> String {
     format!("<div class=\"links\">{inner}</div>")
 }
 
-pub fn login(t: &TenantCtx, csrf_token: &str, email: &str, return_to: &str, msg: Option<(&str, &str)>) -> String {
+pub fn login(
+    t: &TenantCtx,
+    csrf_token: &str,
+    email: &str,
+    return_to: &str,
+    fresh: bool,
+    msg: Option<(&str, &str)>,
+) -> String {
     let body = format!(
         "{}{}{}",
         msg_html(msg),
@@ -74,6 +89,7 @@ pub fn login(t: &TenantCtx, csrf_token: &str, email: &str, return_to: &str, msg:
                 Field::new("email", "Email", "email", "username").value(email),
                 Field::new("password", "Password", "password", "current-password"),
                 Field::hidden("return_to", return_to),
+                Field::hidden("fresh", if fresh { "1" } else { "" }),
             ],
             "Sign in",
         ),
@@ -153,7 +169,98 @@ pub fn reset_confirm(t: &TenantCtx, csrf_token: &str, token: &str, msg: Option<(
     page(Some(&t.tenant.name), "Choose a new password", &body)
 }
 
-pub fn account(t: &TenantCtx, csrf_token: &str, user: &User, consents: &[serde_json::Value]) -> String {
+/// The second-factor challenge: a code from the app, or a recovery code.
+pub fn mfa_challenge(
+    t: &TenantCtx,
+    csrf_token: &str,
+    return_to: &str,
+    remember_days: u32,
+    msg: Option<(&str, &str)>,
+) -> String {
+    let remember = format!("Remember this browser for {remember_days} days");
+    let mut app = vec![
+        Field::new("code", "Code from your authenticator app", "text", "one-time-code"),
+        Field::hidden("method", "totp"),
+        Field::hidden("return_to", return_to),
+    ];
+    let mut backup = vec![
+        Field::new("code", "Recovery code", "text", "off"),
+        Field::hidden("method", "recovery"),
+        Field::hidden("return_to", return_to),
+    ];
+    if remember_days > 0 {
+        app.push(Field::new("remember", &remember, "checkbox", ""));
+        backup.push(Field::new("remember", &remember, "checkbox", ""));
+    }
+    let body = format!(
+        "{}<p>Enter the 6-digit code your authenticator app shows.</p>{}\
+<details id=\"recovery\"><summary>Use a recovery code instead</summary>{}</details>",
+        msg_html(msg),
+        form(&t.path("/mfa"), csrf_token, &app, "Verify"),
+        form(&t.path("/mfa"), csrf_token, &backup, "Use recovery code"),
+    );
+    page(Some(&t.tenant.name), "Two-step verification", &body)
+}
+
+/// Enrolling an authenticator app: the QR code (SVG), the secret as text,
+/// and the first code that confirms it.
+pub fn mfa_enroll(
+    t: &TenantCtx,
+    csrf_token: &str,
+    qr_svg: &str,
+    secret_text: &str,
+    return_to: &str,
+    msg: Option<(&str, &str)>,
+) -> String {
+    let body = format!(
+        "{}<p>Scan this code with your authenticator app (Google Authenticator, 1Password, Authy, ...).</p>\
+<figure id=\"qr\">{qr_svg}</figure><p>Or enter this key: <code id=\"secret\">{}</code></p>{}",
+        msg_html(msg),
+        escape(secret_text),
+        form(
+            &t.path("/mfa/enroll"),
+            csrf_token,
+            &[Field::new("code", "Code from the app", "text", "one-time-code"), Field::hidden("return_to", return_to),],
+            "Turn on two-step verification"
+        ),
+    );
+    page(Some(&t.tenant.name), "Set up two-step verification", &body)
+}
+
+/// Recovery codes, shown once.
+pub fn recovery_codes(t: &TenantCtx, codes: &[String], next: &str) -> String {
+    let items: String = codes.iter().map(|c| format!("<li><code>{}</code></li>", escape(c))).collect();
+    let body = format!(
+        "{}<ol id=\"recovery-codes\">{items}</ol>{}",
+        message("notice", "Save these recovery codes somewhere safe. Each works once, and they are shown only now."),
+        links(&[(next, "Continue")]),
+    );
+    page(Some(&t.tenant.name), "Your recovery codes", &body)
+}
+
+/// The account page's two-step verification section.
+pub fn account_mfa(t: &TenantCtx, csrf_token: &str, factors: &crate::mfa::Factors) -> String {
+    // Passwords are at least 8 characters, so a 6-digit proof is a code.
+    let confirm =
+        [Field::new("proof", "Your password, or a code from your authenticator app", "password", "current-password")];
+    if factors.enrolled() {
+        format!(
+            "<h2>Two-step verification</h2><p id=\"mfa-status\">On: authenticator app. \
+<span id=\"recovery-left\">{}</span> recovery codes left.</p>{}{}",
+            factors.recovery_codes_remaining,
+            form(&t.path("/account/mfa/recovery-codes"), csrf_token, &confirm, "New recovery codes"),
+            form(&t.path("/account/mfa/remove"), csrf_token, &confirm, "Turn off two-step verification"),
+        )
+    } else {
+        let back: String = form_urlencoded::byte_serialize(t.path("/account").as_bytes()).collect();
+        format!(
+            "<h2>Two-step verification</h2><p id=\"mfa-status\">Off.</p>{}",
+            links(&[(&t.path(&format!("/mfa/enroll?return_to={back}")), "Set up an authenticator app")])
+        )
+    }
+}
+
+pub fn account(t: &TenantCtx, csrf_token: &str, user: &User, consents: &[serde_json::Value], mfa: &str) -> String {
     let name = user.name.as_deref().map(|n| format!(" ({})", escape(n))).unwrap_or_default();
     let apps: String = consents
         .iter()
@@ -177,7 +284,7 @@ pub fn account(t: &TenantCtx, csrf_token: &str, user: &User, consents: &[serde_j
         format!("<h2>Applications you allowed</h2><ul id=\"consents\">{apps}</ul>")
     };
     let body = format!(
-        "<p>Signed in as <strong id=\"email\">{}</strong>{name}.</p>{apps}{}",
+        "<p>Signed in as <strong id=\"email\">{}</strong>{name}.</p>{mfa}{apps}{}",
         escape(&user.email),
         form(&t.path("/logout"), csrf_token, &[], "Sign out"),
     );

@@ -1,0 +1,376 @@
+//! The second-factor pages: the challenge after the password (or a step-up
+//! that `/authorize` asks for), enrolling an authenticator app, and the
+//! account page's factor management.
+//!
+//! Wrong codes count toward the same account lockout as wrong passwords; the
+//! counter is cleared only once the second factor is given, so a known
+//! password never buys fresh guesses at the code.
+
+use http::StatusCode;
+
+use crate::error::Result;
+use crate::host::{Host, HostExt};
+use crate::logs::EventType;
+use crate::mfa::{self, recovery, totp};
+use crate::session::{self, throttle, Session};
+use crate::users::password;
+use crate::web::csrf;
+use crate::web::request::Form;
+use crate::web::response::{html, see_other, with_cookies, HttpResponse};
+use crate::web::router::Ctx;
+use crate::web::session::{cookie, safe_return_to};
+use crate::web::ui::pages;
+
+fn to_login<H: Host>(cx: &Ctx<'_, H>, return_to: &str) -> HttpResponse {
+    let back: String = form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    see_other(&cx.tenant().path(&format!("/login?return_to={back}")))
+}
+
+fn with_return<H: Host>(cx: &Ctx<'_, H>, path: &str, return_to: &str) -> String {
+    let back: String = form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    cx.tenant().path(&format!("{path}?return_to={back}"))
+}
+
+/// The session (pending or full) the MFA pages work on, with its cookie.
+async fn mfa_session<H: Host>(cx: &Ctx<'_, H>) -> Result<Option<(Session, String)>> {
+    let Some(token) = cx.req.cookie(session::COOKIE) else {
+        return Ok(None);
+    };
+    Ok(session::any(cx.host, cx.tenant(), Some(&token)).await?.map(|s| (s, token)))
+}
+
+fn page<H: Host>(cx: &Ctx<'_, H>, status: StatusCode, render: impl FnOnce(&str) -> String) -> Result<HttpResponse> {
+    let (token, set) = csrf::issue(cx.host, cx.req, cx.tenant())?;
+    Ok(with_cookies(html(status, render(&token)), &set.into_iter().collect::<Vec<_>>()))
+}
+
+fn remember_days<H: Host>(cx: &Ctx<'_, H>) -> u32 {
+    cx.tenant().tenant.settings.mfa_remember_browser_days
+}
+
+pub async fn challenge_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let return_to = safe_return_to(t, cx.req.query_param("return_to"));
+    let Some((s, _)) = mfa_session(cx).await? else {
+        return Ok(to_login(cx, &return_to));
+    };
+    if !mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
+        return Ok(see_other(&with_return(cx, "/mfa/enroll", &return_to)));
+    }
+    page(cx, StatusCode::OK, |csrf| pages::mfa_challenge(t, csrf, &return_to, remember_days(cx), None))
+}
+
+/// The lock message, after which the pending session is gone.
+const LOCKED: &str = "Too many failed attempts for this account. Try again later.";
+
+/// A wrong code: audited, counted toward the lockout; the page says why.
+async fn refuse<H: Host>(
+    cx: &Ctx<'_, H>,
+    s: &Session,
+    kind: EventType,
+    why: &str,
+    rerender: impl FnOnce(&str, Option<(&str, &str)>) -> String,
+) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let settings = &t.tenant.settings;
+    let event = cx.audit_event(kind, why, Some(&s.user.id), serde_json::json!({}));
+    crate::logs::record(cx.host, event.with_user_name(&s.user.email)).await?;
+    let window_ms = settings.lockout_minutes as i64 * 60_000;
+    let key = throttle::account_key(&s.user.email);
+    if throttle::record_failure(cx.host, t.id(), &key, settings.lockout_threshold, window_ms).await? {
+        let event = cx.audit_event(
+            EventType::AccountLocked,
+            "account locked after failed second-factor attempts",
+            Some(&s.user.id),
+            serde_json::json!({}),
+        );
+        crate::logs::record(cx.host, event.with_user_name(&s.user.email)).await?;
+        return locked(cx, s).await;
+    }
+    page(cx, StatusCode::UNAUTHORIZED, |csrf| rerender(csrf, Some(("error", why))))
+}
+
+/// The account is locked: a pending session ends (a full one stays, but
+/// its step-up waits for the lock to pass).
+async fn locked<H: Host>(cx: &Ctx<'_, H>, s: &Session) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let mut cookies = Vec::new();
+    if s.pending {
+        cookies.push(cx.end_session().await?);
+    }
+    let body = pages::notice(t, "Two-step verification", "error", LOCKED, Some((&t.path("/login"), "Back to sign in")));
+    Ok(with_cookies(html(StatusCode::TOO_MANY_REQUESTS, body), &cookies))
+}
+
+async fn is_locked<H: Host>(cx: &Ctx<'_, H>, s: &Session) -> Result<bool> {
+    let key = throttle::account_key(&s.user.email);
+    Ok(throttle::locked_until(cx.host, cx.tenant().id(), &key).await?.is_some())
+}
+
+/// The second factor is given: the session becomes full (under a new id),
+/// the lockout counter clears, and the browser may be remembered.
+async fn complete<H: Host>(
+    cx: &Ctx<'_, H>,
+    s: &Session,
+    token: &str,
+    otp: bool,
+    remember: bool,
+    event: EventType,
+) -> Result<Option<Vec<String>>> {
+    let t = cx.tenant();
+    let Some(started) = session::second_factor_verified(cx.host, t, token, s, otp).await? else {
+        return Ok(None);
+    };
+    let mut cookies = vec![cookie(t, session::COOKIE, started.token.expose(), started.max_age_secs)];
+    throttle::clear(cx.host, t.id(), &throttle::account_key(&s.user.email)).await?;
+    let days = remember_days(cx);
+    if remember && days > 0 {
+        let (value, max_age) = mfa::remember_browser(cx.host, t.id(), &s.user.id, cx.host.now(), days).await?;
+        cookies.push(cookie(t, mfa::REMEMBER_COOKIE, value.expose(), max_age));
+    }
+    let e = cx.audit_event(event, "second factor verified", Some(&s.user.id), serde_json::json!({}));
+    crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+    if s.pending {
+        crate::users::record_login(cx.host, t.id(), &s.user.id).await?;
+        let e = cx.audit_event(EventType::LoginSuccess, "login", Some(&s.user.id), serde_json::json!({ "mfa": true }));
+        crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+    }
+    Ok(Some(cookies))
+}
+
+pub async fn challenge_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let form = cx.req.form()?;
+    csrf::verify(cx.host, cx.req, t, &form)?;
+    let return_to = safe_return_to(t, form.get("return_to"));
+    let Some((s, token)) = mfa_session(cx).await? else {
+        return Ok(to_login(cx, &return_to));
+    };
+    if is_locked(cx, &s).await? {
+        return locked(cx, &s).await;
+    }
+    let code = form.get("code").unwrap_or("");
+    let remember = form.get("remember") == Some("1");
+    let rerender =
+        |csrf: &str, msg: Option<(&str, &str)>| pages::mfa_challenge(t, csrf, &return_to, remember_days(cx), msg);
+    let (otp, event) = match form.get("method") {
+        Some("recovery") => {
+            if !recovery::redeem(cx.host, t.id(), &s.user.id, code).await? {
+                return refuse(cx, &s, EventType::MfaRecoveryFailed, "That recovery code is not valid.", rerender)
+                    .await;
+            }
+            (false, EventType::MfaRecoverySuccess)
+        }
+        _ => match totp::verify(cx.host, t.id(), &s.user.id, code, false).await? {
+            totp::Verdict::Accepted => (true, EventType::MfaSuccess),
+            totp::Verdict::NotEnrolled => return Ok(see_other(&with_return(cx, "/mfa/enroll", &return_to))),
+            totp::Verdict::Replayed => {
+                let why = "That code was already used. Wait for the next one.";
+                return refuse(cx, &s, EventType::MfaFailed, why, rerender).await;
+            }
+            totp::Verdict::Wrong => {
+                return refuse(cx, &s, EventType::MfaFailed, "That code is not valid.", rerender).await;
+            }
+        },
+    };
+    match complete(cx, &s, &token, otp, remember, event).await? {
+        Some(cookies) => Ok(with_cookies(see_other(&return_to), &cookies)),
+        None => Ok(to_login(cx, &return_to)),
+    }
+}
+
+/// Renders a QR code as inline SVG (no script, no image request: the strict
+/// CSP holds).
+fn qr_svg(data: &str) -> String {
+    match qrcode::QrCode::new(data.as_bytes()) {
+        Ok(code) => {
+            let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build();
+            // Inline in HTML: without the XML declaration.
+            svg.find("<svg").map_or(svg.clone(), |i| svg[i..].to_string())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The base32 secret in groups of four, as apps' manual entry shows it.
+fn grouped(secret_b32: &str) -> String {
+    secret_b32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+}
+
+async fn render_enroll<H: Host>(
+    cx: &Ctx<'_, H>,
+    s: &Session,
+    return_to: &str,
+    status: StatusCode,
+    msg: Option<(&str, &str)>,
+) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let enrolment = totp::begin(cx.host, t.id(), &s.user.id).await?;
+    let uri = totp::otpauth_uri(enrolment.secret.expose(), &t.tenant.name, &s.user.email);
+    let svg = qr_svg(&uri);
+    let text = grouped(&totp::to_base32(enrolment.secret.expose()));
+    page(cx, status, |csrf| pages::mfa_enroll(t, csrf, &svg, &text, return_to, msg))
+}
+
+pub async fn enroll_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let return_to = safe_return_to(t, cx.req.query_param("return_to"));
+    let Some((s, _)) = mfa_session(cx).await? else {
+        return Ok(to_login(cx, &return_to));
+    };
+    if mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
+        // Already set up: a pending session is asked for the code instead.
+        let next = if s.pending { with_return(cx, "/mfa", &return_to) } else { return_to };
+        return Ok(see_other(&next));
+    }
+    render_enroll(cx, &s, &return_to, StatusCode::OK, None).await
+}
+
+pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let form = cx.req.form()?;
+    csrf::verify(cx.host, cx.req, t, &form)?;
+    let return_to = safe_return_to(t, form.get("return_to"));
+    let Some((s, token)) = mfa_session(cx).await? else {
+        return Ok(to_login(cx, &return_to));
+    };
+    if is_locked(cx, &s).await? {
+        return locked(cx, &s).await;
+    }
+    match totp::verify(cx.host, t.id(), &s.user.id, form.get("code").unwrap_or(""), true).await? {
+        totp::Verdict::Accepted => {}
+        totp::Verdict::NotEnrolled => return Ok(see_other(&with_return(cx, "/mfa/enroll", &return_to))),
+        totp::Verdict::Wrong | totp::Verdict::Replayed => {
+            let why = "That code is not right. Check the time on your device and try the next code.";
+            let event =
+                cx.audit_event(EventType::MfaFailed, "enrolment code refused", Some(&s.user.id), serde_json::json!({}));
+            crate::logs::record(cx.host, event.with_user_name(&s.user.email)).await?;
+            let key = throttle::account_key(&s.user.email);
+            let settings = &t.tenant.settings;
+            let window_ms = settings.lockout_minutes as i64 * 60_000;
+            if throttle::record_failure(cx.host, t.id(), &key, settings.lockout_threshold, window_ms).await? {
+                return locked(cx, &s).await;
+            }
+            return render_enroll(cx, &s, &return_to, StatusCode::UNAUTHORIZED, Some(("error", why))).await;
+        }
+    }
+    let codes = recovery::regenerate(cx.host, t.id(), &s.user.id).await?;
+    let e = cx.audit_event(EventType::MfaEnrolled, "authenticator app set up", Some(&s.user.id), serde_json::json!({}));
+    crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+    let Some(cookies) = complete(cx, &s, &token, true, false, EventType::MfaSuccess).await? else {
+        return Ok(to_login(cx, &return_to));
+    };
+    let shown: Vec<String> = codes.iter().map(|c| c.expose().clone()).collect();
+    Ok(with_cookies(html(StatusCode::OK, pages::recovery_codes(t, &shown, &return_to)), &cookies))
+}
+
+/// A fresh proof of the user for changing factors: the password, or a
+/// current authenticator code (6 digits; passwords are at least 8
+/// characters). A wrong proof counts toward the lockout.
+async fn proven<H: Host>(cx: &Ctx<'_, H>, s: &Session, form: &Form) -> Result<bool> {
+    let t = cx.tenant();
+    let proof = form.get("proof").unwrap_or("");
+    let ok = if proof.len() == totp::DIGITS && proof.bytes().all(|b| b.is_ascii_digit()) {
+        totp::verify(cx.host, t.id(), &s.user.id, proof, false).await? == totp::Verdict::Accepted
+    } else if proof.is_empty() || proof.len() > password::MAX_PASSWORD_BYTES {
+        false
+    } else {
+        let found = crate::users::find_by_email(cx.host, t.id(), &s.user.email).await?;
+        let hash = found.as_ref().and_then(|(_, h)| h.as_deref());
+        matches!(
+            password::verify(&crate::types::Secret::new(proof.to_string()), hash),
+            password::Verified::Ok | password::Verified::OkNeedsRehash
+        )
+    };
+    if !ok {
+        let settings = &t.tenant.settings;
+        let key = throttle::account_key(&s.user.email);
+        throttle::record_failure(
+            cx.host,
+            t.id(),
+            &key,
+            settings.lockout_threshold,
+            settings.lockout_minutes as i64 * 60_000,
+        )
+        .await?;
+    }
+    Ok(ok)
+}
+
+/// The signed-in user of an account form, after its CSRF check and proof.
+async fn account_change<H: Host>(cx: &Ctx<'_, H>) -> Result<std::result::Result<Session, HttpResponse>> {
+    let t = cx.tenant();
+    let form = cx.req.form()?;
+    csrf::verify(cx.host, cx.req, t, &form)?;
+    let Some(s) = cx.session().await? else {
+        return Ok(Err(see_other(&t.path("/login"))));
+    };
+    if is_locked(cx, &s).await? {
+        let body = pages::notice(t, "Two-step verification", "error", LOCKED, Some((&t.path("/account"), "Back")));
+        return Ok(Err(html(StatusCode::TOO_MANY_REQUESTS, body)));
+    }
+    if !proven(cx, &s, &form).await? {
+        let body = pages::notice(
+            t,
+            "Two-step verification",
+            "error",
+            "Wrong password or code; nothing was changed.",
+            Some((&t.path("/account"), "Back to your account")),
+        );
+        return Ok(Err(html(StatusCode::FORBIDDEN, body)));
+    }
+    Ok(Ok(s))
+}
+
+/// Turns two-step verification off: the app, the recovery codes and
+/// remembered browsers go.
+pub async fn account_remove<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let s = match account_change(cx).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let t = cx.tenant();
+    if mfa::reset(cx.host, t.id(), &s.user.id).await? {
+        let e = cx.audit_event(
+            EventType::MfaUnenrolled,
+            "two-step verification turned off by the user",
+            Some(&s.user.id),
+            serde_json::json!({ "by": "user" }),
+        );
+        crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+    }
+    Ok(see_other(&t.path("/account")))
+}
+
+/// A new set of recovery codes, shown once; the old set stops working.
+pub async fn account_recovery_codes<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let s = match account_change(cx).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let t = cx.tenant();
+    if !mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
+        return Ok(see_other(&t.path("/account")));
+    }
+    let codes = recovery::regenerate(cx.host, t.id(), &s.user.id).await?;
+    let e = cx.audit_event(
+        EventType::MfaRecoveryCodesRegenerated,
+        "new recovery codes",
+        Some(&s.user.id),
+        serde_json::json!({}),
+    );
+    crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+    let shown: Vec<String> = codes.iter().map(|c| c.expose().clone()).collect();
+    Ok(html(StatusCode::OK, pages::recovery_codes(t, &shown, &t.path("/account"))))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn qr_is_inline_svg() {
+        let svg = super::qr_svg("otpauth://totp/A:b?secret=ABC");
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
+        assert!(!svg.contains("<script"));
+        assert_eq!(super::grouped("ABCDEFGHIJ"), "ABCD EFGH IJ");
+    }
+}
