@@ -32,6 +32,31 @@ CREATE TABLE mfa_recovery_codes (
 );
 CREATE INDEX mfa_recovery_codes_user ON mfa_recovery_codes(tenant_id, user_id);
 
+-- Email as a second factor, for users without an app: confirmed once the
+-- first code sent to the (verified) address is typed back.
+CREATE TABLE mfa_email (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  confirmed_at INTEGER,
+  PRIMARY KEY (tenant_id, user_id)
+);
+
+-- Codes sent by email: a digest bound to the row id, a 5-minute expiry, an
+-- attempt counter raised before each comparison, and used_at taken by a
+-- conditional UPDATE. A new code marks older ones used.
+CREATE TABLE mfa_email_codes (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  used_at INTEGER
+);
+CREATE INDEX mfa_email_codes_user ON mfa_email_codes(tenant_id, user_id, created_at);
+
 -- "Remember this browser": the browser holds a random token, the row its
 -- digest. Resetting a user's factors deletes the rows.
 CREATE TABLE mfa_remembered_browsers (

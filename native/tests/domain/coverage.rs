@@ -355,6 +355,7 @@ const MANAGEMENT_ROUTES: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/users/{user_id}/mfa", "write:users"),
     ("PUT", "/api/v1/users/{user_id}/mfa/totp", "write:users"),
     ("DELETE", "/api/v1/users/{user_id}/mfa/totp", "write:users"),
+    ("DELETE", "/api/v1/users/{user_id}/mfa/email", "write:users"),
     ("GET", "/api/v1/users/{user_id}/consents", "read:users"),
     ("DELETE", "/api/v1/users/{user_id}/consents/{client_id}", "write:users"),
     ("GET", "/api/v1/logs", "read:logs"),

@@ -428,3 +428,79 @@ fn client_policy_and_acr_values_step_up_and_max_age_refreshes_the_factor() {
         .header("location")
         .starts_with("/t/demo/mfa/enroll?"));
 }
+
+/// The 6-digit code in the newest mail to `to`.
+fn mailed_code(env: &Env, to: &str) -> String {
+    let text = env.mailbox(to)[0]["text"].as_str().unwrap().to_string();
+    text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("a 6-digit code").to_string()
+}
+
+#[test]
+fn codes_by_email_enrol_sign_in_once_and_are_limited() {
+    let s = setup();
+    let mut b = Browser::default();
+    assert_eq!(s.env.login(&mut b, "demo", "ana@example.com", PW).status, 303);
+    // Enrol: ask for a code on the enrolment page, type it back.
+    let r = s.env.submit(&mut b, "/t/demo/mfa/enroll", "/t/demo/mfa/email", &[("purpose", "enroll")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.header("location").starts_with("/t/demo/mfa/enroll?") && r.header("location").ends_with("&sent=1"));
+    let code = mailed_code(&s.env, "ana@example.com");
+    let r = s.env.submit(&mut b, r.header("location"), "/t/demo/mfa/enroll", &[("code", &code), ("method", "email")]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("recovery-codes"));
+    let f = s.env.api("GET", &format!("/t/demo/api/v1/users/{}/mfa", s.user_id), &s.key, None).json();
+    assert_eq!(f["email"]["confirmed"], true);
+    assert!(f["totp"]["confirmed"] != true, "the app was not set up");
+
+    // Sign in: password, "email me a code", the code.
+    let mut c = Browser::default();
+    let r = s.env.login(&mut c, "demo", "ana@example.com", PW);
+    assert!(r.header("location").starts_with("/t/demo/mfa?"));
+    let page = s.env.get(&mut c, r.header("location"));
+    assert!(page.body.contains("a***@example.com"), "the address is masked");
+    let sent = s.env.post_form(
+        &mut c,
+        "/t/demo/mfa/email",
+        &[("csrf_token", &page.hidden("csrf_token")), ("purpose", "challenge")],
+    );
+    assert_eq!(sent.status, 303);
+    let code = mailed_code(&s.env, "ana@example.com");
+    let ok = s.env.submit(&mut c, sent.header("location"), "/t/demo/mfa", &[("code", &code), ("method", "email")]);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(s.env.get(&mut c, "/t/demo/account").status, 200);
+
+    // The same code again is refused.
+    let mut d = Browser::default();
+    s.env.login(&mut d, "demo", "ana@example.com", PW);
+    let r = s.env.submit(&mut d, "/t/demo/mfa", "/t/demo/mfa", &[("code", &code), ("method", "email")]);
+    assert_eq!(r.status, 401);
+
+    // A code takes five attempts, then stops working even when right.
+    s.env.submit(&mut d, "/t/demo/mfa", "/t/demo/mfa/email", &[("purpose", "challenge")]);
+    let fresh = mailed_code(&s.env, "ana@example.com");
+    let wrong = if fresh == "000000" { "111111" } else { "000000" };
+    // (the account lockout would stop this first at its default of 5)
+    s.env.platform("PATCH", "/api/v1/internal/tenants/demo", Some(json!({ "settings": { "lockout_threshold": 20 } })));
+    for _ in 0..4 {
+        let r = s.env.submit(&mut d, "/t/demo/mfa", "/t/demo/mfa", &[("code", wrong), ("method", "email")]);
+        assert_eq!(r.status, 401);
+    }
+    let r = s.env.submit(&mut d, "/t/demo/mfa", "/t/demo/mfa", &[("code", wrong), ("method", "email")]);
+    assert!(r.body.contains("Too many wrong codes"), "{}", r.body);
+    let r = s.env.submit(&mut d, "/t/demo/mfa", "/t/demo/mfa", &[("code", &fresh), ("method", "email")]);
+    assert_eq!(r.status, 401, "a spent code no longer works");
+
+    // Three sends per 15 minutes (two so far in this window, plus the enrolment's).
+    let r = s.env.submit(&mut d, "/t/demo/mfa", "/t/demo/mfa/email", &[("purpose", "challenge")]);
+    assert_eq!(r.status, 429, "{}", r.body);
+    // Codes expire after five minutes.
+    s.env.host.clock.set_fixed(s.env.host.clock.now_ms_pub() + 16 * 60_000);
+    let mut e = Browser::default();
+    s.env.login(&mut e, "demo", "ana@example.com", PW);
+    let r = s.env.submit(&mut e, "/t/demo/mfa", "/t/demo/mfa/email", &[("purpose", "challenge")]);
+    assert_eq!(r.status, 303);
+    let late = mailed_code(&s.env, "ana@example.com");
+    s.env.host.clock.set_fixed(s.env.host.clock.now_ms_pub() + 5 * 60_000 + 1);
+    let r = s.env.submit(&mut e, "/t/demo/mfa", "/t/demo/mfa", &[("code", &late), ("method", "email")]);
+    assert_eq!(r.status, 401, "an expired code is refused");
+}

@@ -1115,6 +1115,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/t/{tenant}/api/v1/users/{user_id}/mfa/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a user's email factor */
+        delete: operations["UserMfaEmailDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/t/{tenant}/api/v1/users/{user_id}/mfa/totp": {
         parameters: {
             query?: never;
@@ -1232,6 +1249,23 @@ export interface paths {
         put?: never;
         /** Give a second factor (authenticator or recovery code) */
         post: operations["MfaSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/mfa/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a one-time code by email (sign-in or enrolment) */
+        post: operations["MfaEmailSend"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1578,6 +1612,12 @@ export interface components {
             /** Format: int64 */
             status_code?: number | null;
         };
+        /** @description The email factor as the account page and API show it. */
+        EmailFactor: {
+            confirmed: boolean;
+            /** Format: int64 */
+            created_at: number;
+        };
         /**
          * @description How an imported secret is written.
          * @enum {string}
@@ -1585,6 +1625,8 @@ export interface components {
         Encoding: "base32" | "base64";
         /** @description A user's factors. */
         Factors: {
+            /** @description Codes by email, if enrolled. */
+            email?: components["schemas"]["EmailFactor"] | null;
             /**
              * Format: uint32
              * @description Unused recovery codes.
@@ -3917,8 +3959,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification";
                 severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
@@ -6443,8 +6485,8 @@ export interface operations {
     AdminLogs: {
         parameters: {
             query?: {
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification";
                 severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
@@ -8112,8 +8154,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa";
+                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification";
                 severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
@@ -9362,6 +9404,99 @@ export interface operations {
             };
         };
     };
+    UserMfaEmailDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     UserMfaTotpImport: {
         parameters: {
             query?: never;
@@ -10208,6 +10343,107 @@ export interface operations {
                     csrf_token: string;
                     method?: string;
                     remember?: string;
+                    return_to?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Redirect */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Too many attempts; try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    MfaEmailSend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    csrf_token: string;
+                    purpose?: string;
                     return_to?: string;
                 };
             };

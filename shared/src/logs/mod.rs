@@ -79,11 +79,15 @@ pub enum EventType {
     MfaUnenrolled,
     /// `gd_recovery_codes_regenerated`: a new set of recovery codes.
     MfaRecoveryCodesRegenerated,
+    /// `gd_send_email`: a one-time code was sent by email.
+    MfaEmailSent,
+    /// `gd_otp_rate_limit_exceed`: too many email codes requested or tried.
+    MfaRateLimited,
 }
 
 impl EventType {
     /// Every event type, for filters and documentation.
-    pub const ALL: [EventType; 30] = [
+    pub const ALL: [EventType; 32] = [
         EventType::LoginSuccess,
         EventType::LoginWrongPassword,
         EventType::LoginUnknownUser,
@@ -114,6 +118,8 @@ impl EventType {
         EventType::MfaEnrolled,
         EventType::MfaUnenrolled,
         EventType::MfaRecoveryCodesRegenerated,
+        EventType::MfaEmailSent,
+        EventType::MfaRateLimited,
     ];
 
     pub fn code(self) -> &'static str {
@@ -147,6 +153,8 @@ impl EventType {
             EventType::MfaEnrolled => "gd_enrollment_complete",
             EventType::MfaUnenrolled => "gd_unenroll",
             EventType::MfaRecoveryCodesRegenerated => "gd_recovery_codes_regenerated",
+            EventType::MfaEmailSent => "gd_send_email",
+            EventType::MfaRateLimited => "gd_otp_rate_limit_exceed",
         }
     }
 
@@ -176,6 +184,8 @@ impl EventType {
             | EventType::MfaRecoverySuccess
             | EventType::MfaRecoveryFailed => "authentication",
             EventType::MfaEnrolled | EventType::MfaUnenrolled | EventType::MfaRecoveryCodesRegenerated => "user",
+            EventType::MfaEmailSent => "authentication",
+            EventType::MfaRateLimited => "anomaly",
         }
     }
 
@@ -211,6 +221,8 @@ impl EventType {
             EventType::MfaSuccess | EventType::MfaRecoverySuccess => "auth.mfa.success",
             EventType::MfaFailed | EventType::MfaRecoveryFailed => "auth.mfa.fail",
             EventType::MfaEnrolled | EventType::MfaUnenrolled | EventType::MfaRecoveryCodesRegenerated => "user.mfa",
+            EventType::MfaEmailSent => "auth.mfa.notification",
+            EventType::MfaRateLimited => "auth.mfa.fail",
         }
     }
 
@@ -222,7 +234,8 @@ impl EventType {
             | EventType::SignupFailed
             | EventType::PlatformApiDenied
             | EventType::MfaFailed
-            | EventType::MfaRecoveryFailed => "warning",
+            | EventType::MfaRecoveryFailed
+            | EventType::MfaRateLimited => "warning",
             EventType::AccountLocked
             | EventType::IpThrottled
             | EventType::RefreshTokenReuse

@@ -1,11 +1,12 @@
 //! Multi-factor authentication: the policy, a user's factors, when a sign-in
 //! needs a second factor, and remembered browsers.
 //!
-//! Factors: an authenticator app ([`totp`]) and recovery codes
-//! ([`recovery`]). A session records the methods it used (RFC 8176 `amr`)
+//! Factors: an authenticator app ([`totp`]), codes by email
+//! ([`email_otp`]) and recovery codes ([`recovery`]). A session records the methods it used (RFC 8176 `amr`)
 //! and when a second factor was last verified; the ID token carries both as
 //! `amr` and `acr`.
 
+pub mod email_otp;
 pub mod recovery;
 pub mod totp;
 
@@ -73,6 +74,8 @@ impl Amr {
 pub struct Factors {
     /// The authenticator app, if one is set up or being set up.
     pub totp: Option<totp::TotpFactor>,
+    /// Codes by email, if enrolled.
+    pub email: Option<email_otp::EmailFactor>,
     /// Unused recovery codes.
     pub recovery_codes_remaining: u32,
 }
@@ -80,13 +83,22 @@ pub struct Factors {
 impl Factors {
     /// Whether the user has a second factor to be asked for.
     pub fn enrolled(&self) -> bool {
+        self.has_app() || self.has_email()
+    }
+
+    pub fn has_app(&self) -> bool {
         self.totp.as_ref().is_some_and(|t| t.confirmed)
+    }
+
+    pub fn has_email(&self) -> bool {
+        self.email.as_ref().is_some_and(|e| e.confirmed)
     }
 }
 
 pub async fn factors<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<Factors> {
     Ok(Factors {
         totp: totp::get(host, tenant, user).await?,
+        email: email_otp::get(host, tenant, user).await?,
         recovery_codes_remaining: recovery::remaining(host, tenant, user).await?,
     })
 }
@@ -94,14 +106,13 @@ pub async fn factors<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Res
 /// Removes every factor and remembered browser of a user; whether there was
 /// anything to remove.
 pub async fn reset<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<bool> {
-    let counts = host
-        .db()
-        .batch(vec![
-            totp::delete_statement(tenant, user),
-            recovery::delete_statement(tenant, user),
-            forget_browsers_statement(tenant, user),
-        ])
-        .await?;
+    let mut stmts = vec![
+        totp::delete_statement(tenant, user),
+        recovery::delete_statement(tenant, user),
+        forget_browsers_statement(tenant, user),
+    ];
+    stmts.extend(email_otp::delete_statements(tenant, user));
+    let counts = host.db().batch(stmts).await?;
     Ok(counts.iter().any(|c| *c > 0))
 }
 

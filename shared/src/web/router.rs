@@ -83,6 +83,8 @@ pub enum RouteId {
     MfaSubmit,
     MfaEnrollShow,
     MfaEnrollSubmit,
+    MfaEmailSend,
+    UserMfaEmailDelete,
     AccountMfaRemove,
     AccountMfaRecoveryCodes,
     // Tenant management API.

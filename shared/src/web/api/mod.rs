@@ -39,6 +39,7 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/api/v1/users/{user_id}/mfa", T, J, UserMfaReset),
     r("PUT", "/api/v1/users/{user_id}/mfa/totp", T, J, UserMfaTotpImport),
     r("DELETE", "/api/v1/users/{user_id}/mfa/totp", T, J, UserMfaTotpDelete),
+    r("DELETE", "/api/v1/users/{user_id}/mfa/email", T, J, UserMfaEmailDelete),
     r("GET", "/api/v1/logs", T, J, LogsList),
     r("GET", "/api/v1/clients", T, J, ClientsList),
     r("POST", "/api/v1/clients", T, J, ClientsCreate),
@@ -109,7 +110,7 @@ pub fn required_scope(id: RouteId) -> &'static str {
     match id {
         UsersList | UserGet | ConsentsList | UserMfaGet => "read:users",
         UsersCreate | UserUpdate | UserDelete | UserBlock | UserUnblock | ConsentRevoke | UserMfaReset
-        | UserMfaTotpImport | UserMfaTotpDelete => "write:users",
+        | UserMfaTotpImport | UserMfaTotpDelete | UserMfaEmailDelete => "write:users",
         ClientsList | ClientGet => "read:clients",
         ClientsCreate | ClientUpdate | ClientDelete | ClientRotateSecret => "write:clients",
         ResourcesList | ResourceGet => "read:resource_servers",

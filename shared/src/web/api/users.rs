@@ -56,16 +56,19 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>, key: &Caller) -> Re
                     let factors = crate::mfa::factors(cx.host, tenant, &user.id).await?;
                     Ok(json(StatusCode::OK, &serde_json::to_value(factors).unwrap_or_default()))
                 }
-                RouteId::UserMfaReset | RouteId::UserMfaTotpDelete => {
-                    let removed = if id == RouteId::UserMfaReset {
-                        crate::mfa::reset(cx.host, tenant, &user.id).await?
-                    } else {
-                        crate::mfa::totp::remove(cx.host, tenant, &user.id).await?
+                RouteId::UserMfaReset | RouteId::UserMfaTotpDelete | RouteId::UserMfaEmailDelete => {
+                    let (removed, what) = match id {
+                        RouteId::UserMfaTotpDelete => {
+                            (crate::mfa::totp::remove(cx.host, tenant, &user.id).await?, "authenticator app removed")
+                        }
+                        RouteId::UserMfaEmailDelete => {
+                            (crate::mfa::email_otp::remove(cx.host, tenant, &user.id).await?, "email factor removed")
+                        }
+                        _ => (crate::mfa::reset(cx.host, tenant, &user.id).await?, "MFA reset"),
                     };
-                    if id == RouteId::UserMfaTotpDelete && !removed {
-                        return Err(Error::not_found("the user has no authenticator app"));
+                    if id != RouteId::UserMfaReset && !removed {
+                        return Err(Error::not_found("the user has no such factor"));
                     }
-                    let what = if id == RouteId::UserMfaReset { "MFA reset" } else { "authenticator app removed" };
                     let details = serde_json::json!({ "user_id": user.id, "by": "admin" });
                     super::audit(cx, key, what, details.clone()).await?;
                     if removed {

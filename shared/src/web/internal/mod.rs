@@ -121,6 +121,8 @@ pub fn guard(id: RouteId) -> Guard {
         | MfaSubmit
         | MfaEnrollShow
         | MfaEnrollSubmit
+        | MfaEmailSend
+        | UserMfaEmailDelete
         | AccountMfaRemove
         | AccountMfaRecoveryCodes
         | ClientsList

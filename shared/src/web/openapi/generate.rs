@@ -287,6 +287,13 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             Ok::Json(200, schema::<crate::mfa::Factors>(g)),
         ),
         UserMfaTotpDelete => page("Remove a user's authenticator app", "users", Ok::Empty),
+        UserMfaEmailDelete => page("Remove a user's email factor", "users", Ok::Empty),
+        MfaEmailSend => op(
+            "Send a one-time code by email (sign-in or enrolment)",
+            "pages",
+            Body::Form(&[("csrf_token", true), ("purpose", false), ("return_to", false)]),
+            Ok::Redirect,
+        ),
         LogsList => Op {
             query: &["limit", "type", "category", "severity"],
             ..page(
@@ -623,7 +630,10 @@ fn error_statuses(route: &crate::web::router::Route, secured: bool, has_body: bo
     if writes || has_body {
         s.extend([413, 415]);
     }
-    if matches!(route.id, LoginSubmit | MfaSubmit | MfaEnrollSubmit | AccountMfaRemove | AccountMfaRecoveryCodes) {
+    if matches!(
+        route.id,
+        LoginSubmit | MfaSubmit | MfaEnrollSubmit | MfaEmailSend | AccountMfaRemove | AccountMfaRecoveryCodes
+    ) {
         s.push(429);
     }
     s.push(503);

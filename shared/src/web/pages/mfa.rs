@@ -11,7 +11,7 @@ use http::StatusCode;
 use crate::error::Result;
 use crate::host::{Host, HostExt};
 use crate::logs::EventType;
-use crate::mfa::{self, recovery, totp};
+use crate::mfa::{self, email_otp, recovery, totp};
 use crate::session::{self, throttle, Session};
 use crate::users::password;
 use crate::web::csrf;
@@ -54,10 +54,29 @@ pub async fn challenge_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let Some((s, _)) = mfa_session(cx).await? else {
         return Ok(to_login(cx, &return_to));
     };
-    if !mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
+    let factors = mfa::factors(cx.host, t.id(), &s.user.id).await?;
+    if !factors.enrolled() {
         return Ok(see_other(&with_return(cx, "/mfa/enroll", &return_to)));
     }
-    page(cx, StatusCode::OK, |csrf| pages::mfa_challenge(t, csrf, &return_to, remember_days(cx), None))
+    let view = challenge_view(cx, &s, &factors, &return_to, cx.req.query_param("sent") == Some("1"));
+    page(cx, StatusCode::OK, |csrf| pages::mfa_challenge(t, csrf, &view, None))
+}
+
+fn challenge_view<'a, H: Host>(
+    cx: &Ctx<'_, H>,
+    s: &Session,
+    factors: &mfa::Factors,
+    return_to: &'a str,
+    sent: bool,
+) -> pages::Challenge<'a> {
+    pages::Challenge {
+        return_to,
+        remember_days: remember_days(cx),
+        has_app: factors.has_app(),
+        email: factors.has_email().then(|| email_otp::masked(&s.user.email)),
+        sent,
+        has_recovery: factors.recovery_codes_remaining > 0,
+    }
 }
 
 /// The lock message, after which the pending session is gone.
@@ -151,9 +170,25 @@ pub async fn challenge_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> 
     }
     let code = form.get("code").unwrap_or("");
     let remember = form.get("remember") == Some("1");
-    let rerender =
-        |csrf: &str, msg: Option<(&str, &str)>| pages::mfa_challenge(t, csrf, &return_to, remember_days(cx), msg);
-    let (otp, event) = match form.get("method") {
+    let factors = mfa::factors(cx.host, t.id(), &s.user.id).await?;
+    let method = form.get("method");
+    let view = challenge_view(cx, &s, &factors, &return_to, method == Some("email"));
+    let rerender = |csrf: &str, msg: Option<(&str, &str)>| pages::mfa_challenge(t, csrf, &view, msg);
+    let (otp, event) = match method {
+        Some("email") if factors.has_email() => match email_otp::verify(cx.host, t.id(), &s.user.id, code).await? {
+            email_otp::Verdict::Accepted => (true, EventType::MfaSuccess),
+            email_otp::Verdict::Wrong => {
+                return refuse(cx, &s, EventType::MfaFailed, "That code is not valid.", rerender).await;
+            }
+            email_otp::Verdict::NoCode => {
+                let why = "That code has expired or was replaced by a newer one. Send a new code.";
+                return refuse(cx, &s, EventType::MfaFailed, why, rerender).await;
+            }
+            email_otp::Verdict::TooManyAttempts => {
+                let why = "Too many wrong codes. Send a new code.";
+                return refuse(cx, &s, EventType::MfaRateLimited, why, rerender).await;
+            }
+        },
         Some("recovery") => {
             if !recovery::redeem(cx.host, t.id(), &s.user.id, code).await? {
                 return refuse(cx, &s, EventType::MfaRecoveryFailed, "That recovery code is not valid.", rerender)
@@ -201,6 +236,7 @@ async fn render_enroll<H: Host>(
     cx: &Ctx<'_, H>,
     s: &Session,
     return_to: &str,
+    sent: bool,
     status: StatusCode,
     msg: Option<(&str, &str)>,
 ) -> Result<HttpResponse> {
@@ -209,7 +245,10 @@ async fn render_enroll<H: Host>(
     let uri = totp::otpauth_uri(enrolment.secret.expose(), &t.tenant.name, &s.user.email);
     let svg = qr_svg(&uri);
     let text = grouped(&totp::to_base32(enrolment.secret.expose()));
-    page(cx, status, |csrf| pages::mfa_enroll(t, csrf, &svg, &text, return_to, msg))
+    // Codes by email only to an address the user has proven.
+    let masked = email_otp::masked(&s.user.email);
+    let email = s.user.email_verified.then_some((masked.as_str(), sent));
+    page(cx, status, |csrf| pages::mfa_enroll(t, csrf, &svg, &text, return_to, email, msg))
 }
 
 pub async fn enroll_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -223,7 +262,8 @@ pub async fn enroll_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         let next = if s.pending { with_return(cx, "/mfa", &return_to) } else { return_to };
         return Ok(see_other(&next));
     }
-    render_enroll(cx, &s, &return_to, StatusCode::OK, None).await
+    let sent = cx.req.query_param("sent") == Some("1");
+    render_enroll(cx, &s, &return_to, sent, StatusCode::OK, None).await
 }
 
 pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -237,11 +277,28 @@ pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     if is_locked(cx, &s).await? {
         return locked(cx, &s).await;
     }
-    match totp::verify(cx.host, t.id(), &s.user.id, form.get("code").unwrap_or(""), true).await? {
-        totp::Verdict::Accepted => {}
-        totp::Verdict::NotEnrolled => return Ok(see_other(&with_return(cx, "/mfa/enroll", &return_to))),
-        totp::Verdict::Wrong | totp::Verdict::Replayed => {
-            let why = "That code is not right. Check the time on your device and try the next code.";
+    let code = form.get("code").unwrap_or("");
+    let by_email = form.get("method") == Some("email");
+    let accepted = if by_email {
+        if !s.user.email_verified {
+            return Ok(see_other(&with_return(cx, "/mfa/enroll", &return_to)));
+        }
+        email_otp::verify(cx.host, t.id(), &s.user.id, code).await? == email_otp::Verdict::Accepted
+    } else {
+        match totp::verify(cx.host, t.id(), &s.user.id, code, true).await? {
+            totp::Verdict::Accepted => true,
+            totp::Verdict::NotEnrolled => return Ok(see_other(&with_return(cx, "/mfa/enroll", &return_to))),
+            totp::Verdict::Wrong | totp::Verdict::Replayed => false,
+        }
+    };
+    match accepted {
+        true => {}
+        false => {
+            let why = if by_email {
+                "That code is not right, has expired, or was replaced by a newer one."
+            } else {
+                "That code is not right. Check the time on your device and try the next code."
+            };
             let event =
                 cx.audit_event(EventType::MfaFailed, "enrolment code refused", Some(&s.user.id), serde_json::json!({}));
             crate::logs::record(cx.host, event.with_user_name(&s.user.email)).await?;
@@ -251,17 +308,68 @@ pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             if throttle::record_failure(cx.host, t.id(), &key, settings.lockout_threshold, window_ms).await? {
                 return locked(cx, &s).await;
             }
-            return render_enroll(cx, &s, &return_to, StatusCode::UNAUTHORIZED, Some(("error", why))).await;
+            return render_enroll(cx, &s, &return_to, by_email, StatusCode::UNAUTHORIZED, Some(("error", why))).await;
         }
     }
+    if by_email {
+        email_otp::confirm(cx.host, t.id(), &s.user.id).await?;
+    }
     let codes = recovery::regenerate(cx.host, t.id(), &s.user.id).await?;
-    let e = cx.audit_event(EventType::MfaEnrolled, "authenticator app set up", Some(&s.user.id), serde_json::json!({}));
+    let what = if by_email { "codes by email set up" } else { "authenticator app set up" };
+    let factor = if by_email { "email" } else { "totp" };
+    let e = cx.audit_event(EventType::MfaEnrolled, what, Some(&s.user.id), serde_json::json!({ "factor": factor }));
     crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
     let Some(cookies) = complete(cx, &s, &token, true, false, EventType::MfaSuccess).await? else {
         return Ok(to_login(cx, &return_to));
     };
     let shown: Vec<String> = codes.iter().map(|c| c.expose().clone()).collect();
     Ok(with_cookies(html(StatusCode::OK, pages::recovery_codes(t, &shown, &return_to)), &cookies))
+}
+
+/// Sends a code by email, to sign in (`purpose=challenge`, the user has the
+/// email factor) or to set it up (`purpose=enroll`, a verified address).
+pub async fn email_send<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    let t = cx.tenant();
+    let form = cx.req.form()?;
+    csrf::verify(cx.host, cx.req, t, &form)?;
+    let return_to = safe_return_to(t, form.get("return_to"));
+    let Some((s, _)) = mfa_session(cx).await? else {
+        return Ok(to_login(cx, &return_to));
+    };
+    if is_locked(cx, &s).await? {
+        return locked(cx, &s).await;
+    }
+    let enrolling = form.get("purpose") == Some("enroll");
+    let allowed =
+        if enrolling { s.user.email_verified } else { mfa::factors(cx.host, t.id(), &s.user.id).await?.has_email() };
+    let back = if enrolling { "/mfa/enroll" } else { "/mfa" };
+    if !allowed {
+        return Ok(see_other(&with_return(cx, back, &return_to)));
+    }
+    match email_otp::send(cx.host, t.id(), &t.tenant.name, &s.user).await? {
+        email_otp::Sent::Sent => {
+            cx.audit(EventType::MfaEmailSent, "code sent by email", Some(&s.user.id), serde_json::json!({})).await?;
+            let next = with_return(cx, back, &return_to);
+            Ok(see_other(&format!("{next}&sent=1")))
+        }
+        email_otp::Sent::TooMany => {
+            let e = cx.audit_event(
+                EventType::MfaRateLimited,
+                "too many codes requested",
+                Some(&s.user.id),
+                serde_json::json!({}),
+            );
+            crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+            let body = pages::notice(
+                t,
+                "Two-step verification",
+                "error",
+                "Too many codes were sent. Wait a few minutes, then ask for a new one.",
+                Some((&with_return(cx, back, &return_to), "Back")),
+            );
+            Ok(html(StatusCode::TOO_MANY_REQUESTS, body))
+        }
+    }
 }
 
 /// A fresh proof of the user for changing factors: the password, or a

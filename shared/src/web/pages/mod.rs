@@ -36,6 +36,7 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/mfa", T, H, MfaSubmit),
     r("GET", "/mfa/enroll", T, H, MfaEnrollShow),
     r("POST", "/mfa/enroll", T, H, MfaEnrollSubmit),
+    r("POST", "/mfa/email", T, H, MfaEmailSend),
     r("POST", "/account/mfa/remove", T, H, AccountMfaRemove),
     r("POST", "/account/mfa/recovery-codes", T, H, AccountMfaRecoveryCodes),
 ];
@@ -53,6 +54,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         MfaSubmit => mfa::challenge_submit(cx).await,
         MfaEnrollShow => mfa::enroll_show(cx).await,
         MfaEnrollSubmit => mfa::enroll_submit(cx).await,
+        MfaEmailSend => mfa::email_send(cx).await,
         AccountMfaRemove => mfa::account_remove(cx).await,
         AccountMfaRecoveryCodes => mfa::account_recovery_codes(cx).await,
         VerifyShow => verify::show(cx).await,

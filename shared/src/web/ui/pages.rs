@@ -169,52 +169,107 @@ pub fn reset_confirm(t: &TenantCtx, csrf_token: &str, token: &str, msg: Option<(
     page(Some(&t.tenant.name), "Choose a new password", &body)
 }
 
-/// The second-factor challenge: a code from the app, or a recovery code.
-pub fn mfa_challenge(
-    t: &TenantCtx,
-    csrf_token: &str,
-    return_to: &str,
-    remember_days: u32,
-    msg: Option<(&str, &str)>,
-) -> String {
-    let remember = format!("Remember this browser for {remember_days} days");
-    let mut app = vec![
-        Field::new("code", "Code from your authenticator app", "text", "one-time-code"),
-        Field::hidden("method", "totp"),
-        Field::hidden("return_to", return_to),
-    ];
-    let mut backup = vec![
-        Field::new("code", "Recovery code", "text", "off"),
-        Field::hidden("method", "recovery"),
-        Field::hidden("return_to", return_to),
-    ];
-    if remember_days > 0 {
-        app.push(Field::new("remember", &remember, "checkbox", ""));
-        backup.push(Field::new("remember", &remember, "checkbox", ""));
+/// What the challenge page offers.
+pub struct Challenge<'a> {
+    pub return_to: &'a str,
+    pub remember_days: u32,
+    pub has_app: bool,
+    /// The masked address, when codes by email are a factor.
+    pub email: Option<String>,
+    /// A code was just sent by email.
+    pub sent: bool,
+    pub has_recovery: bool,
+}
+
+/// The second-factor challenge: a code from the app or by email, or a
+/// recovery code.
+pub fn mfa_challenge(t: &TenantCtx, csrf_token: &str, c: &Challenge, msg: Option<(&str, &str)>) -> String {
+    let remember = format!("Remember this browser for {} days", c.remember_days);
+    let code_form = |label: &str, method: &str, button: &str| {
+        let mut fields = vec![
+            Field::new("code", label, "text", if method == "recovery" { "off" } else { "one-time-code" }),
+            Field::hidden("method", method),
+            Field::hidden("return_to", c.return_to),
+        ];
+        if c.remember_days > 0 {
+            fields.push(Field::new("remember", &remember, "checkbox", ""));
+        }
+        form(&t.path("/mfa"), csrf_token, &fields, button)
+    };
+    let mut body = msg_html(msg);
+    if c.has_app {
+        body.push_str("<p>Enter the 6-digit code your authenticator app shows.</p>");
+        body.push_str(&code_form("Code from your authenticator app", "totp", "Verify"));
     }
-    let body = format!(
-        "{}<p>Enter the 6-digit code your authenticator app shows.</p>{}\
-<details id=\"recovery\"><summary>Use a recovery code instead</summary>{}</details>",
-        msg_html(msg),
-        form(&t.path("/mfa"), csrf_token, &app, "Verify"),
-        form(&t.path("/mfa"), csrf_token, &backup, "Use recovery code"),
-    );
+    if let Some(masked) = &c.email {
+        let send = form(
+            &t.path("/mfa/email"),
+            csrf_token,
+            &[Field::hidden("purpose", "challenge"), Field::hidden("return_to", c.return_to)],
+            if c.sent { "Send another code" } else { "Email me a code" },
+        );
+        let input = if c.sent { code_form("Code from the email", "email", "Verify") } else { String::new() };
+        let open = if c.has_app && !c.sent { "" } else { " open" };
+        body.push_str(&format!(
+            "<details id=\"email\"{open}><summary>Get a code at {}</summary>{input}{send}</details>",
+            escape(masked)
+        ));
+    }
+    if c.has_recovery {
+        body.push_str(&format!(
+            "<details id=\"recovery\"><summary>Use a recovery code instead</summary>{}</details>",
+            code_form("Recovery code", "recovery", "Use recovery code")
+        ));
+    }
     page(Some(&t.tenant.name), "Two-step verification", &body)
 }
 
 /// Enrolling an authenticator app: the QR code (SVG), the secret as text,
 /// and the first code that confirms it.
+/// `email`: the masked address when the user may enrol codes by email
+/// instead, and whether a code was just sent.
 pub fn mfa_enroll(
     t: &TenantCtx,
     csrf_token: &str,
     qr_svg: &str,
     secret_text: &str,
     return_to: &str,
+    email: Option<(&str, bool)>,
     msg: Option<(&str, &str)>,
 ) -> String {
+    let by_email = match email {
+        None => String::new(),
+        Some((masked, sent)) => {
+            let input = if sent {
+                form(
+                    &t.path("/mfa/enroll"),
+                    csrf_token,
+                    &[
+                        Field::new("code", "Code from the email", "text", "one-time-code"),
+                        Field::hidden("method", "email"),
+                        Field::hidden("return_to", return_to),
+                    ],
+                    "Use codes by email",
+                )
+            } else {
+                String::new()
+            };
+            let send = form(
+                &t.path("/mfa/email"),
+                csrf_token,
+                &[Field::hidden("purpose", "enroll"), Field::hidden("return_to", return_to)],
+                if sent { "Send another code" } else { "Email me a code" },
+            );
+            let open = if sent { " open" } else { "" };
+            format!(
+                "<details id=\"email\"{open}><summary>No app? Get codes at {}</summary>{input}{send}</details>",
+                escape(masked)
+            )
+        }
+    };
     let body = format!(
         "{}<p>Scan this code with your authenticator app (Google Authenticator, 1Password, Authy, ...).</p>\
-<figure id=\"qr\">{qr_svg}</figure><p>Or enter this key: <code id=\"secret\">{}</code></p>{}",
+<figure id=\"qr\">{qr_svg}</figure><p>Or enter this key: <code id=\"secret\">{}</code></p>{}{by_email}",
         msg_html(msg),
         escape(secret_text),
         form(
@@ -244,8 +299,13 @@ pub fn account_mfa(t: &TenantCtx, csrf_token: &str, factors: &crate::mfa::Factor
     let confirm =
         [Field::new("proof", "Your password, or a code from your authenticator app", "password", "current-password")];
     if factors.enrolled() {
+        let what = match (factors.has_app(), factors.has_email()) {
+            (true, true) => "authenticator app and codes by email",
+            (true, false) => "authenticator app",
+            _ => "codes by email",
+        };
         format!(
-            "<h2>Two-step verification</h2><p id=\"mfa-status\">On: authenticator app. \
+            "<h2>Two-step verification</h2><p id=\"mfa-status\">On: {what}. \
 <span id=\"recovery-left\">{}</span> recovery codes left.</p>{}{}",
             factors.recovery_codes_remaining,
             form(&t.path("/account/mfa/recovery-codes"), csrf_token, &confirm, "New recovery codes"),
