@@ -176,3 +176,33 @@ pub fn delete_all_statement(tenant: &TenantId, user: &UserId) -> Statement {
         vec![tenant.as_str().into(), user.as_str().into()],
     )
 }
+
+/// A live session as the admin UI lists it (never its id).
+pub struct Summary {
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub amr: Amr,
+    pub pending: bool,
+}
+
+/// The user's live sessions, newest first.
+pub async fn list_for_user<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<Vec<Summary>> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT created_at, expires_at, amr, mfa_pending FROM sessions
+             WHERE tenant_id = ?1 AND user_id = ?2 AND expires_at > ?3 ORDER BY created_at DESC LIMIT 50",
+            &[tenant.as_str().into(), user.as_str().into(), host.now().into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Summary {
+                created_at: r.int("created_at")?,
+                expires_at: r.int("expires_at")?,
+                amr: Amr::parse(&r.text("amr")?),
+                pending: r.bool("mfa_pending")?,
+            })
+        })
+        .collect()
+}

@@ -38,3 +38,28 @@ pub async fn reset_password<H: Host>(host: &H, tenant: &TenantId, user: &UserId,
     host.db().batch(stmts).await?;
     Ok(())
 }
+
+/// Mails `user` a single-use, one-hour password reset link (unless blocked
+/// or over the mail limit); whether it went.
+pub async fn send_password_reset<H: Host>(host: &H, t: &crate::tenant::TenantCtx, user: &User) -> Result<bool> {
+    use crate::users::email_tokens::{self, Purpose};
+    if user.blocked || !crate::session::throttle::allow_mail(host, t.id(), &user.email).await? {
+        return Ok(false);
+    }
+    let token = email_tokens::issue(host, t.id(), &user.id, Purpose::ResetPassword).await?;
+    let link = format!("{}?token={}", t.url("/password-reset/confirm"), token.expose());
+    crate::email::send(
+        host,
+        t.id(),
+        crate::email::Email {
+            to: user.email.clone(),
+            subject: format!("Reset your password for {}", t.tenant.name),
+            text: format!(
+                "Open this link to choose a new password:\n\n{link}\n\nThe link works once and expires in one hour. \
+                 If you did not ask for it, ignore this message.\n"
+            ),
+        },
+    )
+    .await?;
+    Ok(true)
+}

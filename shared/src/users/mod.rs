@@ -183,6 +183,33 @@ pub async fn list<H: Host>(
     rows.iter().map(User::from_row).collect()
 }
 
+/// One page of users whose email starts with `prefix` (case-insensitive),
+/// ordered by email; `after` is the last email of the previous page. The
+/// range on `(tenant_id, email)` is served by the unique index.
+pub async fn search<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    prefix: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<User>> {
+    let prefix = prefix.trim().to_lowercase();
+    // Every string with the prefix sorts below prefix + U+10FFFF.
+    let upper = format!("{prefix}\u{10FFFF}");
+    let from = after.map(str::to_owned).unwrap_or_default();
+    let rows = host
+        .db()
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND email >= ?2 AND email < ?3 AND email > ?4
+                 ORDER BY email LIMIT ?5"
+            ),
+            &[tenant.as_str().into(), prefix.into(), upper.into(), from.into(), Value::Integer(limit as i64)],
+        )
+        .await?;
+    rows.iter().map(User::from_row).collect()
+}
+
 #[derive(Default)]
 pub struct UserPatch {
     pub email: Option<String>,

@@ -152,6 +152,12 @@ pub enum RouteId {
     AdminLogStreamDelete,
     AdminLogStreamRedeliver,
     AdminLogs,
+    AdminUsers,
+    AdminUser,
+    AdminUserBlock,
+    AdminUserUnblock,
+    AdminUserPasswordReset,
+    AdminUserMfaReset,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -1,5 +1,5 @@
-//! The tenant's admin UI: OAuth clients (`clients`), log streams
-//! (`log_streams`) and the audit log (`logs`).
+//! The tenant's admin UI: OAuth clients (`clients`), users (`users`), log
+//! streams (`log_streams`) and the audit log (`logs`).
 //!
 //! Server-rendered, no JavaScript, every form CSRF-protected; reached with the
 //! hosted-login session of a user marked `is_admin`.
@@ -9,6 +9,7 @@ use http::StatusCode;
 mod clients;
 mod log_streams;
 mod logs;
+mod users;
 
 use crate::error::{Error, Result};
 use crate::host::Host;
@@ -47,6 +48,12 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/admin/log-streams/{stream_id}/delete", T, H, AdminLogStreamDelete),
     r("POST", "/admin/log-streams/{stream_id}/redeliver", T, H, AdminLogStreamRedeliver),
     r("GET", "/admin/logs", T, H, AdminLogs),
+    r("GET", "/admin/users", T, H, AdminUsers),
+    r("GET", "/admin/users/{user_id}", T, H, AdminUser),
+    r("POST", "/admin/users/{user_id}/block", T, H, AdminUserBlock),
+    r("POST", "/admin/users/{user_id}/unblock", T, H, AdminUserUnblock),
+    r("POST", "/admin/users/{user_id}/password-reset", T, H, AdminUserPasswordReset),
+    r("POST", "/admin/users/{user_id}/mfa/reset", T, H, AdminUserMfaReset),
 ];
 
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -70,6 +77,9 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         | AdminLogStreamDelete
         | AdminLogStreamRedeliver => log_streams::action(id, cx).await,
         AdminLogs => logs::list(cx).await,
+        AdminUsers => users::list(cx).await,
+        AdminUser => users::show(cx).await,
+        AdminUserBlock | AdminUserUnblock | AdminUserPasswordReset | AdminUserMfaReset => users::action(id, cx).await,
         _ => Err(Error::not_found("no such admin page")),
     }
 }
@@ -112,10 +122,11 @@ pub(super) async fn admin_post<H: Host>(cx: &Ctx<'_, H>) -> Result<std::result::
 
 pub(super) fn render(t: &TenantCtx, a: &Admin, title: &str, body: &str) -> HttpResponse {
     let nav = format!(
-        "<nav><a href=\"{}\">Clients</a><a href=\"{}\">New client</a><a href=\"{}\">Log streams</a>\
+        "<nav><a href=\"{}\">Clients</a><a href=\"{}\">New client</a><a href=\"{}\">Users</a><a href=\"{}\">Log streams</a>\
          <a href=\"{}\">Audit log</a><a href=\"{}\">Account</a></nav>",
         escape(&t.path("/admin/clients")),
         escape(&t.path("/admin/clients/new")),
+        escape(&t.path("/admin/users")),
         escape(&t.path("/admin/log-streams")),
         escape(&t.path("/admin/logs")),
         escape(&t.path("/account")),

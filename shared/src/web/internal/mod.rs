@@ -167,7 +167,13 @@ pub fn guard(id: RouteId) -> Guard {
         | AdminLogStreamTest
         | AdminLogStreamDelete
         | AdminLogStreamRedeliver
-        | AdminLogs => Guard::NotInternal,
+        | AdminLogs
+        | AdminUsers
+        | AdminUser
+        | AdminUserBlock
+        | AdminUserUnblock
+        | AdminUserPasswordReset
+        | AdminUserMfaReset => Guard::NotInternal,
     }
 }
 

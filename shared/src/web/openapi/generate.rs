@@ -583,6 +583,16 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         AdminLogs => {
             Op { query: &["type", "category", "severity"], ..page("Admin UI: the audit log", "admin-ui", Ok::Html) }
         }
+        AdminUsers => Op { query: &["q", "after"], ..page("Admin UI: users, searched by email", "admin-ui", Ok::Html) },
+        AdminUser => Op { query: &["done"], ..page("Admin UI: a user", "admin-ui", Ok::Html) },
+        AdminUserBlock => op("Admin UI: block a user", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html),
+        AdminUserUnblock => op("Admin UI: unblock a user", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html),
+        AdminUserPasswordReset => {
+            op("Admin UI: send a password reset", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
+        }
+        AdminUserMfaReset => {
+            op("Admin UI: reset a user's second factors", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
+        }
     }
 }
 

@@ -4,7 +4,6 @@
 
 use http::StatusCode;
 
-use crate::email::{self, Email};
 use crate::error::Result;
 use crate::host::{Host, HostExt};
 use crate::logs::EventType;
@@ -30,22 +29,7 @@ pub async fn submit_request<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     csrf::verify(cx.host, cx.req, t, &form)?;
     let email_in = form.get("email").unwrap_or("");
     if let Some((user, _)) = users::find_by_email(cx.host, t.id(), email_in).await? {
-        if !user.blocked && throttle::allow_mail(cx.host, t.id(), &user.email).await? {
-            let token = email_tokens::issue(cx.host, t.id(), &user.id, Purpose::ResetPassword).await?;
-            let link = format!("{}?token={}", t.url("/password-reset/confirm"), token.expose());
-            email::send(
-                cx.host,
-                t.id(),
-                Email {
-                    to: user.email.clone(),
-                    subject: format!("Reset your password for {}", t.tenant.name),
-                    text: format!(
-                        "Open this link to choose a new password:\n\n{link}\n\nThe link works once and expires in one hour. \
-                         If you did not ask for it, ignore this message.\n"
-                    ),
-                },
-            )
-            .await?;
+        if crate::usecases::account::send_password_reset(cx.host, t, &user).await? {
             cx.audit(
                 EventType::PasswordResetRequested,
                 "password reset requested",
