@@ -1,11 +1,14 @@
 // End-to-end: the admin UI in headless Chromium (Debian's chromium, driven
 // by playwright-core) against wrangler dev: sign in as a tenant admin,
 // create a client, rotate its secret, and revoke a user's consent; create a
-// log stream, send it a test event, and read the audit log.
+// log stream, send it a test event, and read the audit log; a user enrols an
+// authenticator app from the QR page and signs in with it, and the admin
+// resets it, blocks the user and sends a password reset from the users page.
 import http from 'node:http';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import * as OTPAuth from 'otpauth';
 import { Api, Browser, hidden, startServer } from './support.mjs';
 
 const CB = 'http://127.0.0.1:9/callback';
@@ -169,5 +172,74 @@ test('an admin creates a log stream, sends a test event and reads the audit log'
   } finally {
     await context.close();
     receiver.close();
+  }
+});
+
+/** A code of a step later than `used`'s (a code is taken once). */
+function nextCode(totp, used) {
+  const now = totp.generate();
+  return now === used ? totp.generate({ timestamp: Date.now() + 30_000 }) : now;
+}
+
+test('a user enrols an authenticator app and signs in with it; the admin manages the user', async () => {
+  const user = await browser.newContext();
+  const admin = await browser.newContext();
+  try {
+    // Enrol from the account page: the QR code is drawn, the key is shown.
+    const page = await user.newPage();
+    await signIn(page, 'user@acme.test', 'user password 1');
+    await page.goto(`${server.url}/t/acme/account`);
+    assert.match(await page.textContent('#mfa-status'), /Off/);
+    await Promise.all([page.waitForURL(/\/mfa\/enroll/), page.click('text=Set up an authenticator app')]);
+    const box = await (await page.$('#qr svg')).boundingBox();
+    assert.ok(box.width >= 100 && box.height >= 100, `the QR code is drawn: ${JSON.stringify(box)}`);
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32((await page.textContent('#secret')).replace(/\s+/g, '')) });
+    const first = totp.generate();
+    await page.fill('#totp-code', first);
+    await Promise.all([page.waitForLoadState(), page.click('form[action$="/mfa/enroll"] button[type=submit]')]);
+    const codes = await page.$$eval('#recovery-codes code', (els) => els.map((e) => e.textContent));
+    assert.equal(codes.length, 10);
+    await page.screenshot({ path: 'target/mfa-recovery-codes.png', fullPage: true });
+    await Promise.all([page.waitForURL(/\/account$/), page.click('text=Continue')]);
+    assert.match(await page.textContent('#mfa-status'), /On: authenticator app/);
+
+    // A new browser: password, then the challenge page.
+    const again = await (await browser.newContext()).newPage();
+    await again.goto(`${server.url}/t/acme/account`);
+    await again.fill('#email', 'user@acme.test');
+    await again.fill('#password', 'user password 1');
+    await Promise.all([again.waitForURL(/\/t\/acme\/mfa\?/), again.click('button[type=submit]')]);
+    await again.screenshot({ path: 'target/mfa-challenge.png', fullPage: true });
+    await again.fill('#totp-code', nextCode(totp, first));
+    await Promise.all([again.waitForURL(/\/t\/acme\/account$/), again.click('form[action$="/mfa"] button:has-text("Verify")')]);
+    assert.match(await again.textContent('#email'), /user@acme.test/);
+
+    // The admin finds the user, sees the factor, resets it, blocks and
+    // unblocks, and sends a password reset.
+    const ap = await admin.newPage();
+    await signIn(ap, 'admin@acme.test', 'admin password 1');
+    await ap.goto(`${server.url}/t/acme/admin/users`);
+    await ap.fill('#q', 'user@');
+    await Promise.all([ap.waitForLoadState(), ap.click('#user-search button')]);
+    const listed = await ap.$$eval('#users td:first-child', (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual(listed, ['user@acme.test']);
+    await Promise.all([ap.waitForURL(/\/admin\/users\/[^/]+$/), ap.click('#users a')]);
+    assert.match(await ap.textContent('#factors'), /set up/);
+    assert.match(await ap.textContent('#sessions'), /pwd otp mfa/);
+    await Promise.all([ap.waitForLoadState(), ap.click('#actions button:has-text("Reset MFA")')]);
+    assert.match(ap.url(), /done=mfa-reset/);
+    assert.match(await ap.textContent('#factors'), /Authenticator app\s*none/);
+    await Promise.all([ap.waitForLoadState(), ap.click('#actions button:has-text("Block")')]);
+    assert.equal((await ap.textContent('#state')).trim(), 'blocked');
+    assert.equal((await again.goto(`${server.url}/t/acme/account`)).url().includes('/login'), true, 'blocking ended the session');
+    await Promise.all([ap.waitForLoadState(), ap.click('#actions button:has-text("Unblock")')]);
+    assert.equal((await ap.textContent('#state')).trim(), 'active');
+    await Promise.all([ap.waitForURL(/done=reset-sent/), ap.click('#actions button:has-text("Send password reset")')]);
+    const mail = await api.mailbox('user@acme.test');
+    assert.match(mail[0].subject, /Reset your password/);
+    await ap.screenshot({ path: 'target/admin-ui-user.png', fullPage: true });
+  } finally {
+    await user.close();
+    await admin.close();
   }
 });

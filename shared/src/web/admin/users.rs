@@ -97,7 +97,7 @@ pub async fn show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let (block_path, block_label) =
         if u.blocked { ("/unblock", "Unblock") } else { ("/block", "Block (ends sessions and tokens)") };
     let actions = format!(
-        "<p id=\"actions\">{}{}{}</p>",
+        "<div id=\"actions\">{}{}{}</div>",
         small_form(&format!("{base}{block_path}"), &a.csrf, &[], block_label),
         small_form(&format!("{base}/password-reset"), &a.csrf, &[], "Send password reset"),
         small_form(&format!("{base}/mfa/reset"), &a.csrf, &[], "Reset MFA"),

@@ -8,6 +8,8 @@ use crate::web::csrf;
 
 pub struct Field<'a> {
     pub name: &'a str,
+    /// The input's id (its name unless two forms of a page share a name).
+    pub id: &'a str,
     pub label: &'a str,
     pub kind: &'a str,
     pub value: &'a str,
@@ -16,14 +18,18 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     pub fn new(name: &'a str, label: &'a str, kind: &'a str, autocomplete: &'a str) -> Self {
-        Field { name, label, kind, value: "", autocomplete }
+        Field { name, id: name, label, kind, value: "", autocomplete }
+    }
+    pub fn id(mut self, id: &'a str) -> Self {
+        self.id = id;
+        self
     }
     pub fn value(mut self, v: &'a str) -> Self {
         self.value = v;
         self
     }
     pub fn hidden(name: &'a str, value: &'a str) -> Self {
-        Field { name, label: "", kind: "hidden", value, autocomplete: "" }
+        Field { name, id: name, label: "", kind: "hidden", value, autocomplete: "" }
     }
 }
 
@@ -41,7 +47,8 @@ pub fn form(action: &str, csrf_token: &str, fields: &[Field], button: &str) -> S
         }
         if f.kind == "checkbox" {
             out.push_str(&format!(
-                "<label><input type=\"checkbox\" name=\"{}\" value=\"1\"> {}</label>",
+                "<label><input type=\"checkbox\" id=\"{}\" name=\"{}\" value=\"1\"> {}</label>",
+                escape(f.id),
                 escape(f.name),
                 escape(f.label)
             ));
@@ -49,7 +56,8 @@ pub fn form(action: &str, csrf_token: &str, fields: &[Field], button: &str) -> S
         }
         let required = if f.kind == "text" { "" } else { " required" };
         out.push_str(&format!(
-            "<label for=\"{n}\">{l}</label><input id=\"{n}\" name=\"{n}\" type=\"{k}\" value=\"{v}\" autocomplete=\"{a}\"{required}>",
+            "<label for=\"{i}\">{l}</label><input id=\"{i}\" name=\"{n}\" type=\"{k}\" value=\"{v}\" autocomplete=\"{a}\"{required}>",
+            i = escape(f.id),
             n = escape(f.name),
             l = escape(f.label),
             k = escape(f.kind),
@@ -186,13 +194,18 @@ pub struct Challenge<'a> {
 pub fn mfa_challenge(t: &TenantCtx, csrf_token: &str, c: &Challenge, msg: Option<(&str, &str)>) -> String {
     let remember = format!("Remember this browser for {} days", c.remember_days);
     let code_form = |label: &str, method: &str, button: &str| {
+        let (id, remember_id) = match method {
+            "totp" => ("totp-code", "totp-remember"),
+            "email" => ("email-code", "email-remember"),
+            _ => ("recovery-code", "recovery-remember"),
+        };
         let mut fields = vec![
-            Field::new("code", label, "text", if method == "recovery" { "off" } else { "one-time-code" }),
+            Field::new("code", label, "text", if method == "recovery" { "off" } else { "one-time-code" }).id(id),
             Field::hidden("method", method),
             Field::hidden("return_to", c.return_to),
         ];
         if c.remember_days > 0 {
-            fields.push(Field::new("remember", &remember, "checkbox", ""));
+            fields.push(Field::new("remember", &remember, "checkbox", "").id(remember_id));
         }
         form(&t.path("/mfa"), csrf_token, &fields, button)
     };
@@ -245,7 +258,7 @@ pub fn mfa_enroll(
                     &t.path("/mfa/enroll"),
                     csrf_token,
                     &[
-                        Field::new("code", "Code from the email", "text", "one-time-code"),
+                        Field::new("code", "Code from the email", "text", "one-time-code").id("email-code"),
                         Field::hidden("method", "email"),
                         Field::hidden("return_to", return_to),
                     ],
@@ -275,7 +288,10 @@ pub fn mfa_enroll(
         form(
             &t.path("/mfa/enroll"),
             csrf_token,
-            &[Field::new("code", "Code from the app", "text", "one-time-code"), Field::hidden("return_to", return_to),],
+            &[
+                Field::new("code", "Code from the app", "text", "one-time-code").id("totp-code"),
+                Field::hidden("return_to", return_to),
+            ],
             "Turn on two-step verification"
         ),
     );
@@ -296,8 +312,10 @@ pub fn recovery_codes(t: &TenantCtx, codes: &[String], next: &str) -> String {
 /// The account page's two-step verification section.
 pub fn account_mfa(t: &TenantCtx, csrf_token: &str, factors: &crate::mfa::Factors) -> String {
     // Passwords are at least 8 characters, so a 6-digit proof is a code.
-    let confirm =
-        [Field::new("proof", "Your password, or a code from your authenticator app", "password", "current-password")];
+    let confirm = |id| {
+        [Field::new("proof", "Your password, or a code from your authenticator app", "password", "current-password")
+            .id(id)]
+    };
     if factors.enrolled() {
         let what = match (factors.has_app(), factors.has_email()) {
             (true, true) => "authenticator app and codes by email",
@@ -308,8 +326,13 @@ pub fn account_mfa(t: &TenantCtx, csrf_token: &str, factors: &crate::mfa::Factor
             "<h2>Two-step verification</h2><p id=\"mfa-status\">On: {what}. \
 <span id=\"recovery-left\">{}</span> recovery codes left.</p>{}{}",
             factors.recovery_codes_remaining,
-            form(&t.path("/account/mfa/recovery-codes"), csrf_token, &confirm, "New recovery codes"),
-            form(&t.path("/account/mfa/remove"), csrf_token, &confirm, "Turn off two-step verification"),
+            form(&t.path("/account/mfa/recovery-codes"), csrf_token, &confirm("proof-codes"), "New recovery codes"),
+            form(
+                &t.path("/account/mfa/remove"),
+                csrf_token,
+                &confirm("proof-remove"),
+                "Turn off two-step verification"
+            ),
         )
     } else {
         let back: String = form_urlencoded::byte_serialize(t.path("/account").as_bytes()).collect();
