@@ -188,3 +188,36 @@ test('the required policy enrols at the next sign-in; a legacy secret imports in
     await api.platform('PATCH', '/api/v1/internal/tenants/mfa', { settings: { mfa_policy: 'optional' } });
   }
 });
+
+/** The 6-digit code in the newest mail to `to` (the dev mailbox). */
+async function mailedCode(to) {
+  const [msg] = await api.mailbox(to);
+  return msg.text.match(/\b(\d{6})\b/)[1];
+}
+
+test('codes by email: enrol without an app, sign in with a mailed code once', async () => {
+  await user('di@example.com');
+  const b = browser();
+  await signIn(b, 'di@example.com');
+  let r = await b.submit('/t/mfa/mfa/enroll', '/t/mfa/mfa/email', { purpose: 'enroll', return_to: '/t/mfa/account' });
+  assert.equal(r.status, 303, r.text);
+  const enrolPage = await b.get(r.headers.get('location'));
+  assert.match(enrolPage.text, /d\*\*\*@example\.com/);
+  r = await b.post('/t/mfa/mfa/enroll', { csrf_token: hidden(enrolPage.text, 'csrf_token'), code: await mailedCode('di@example.com'), method: 'email', return_to: '/t/mfa/account' });
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.text, /recovery-codes/);
+
+  const c = browser();
+  const l = await signIn(c, 'di@example.com');
+  assert.match(l.headers.get('location'), /\/t\/mfa\/mfa\?/);
+  r = await c.submit('/t/mfa/mfa', '/t/mfa/mfa/email', { purpose: 'challenge' });
+  assert.equal(r.status, 303, r.text);
+  const code = await mailedCode('di@example.com');
+  const ok = await c.submit(r.headers.get('location'), '/t/mfa/mfa', { code, method: 'email' });
+  assert.equal(ok.status, 303, ok.text);
+  assert.equal((await c.get('/t/mfa/account')).status, 200);
+  const d = browser();
+  await signIn(d, 'di@example.com');
+  const replay = await d.submit('/t/mfa/mfa', '/t/mfa/mfa', { code, method: 'email' });
+  assert.equal(replay.status, 401, 'a mailed code works once');
+});
