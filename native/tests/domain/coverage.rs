@@ -561,3 +561,45 @@ fn the_admin_ui_reaches_no_other_tenants_clients() {
     );
     assert_eq!(r.status, 200, "the secret was not rotated: {}", r.body);
 }
+
+#[test]
+fn the_admin_ui_reaches_no_other_tenants_users_and_needs_an_admin() {
+    let s = setup();
+    let b_key = s.env.tenant("other");
+    let b_user = s
+        .env
+        .api("POST", "/t/other/api/v1/users", &b_key, Some(json!({ "email": "bea@other.test", "password": "correct horse battery", "email_verified": true })))
+        .json();
+    let b_id = b_user["id"].as_str().unwrap().to_string();
+    let secret = b"12345678901234567890";
+    let import = json!({ "secret": tessera_core::mfa::totp::to_base32(secret), "encoding": "base32" });
+    assert_eq!(s.env.api("PUT", &format!("/t/other/api/v1/users/{b_id}/mfa/totp"), &b_key, Some(import)).status, 200);
+    // A signed-in user who is not an administrator sees no user pages.
+    let mut plain = Browser::default();
+    assert_eq!(s.env.login(&mut plain, "demo", "ana@example.com", "correct horse battery").status, 303);
+    assert_eq!(s.env.get(&mut plain, "/t/demo/admin/users").status, 403);
+    assert_eq!(s.env.get(&mut plain, &format!("/t/demo/admin/users/{}", s.user_id)).status, 403);
+
+    s.env.api("PATCH", &format!("/t/demo/api/v1/users/{}", s.user_id), &s.key, Some(json!({ "is_admin": true })));
+    let mut admin = Browser::default();
+    assert_eq!(s.env.login(&mut admin, "demo", "ana@example.com", "correct horse battery").status, 303);
+    let list = s.env.get(&mut admin, "/t/demo/admin/users?q=");
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("ana@example.com") && !list.body.contains("bea@other.test"), "{}", list.body);
+    assert_eq!(s.env.get(&mut admin, &format!("/t/demo/admin/users/{b_id}")).status, 404);
+    let own = format!("/t/demo/admin/users/{}", s.user_id);
+    for action in ["/block", "/unblock", "/password-reset", "/mfa/reset"] {
+        let r = s.env.submit(&mut admin, &own, &format!("/t/demo/admin/users/{b_id}{action}"), &[]);
+        assert_eq!(r.status, 404, "{action}: {}", r.body);
+    }
+    // B's user is as it was: not blocked, factor kept, no mail.
+    let after = s.env.api("GET", &format!("/t/other/api/v1/users/{b_id}"), &b_key, None).json();
+    assert_eq!(after["blocked"], false);
+    let f = s.env.api("GET", &format!("/t/other/api/v1/users/{b_id}/mfa"), &b_key, None).json();
+    assert_eq!(f["totp"]["confirmed"], true);
+    assert!(s.env.mailbox("bea@other.test").is_empty());
+    // Nor through the management API with A's key.
+    for (m, p) in [("GET", "/mfa"), ("DELETE", "/mfa"), ("DELETE", "/mfa/totp"), ("DELETE", "/mfa/email")] {
+        assert_eq!(s.env.api(m, &format!("/t/demo/api/v1/users/{b_id}{p}"), &s.key, None).status, 404, "{m} {p}");
+    }
+}
