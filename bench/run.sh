@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Prints Tessera's figures: Workers bundle size (raw and gzip) and Argon2id
-# hash time natively and inside the Worker; the token endpoint, discovery and
-# JWKS against oidc-provider.
+# Prints Tessera's figures: Workers bundle size (raw and gzip), Argon2id,
+# recovery-code and TOTP checks natively and inside the Worker, what a second
+# factor adds to signing in; the token endpoint, discovery and JWKS against
+# oidc-provider; log-stream delivery.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,5 +22,6 @@ cargo bench -q -p tessera-native --bench argon2 2>/dev/null | grep argon2id
 cargo bench -q -p tessera-native --bench token 2>/dev/null | grep 'token endpoint'
 cargo bench -q -p tessera-actions-host --bench delivery 2>/dev/null | grep 'log delivery'
 SKIP_WORKER_BUILD=1 node bench/argon2-worker.mjs
+SKIP_WORKER_BUILD=1 node bench/mfa-login.mjs 2>&1 | grep -v WARNING
 SKIP_WORKER_BUILD=1 node bench/token-endpoint.mjs 2>&1 | grep -v WARNING
 SKIP_WORKER_BUILD=1 node bench/log-delivery-worker.mjs 2>&1 | grep -v WARNING

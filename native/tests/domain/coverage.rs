@@ -568,7 +568,12 @@ fn the_admin_ui_reaches_no_other_tenants_users_and_needs_an_admin() {
     let b_key = s.env.tenant("other");
     let b_user = s
         .env
-        .api("POST", "/t/other/api/v1/users", &b_key, Some(json!({ "email": "bea@other.test", "password": "correct horse battery", "email_verified": true })))
+        .api(
+            "POST",
+            "/t/other/api/v1/users",
+            &b_key,
+            Some(json!({ "email": "bea@other.test", "password": "correct horse battery", "email_verified": true })),
+        )
         .json();
     let b_id = b_user["id"].as_str().unwrap().to_string();
     let secret = b"12345678901234567890";

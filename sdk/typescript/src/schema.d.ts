@@ -116,7 +116,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Run n Argon2id hashes (DEV_MODE=true only) */
+        /** Run n password hashes, recovery-code or TOTP checks (DEV_MODE=true only) */
         post: operations["DevBenchArgon2"];
         delete?: never;
         options?: never;
@@ -2759,6 +2759,7 @@ export interface operations {
         parameters: {
             query?: {
                 n?: number;
+                what?: "argon2" | "recovery" | "totp";
             };
             header?: never;
             path?: never;

@@ -320,20 +320,52 @@ async fn dev_mailbox<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     Ok(json(StatusCode::OK, &serde_json::json!({ "messages": messages })))
 }
 
-/// Runs `n` Argon2id hashes with the production parameters, so a benchmark
-/// can time hashing inside the real runtime from outside (Workers freeze
-/// `Date.now()` during execution, so the worker cannot time itself). Exists
-/// only in dev mode, like every `/api/v1/internal/dev/*` route.
+/// Runs `n` times one of the costly steps of signing in, so a benchmark can
+/// time it inside the real runtime from outside (Workers freeze `Date.now()`
+/// during execution, so the worker cannot time itself): `what=argon2` (an
+/// Argon2id password hash, the default), `recovery` (checking a recovery
+/// code against a set of ten: one Argon2id hash and ten comparisons) or
+/// `totp` (checking a TOTP code: three HMAC-SHA1 codes). Exists only in dev
+/// mode, like every `/api/v1/internal/dev/*` route.
 fn bench_argon2<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
+    use crate::types::Secret;
+    use crate::users::password;
+    let what = cx.req.query_param("what").unwrap_or("argon2");
+    let max = if what == "totp" { 100_000 } else { 20 };
     let n: u32 = cx
         .req
         .query_param("n")
         .and_then(|n| n.parse().ok())
-        .filter(|n| *n <= 20)
-        .ok_or_else(|| Error::bad_request("n must be an integer from 0 to 20"))?;
-    let pw = crate::types::Secret::new("benchmark password".to_string());
-    for i in 0..n {
-        crate::users::password::hash(&pw, [i as u8; 16])?;
+        .filter(|n| *n <= max)
+        .ok_or_else(|| Error::bad_request(format!("n must be an integer from 0 to {max}")))?;
+    let pw = Secret::new("benchmark password".to_string());
+    match what {
+        "argon2" => {
+            for i in 0..n {
+                password::hash(&pw, [i as u8; 16])?;
+            }
+        }
+        "recovery" => {
+            let set: Vec<String> = (0..10u8)
+                .map(|i| password::hash(&Secret::new(format!("CODE{i:08}")), [7; 16]))
+                .collect::<Result<_>>()?;
+            for _ in 0..n {
+                let typed = password::hash_like(&Secret::new("CODE00000009".to_string()), &set[0])?.unwrap_or_default();
+                if !set.iter().fold(false, |found, h| crate::crypto::ct_eq_str(h, &typed) | found) {
+                    return Err(Error::server("benchmark recovery code did not match"));
+                }
+            }
+        }
+        "totp" => {
+            let secret = [7u8; 20];
+            let now = crate::host::HostExt::now(cx.host);
+            let code = crate::mfa::totp::code_at(&secret, (now / 1000 / 30) as u64);
+            for _ in 0..n {
+                crate::mfa::totp::matching_step(&secret, &code, now)
+                    .ok_or_else(|| Error::server("benchmark TOTP code did not match"))?;
+            }
+        }
+        _ => return Err(Error::bad_request("what must be argon2, recovery or totp")),
     }
-    Ok(json(StatusCode::OK, &serde_json::json!({ "hashes": n })))
+    Ok(json(StatusCode::OK, &serde_json::json!({ "runs": n, "what": what })))
 }

@@ -143,8 +143,12 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             )
         },
         DevBenchArgon2 => Op {
-            query: &["n"],
-            ..page("Run n Argon2id hashes (DEV_MODE=true only)", "platform", Ok::Json(200, open_object()))
+            query: &["n", "what"],
+            ..page(
+                "Run n password hashes, recovery-code or TOTP checks (DEV_MODE=true only)",
+                "platform",
+                Ok::Json(200, open_object()),
+            )
         },
         PlatformJwks => page(
             "The platform's JWKS (super-admin JWTs)",
@@ -706,6 +710,7 @@ pub fn generate() -> Value {
                 "severity" => {
                     json!({ "type": "string", "enum": ["", "info", "warning", "error"], "description": "The least severity listed; empty: all" })
                 }
+                "what" => json!({ "type": "string", "enum": ["argon2", "recovery", "totp"] }),
                 _ => json!({ "type": "string" }),
             };
             params.push(json!({ "name": q, "in": "query", "required": false, "schema": schema }));
