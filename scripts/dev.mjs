@@ -76,7 +76,8 @@ Tessera is running on ${base}
 
   Sign in          ${base}/t/demo/login
                    ${demo.email} / ${demo.adminPassword}
-  Admin UI         ${base}/t/demo/admin  (same credentials)
+  Admin UI         ${base}/t/demo/admin  (same credentials; users at /t/demo/admin/users)
+  Two-step (MFA)   ${base}/t/demo/account  -> "Set up an authenticator app" (README, "Two-step verification")
   Sign up          ${base}/t/demo/signup  (mail lands in the dev mailbox below)
   Discovery        ${base}/t/demo/.well-known/openid-configuration
   JWKS             ${base}/t/demo/.well-known/jwks.json
