@@ -48,9 +48,18 @@ async function signIn(b, email, returnTo = '/t/mfa/account') {
 
 /** The TOTP generator an authenticator app would be, from the page's otpauth URI. */
 function appFromEnrolmentPage(html) {
-  const secret = html.match(/<code id="secret">([^<]+)<\/code>/)[1].replace(/\s+/g, '');
   assert.match(html, /<svg[^>]*>/, 'the QR code is inline SVG');
-  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
+  const href = html.match(/<a id="otpauth" href="([^"]+)"/)[1].replaceAll('&amp;', '&');
+  const totp = OTPAuth.URI.parse(href);
+  assert.ok(totp instanceof OTPAuth.TOTP);
+  assert.equal(totp.issuer, 'Tenant mfa');
+  assert.equal(totp.digits, 6);
+  assert.equal(totp.period, 30);
+  assert.equal(totp.algorithm, 'SHA1');
+  const shown = html.match(/<code id="secret">([^<]+)<\/code>/)[1].replace(/\s+/g, '');
+  assert.equal(totp.secret.base32, shown, 'the key shown as text is the one in the URI');
+  assert.equal(totp.secret.bytes.length, 20, '160-bit secret');
+  return totp;
 }
 
 /** A code of a step not used yet: the next step's when `after` is the current one. */

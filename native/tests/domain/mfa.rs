@@ -504,3 +504,26 @@ fn codes_by_email_enrol_sign_in_once_and_are_limited() {
     let r = s.env.submit(&mut e, "/t/demo/mfa", "/t/demo/mfa", &[("code", &late), ("method", "email")]);
     assert_eq!(r.status, 401, "an expired code is refused");
 }
+
+#[test]
+fn a_password_alone_cannot_add_a_factor_to_an_account_that_has_one() {
+    let s = setup();
+    import(&s, &b32(SECRET), "base32");
+    let mut b = Browser::default();
+    let r = s.env.login(&mut b, "demo", "ana@example.com", PW);
+    assert!(r.header("location").starts_with("/t/demo/mfa?"));
+    // With the pending session: no email enrolment code is sent ...
+    let before = s.env.mailbox_rows();
+    let r = s.env.submit(&mut b, "/t/demo/mfa", "/t/demo/mfa/email", &[("purpose", "enroll")]);
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").starts_with("/t/demo/mfa?"), "{}", r.header("location"));
+    assert_eq!(s.env.mailbox_rows(), before, "no enrolment code was sent");
+    // ... nor does any enrolment complete the sign-in, and the enrolment
+    // page sends back to the challenge.
+    let r = s.env.submit(&mut b, "/t/demo/mfa", "/t/demo/mfa/enroll", &[("code", "123456"), ("method", "email")]);
+    assert!(r.header("location").starts_with("/t/demo/mfa?"));
+    assert!(s.env.get(&mut b, "/t/demo/mfa/enroll").header("location").starts_with("/t/demo/mfa?"));
+    assert_eq!(s.env.get(&mut b, "/t/demo/account").status, 303, "still not signed in");
+    let f = s.env.api("GET", &format!("/t/demo/api/v1/users/{}/mfa", s.user_id), &s.key, None).json();
+    assert!(f["email"].is_null());
+}

@@ -248,7 +248,14 @@ async fn render_enroll<H: Host>(
     // Codes by email only to an address the user has proven.
     let masked = email_otp::masked(&s.user.email);
     let email = s.user.email_verified.then_some((masked.as_str(), sent));
-    page(cx, status, |csrf| pages::mfa_enroll(t, csrf, &svg, &text, return_to, email, msg))
+    page(cx, status, |csrf| {
+        pages::mfa_enroll(
+            t,
+            csrf,
+            &pages::Enrolment { qr_svg: &svg, otpauth_uri: &uri, secret_text: &text, return_to, email },
+            msg,
+        )
+    })
 }
 
 pub async fn enroll_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -276,6 +283,11 @@ pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     if is_locked(cx, &s).await? {
         return locked(cx, &s).await;
+    }
+    if s.pending && mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
+        // A password alone never adds a factor to an account that has one:
+        // that would walk around the factor it has.
+        return Ok(see_other(&with_return(cx, "/mfa", &return_to)));
     }
     let code = form.get("code").unwrap_or("");
     let by_email = form.get("method") == Some("email");
@@ -340,9 +352,12 @@ pub async fn email_send<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         return locked(cx, &s).await;
     }
     let enrolling = form.get("purpose") == Some("enroll");
+    let factors = mfa::factors(cx.host, t.id(), &s.user.id).await?;
+    // Enrolling from a pending session only while the account has no factor
+    // (see `enroll_submit`).
     let allowed =
-        if enrolling { s.user.email_verified } else { mfa::factors(cx.host, t.id(), &s.user.id).await?.has_email() };
-    let back = if enrolling { "/mfa/enroll" } else { "/mfa" };
+        if enrolling { s.user.email_verified && !(s.pending && factors.enrolled()) } else { factors.has_email() };
+    let back = if enrolling && !(s.pending && factors.enrolled()) { "/mfa/enroll" } else { "/mfa" };
     if !allowed {
         return Ok(see_other(&with_return(cx, back, &return_to)));
     }

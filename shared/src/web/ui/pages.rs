@@ -241,15 +241,17 @@ pub fn mfa_challenge(t: &TenantCtx, csrf_token: &str, c: &Challenge, msg: Option
 /// and the first code that confirms it.
 /// `email`: the masked address when the user may enrol codes by email
 /// instead, and whether a code was just sent.
-pub fn mfa_enroll(
-    t: &TenantCtx,
-    csrf_token: &str,
-    qr_svg: &str,
-    secret_text: &str,
-    return_to: &str,
-    email: Option<(&str, bool)>,
-    msg: Option<(&str, &str)>,
-) -> String {
+#[derive(Clone, Copy)]
+pub struct Enrolment<'a> {
+    pub qr_svg: &'a str,
+    pub otpauth_uri: &'a str,
+    pub secret_text: &'a str,
+    pub return_to: &'a str,
+    pub email: Option<(&'a str, bool)>,
+}
+
+pub fn mfa_enroll(t: &TenantCtx, csrf_token: &str, e: &Enrolment, msg: Option<(&str, &str)>) -> String {
+    let Enrolment { qr_svg, otpauth_uri, secret_text, return_to, email } = *e;
     let by_email = match email {
         None => String::new(),
         Some((masked, sent)) => {
@@ -282,8 +284,10 @@ pub fn mfa_enroll(
     };
     let body = format!(
         "{}<p>Scan this code with your authenticator app (Google Authenticator, 1Password, Authy, ...).</p>\
-<figure id=\"qr\">{qr_svg}</figure><p>Or enter this key: <code id=\"secret\">{}</code></p>{}{by_email}",
+<figure id=\"qr\">{qr_svg}</figure><p>On this device: <a id=\"otpauth\" href=\"{}\">open in your authenticator app</a>. \
+Or enter this key: <code id=\"secret\">{}</code></p>{}{by_email}",
         msg_html(msg),
+        escape(otpauth_uri),
         escape(secret_text),
         form(
             &t.path("/mfa/enroll"),
