@@ -232,30 +232,44 @@ fn grouped(secret_b32: &str) -> String {
     secret_b32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
-async fn render_enroll<H: Host>(
-    cx: &Ctx<'_, H>,
-    s: &Session,
-    return_to: &str,
-    sent: bool,
-    status: StatusCode,
-    msg: Option<(&str, &str)>,
-) -> Result<HttpResponse> {
+/// What the enrolment page shows: the secret is opened once per request.
+struct EnrolView {
+    svg: String,
+    uri: String,
+    text: String,
+    /// The masked address, when codes by email may be chosen instead (only
+    /// to an address the user has proven).
+    email: Option<String>,
+}
+
+async fn enrol_view<H: Host>(cx: &Ctx<'_, H>, s: &Session) -> Result<EnrolView> {
     let t = cx.tenant();
     let enrolment = totp::begin(cx.host, t.id(), &s.user.id).await?;
     let uri = totp::otpauth_uri(enrolment.secret.expose(), &t.tenant.name, &s.user.email);
-    let svg = qr_svg(&uri);
-    let text = grouped(&totp::to_base32(enrolment.secret.expose()));
-    // Codes by email only to an address the user has proven.
-    let masked = email_otp::masked(&s.user.email);
-    let email = s.user.email_verified.then_some((masked.as_str(), sent));
-    page(cx, status, |csrf| {
-        pages::mfa_enroll(
-            t,
-            csrf,
-            &pages::Enrolment { qr_svg: &svg, otpauth_uri: &uri, secret_text: &text, return_to, email },
-            msg,
-        )
+    Ok(EnrolView {
+        svg: qr_svg(&uri),
+        text: grouped(&totp::to_base32(enrolment.secret.expose())),
+        uri,
+        email: s.user.email_verified.then(|| email_otp::masked(&s.user.email)),
     })
+}
+
+fn enrol_page<H: Host>(
+    cx: &Ctx<'_, H>,
+    csrf: &str,
+    v: &EnrolView,
+    return_to: &str,
+    sent: bool,
+    msg: Option<(&str, &str)>,
+) -> String {
+    let e = pages::Enrolment {
+        qr_svg: &v.svg,
+        otpauth_uri: &v.uri,
+        secret_text: &v.text,
+        return_to,
+        email: v.email.as_deref().map(|m| (m, sent)),
+    };
+    pages::mfa_enroll(cx.tenant(), csrf, &e, msg)
 }
 
 pub async fn enroll_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -270,7 +284,8 @@ pub async fn enroll_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         return Ok(see_other(&next));
     }
     let sent = cx.req.query_param("sent") == Some("1");
-    render_enroll(cx, &s, &return_to, sent, StatusCode::OK, None).await
+    let view = enrol_view(cx, &s).await?;
+    page(cx, StatusCode::OK, |csrf| enrol_page(cx, csrf, &view, &return_to, sent, None))
 }
 
 pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -303,25 +318,15 @@ pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             totp::Verdict::Wrong | totp::Verdict::Replayed => false,
         }
     };
-    match accepted {
-        true => {}
-        false => {
-            let why = if by_email {
-                "That code is not right, has expired, or was replaced by a newer one."
-            } else {
-                "That code is not right. Check the time on your device and try the next code."
-            };
-            let event =
-                cx.audit_event(EventType::MfaFailed, "enrolment code refused", Some(&s.user.id), serde_json::json!({}));
-            crate::logs::record(cx.host, event.with_user_name(&s.user.email)).await?;
-            let key = throttle::account_key(&s.user.email);
-            let settings = &t.tenant.settings;
-            let window_ms = settings.lockout_minutes as i64 * 60_000;
-            if throttle::record_failure(cx.host, t.id(), &key, settings.lockout_threshold, window_ms).await? {
-                return locked(cx, &s).await;
-            }
-            return render_enroll(cx, &s, &return_to, by_email, StatusCode::UNAUTHORIZED, Some(("error", why))).await;
-        }
+    if !accepted {
+        let why = if by_email {
+            "That code is not right, has expired, or was replaced by a newer one."
+        } else {
+            "That code is not right. Check the time on your device and try the next code."
+        };
+        let view = enrol_view(cx, &s).await?;
+        let rerender = |csrf: &str, msg: Option<(&str, &str)>| enrol_page(cx, csrf, &view, &return_to, by_email, msg);
+        return refuse(cx, &s, EventType::MfaFailed, why, rerender).await;
     }
     if by_email {
         email_otp::confirm(cx.host, t.id(), &s.user.id).await?;
