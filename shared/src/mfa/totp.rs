@@ -85,15 +85,22 @@ pub struct TotpFactor {
     pub last_used_at: Option<i64>,
 }
 
-pub async fn get<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<Option<TotpFactor>> {
+/// The user's row, if any.
+async fn row<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<Option<crate::host::Row>> {
     let rows = host
         .db()
         .query(
-            "SELECT created_at, confirmed_at, last_used_at FROM mfa_totp WHERE tenant_id = ?1 AND user_id = ?2",
+            "SELECT secret_sealed, created_at, confirmed_at, last_used_at FROM mfa_totp WHERE tenant_id = ?1 AND user_id = ?2",
             &[tenant.as_str().into(), user.as_str().into()],
         )
         .await?;
-    rows.first()
+    Ok(rows.into_iter().next())
+}
+
+pub async fn get<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<Option<TotpFactor>> {
+    row(host, tenant, user)
+        .await?
+        .as_ref()
         .map(|r| {
             Ok(TotpFactor {
                 confirmed: r.opt_int("confirmed_at")?.is_some(),
@@ -125,14 +132,7 @@ pub struct Enrolment {
 /// secret is kept until confirmed, so a page reload shows the same QR code.
 /// Refused when an app is already confirmed (remove it first).
 pub async fn begin<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<Enrolment> {
-    let rows = host
-        .db()
-        .query(
-            "SELECT secret_sealed, confirmed_at FROM mfa_totp WHERE tenant_id = ?1 AND user_id = ?2",
-            &[tenant.as_str().into(), user.as_str().into()],
-        )
-        .await?;
-    if let Some(r) = rows.first() {
+    if let Some(r) = row(host, tenant, user).await? {
         if r.opt_int("confirmed_at")?.is_some() {
             return Err(Error::conflict("an authenticator app is already set up; remove it first"));
         }
@@ -171,14 +171,7 @@ pub async fn verify<H: Host>(
     code: &str,
     confirming: bool,
 ) -> Result<Verdict> {
-    let rows = host
-        .db()
-        .query(
-            "SELECT secret_sealed, confirmed_at FROM mfa_totp WHERE tenant_id = ?1 AND user_id = ?2",
-            &[tenant.as_str().into(), user.as_str().into()],
-        )
-        .await?;
-    let Some(r) = rows.first() else {
+    let Some(r) = row(host, tenant, user).await? else {
         return Ok(Verdict::NotEnrolled);
     };
     if r.opt_int("confirmed_at")?.is_some() == confirming {

@@ -39,6 +39,25 @@ async fn mfa_session<H: Host>(cx: &Ctx<'_, H>) -> Result<Option<(Session, String
     Ok(session::any(cx.host, cx.tenant(), Some(&token)).await?.map(|s| (s, token)))
 }
 
+/// A posted MFA form: its CSRF check, where to go after, and the session
+/// (pending or full) with its cookie; or the answer when there is no session
+/// or the account is locked.
+async fn mfa_post<H: Host>(
+    cx: &Ctx<'_, H>,
+) -> Result<std::result::Result<(Form, String, Session, String), HttpResponse>> {
+    let t = cx.tenant();
+    let form = cx.req.form()?;
+    csrf::verify(cx.host, cx.req, t, &form)?;
+    let return_to = safe_return_to(t, form.get("return_to"));
+    let Some((s, token)) = mfa_session(cx).await? else {
+        return Ok(Err(to_login(cx, &return_to)));
+    };
+    if is_locked(cx, &s).await? {
+        return Ok(Err(locked(cx, &s).await?));
+    }
+    Ok(Ok((form, return_to, s, token)))
+}
+
 fn page<H: Host>(cx: &Ctx<'_, H>, status: StatusCode, render: impl FnOnce(&str) -> String) -> Result<HttpResponse> {
     let (token, set) = csrf::issue(cx.host, cx.req, cx.tenant())?;
     Ok(with_cookies(html(status, render(&token)), &set.into_iter().collect::<Vec<_>>()))
@@ -159,15 +178,10 @@ async fn complete<H: Host>(
 
 pub async fn challenge_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
-    let return_to = safe_return_to(t, form.get("return_to"));
-    let Some((s, token)) = mfa_session(cx).await? else {
-        return Ok(to_login(cx, &return_to));
+    let (form, return_to, s, token) = match mfa_post(cx).await? {
+        Ok(p) => p,
+        Err(r) => return Ok(r),
     };
-    if is_locked(cx, &s).await? {
-        return locked(cx, &s).await;
-    }
     let code = form.get("code").unwrap_or("");
     let remember = form.get("remember") == Some("1");
     let factors = mfa::factors(cx.host, t.id(), &s.user.id).await?;
@@ -290,15 +304,10 @@ pub async fn enroll_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 
 pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
-    let return_to = safe_return_to(t, form.get("return_to"));
-    let Some((s, token)) = mfa_session(cx).await? else {
-        return Ok(to_login(cx, &return_to));
+    let (form, return_to, s, token) = match mfa_post(cx).await? {
+        Ok(p) => p,
+        Err(r) => return Ok(r),
     };
-    if is_locked(cx, &s).await? {
-        return locked(cx, &s).await;
-    }
     if s.pending && mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
         // A password alone never adds a factor to an account that has one:
         // that would walk around the factor it has.
@@ -347,15 +356,10 @@ pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 /// email factor) or to set it up (`purpose=enroll`, a verified address).
 pub async fn email_send<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let t = cx.tenant();
-    let form = cx.req.form()?;
-    csrf::verify(cx.host, cx.req, t, &form)?;
-    let return_to = safe_return_to(t, form.get("return_to"));
-    let Some((s, _)) = mfa_session(cx).await? else {
-        return Ok(to_login(cx, &return_to));
+    let (form, return_to, s, _) = match mfa_post(cx).await? {
+        Ok(p) => p,
+        Err(r) => return Ok(r),
     };
-    if is_locked(cx, &s).await? {
-        return locked(cx, &s).await;
-    }
     let enrolling = form.get("purpose") == Some("enroll");
     let factors = mfa::factors(cx.host, t.id(), &s.user.id).await?;
     // Enrolling from a pending session only while the account has no factor
