@@ -5,6 +5,8 @@
 
 use native_host_support::*;
 
+#[path = "domain/audit_log.rs"]
+mod audit_log;
 #[path = "domain/coverage.rs"]
 mod coverage;
 #[path = "domain/jws.rs"]

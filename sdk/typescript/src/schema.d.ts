@@ -4065,6 +4065,10 @@ export interface operations {
                 type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
                 category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification";
                 severity?: "" | "info" | "warning" | "error";
+                user_id?: string;
+                client_id?: string;
+                since?: string;
+                until?: string;
             };
             header?: never;
             path: {
@@ -8816,6 +8820,10 @@ export interface operations {
                 type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
                 category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification";
                 severity?: "" | "info" | "warning" | "error";
+                user_id?: string;
+                client_id?: string;
+                since?: string;
+                until?: string;
             };
             header?: never;
             path: {

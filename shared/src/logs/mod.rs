@@ -9,6 +9,7 @@ pub mod dead_letters;
 pub mod delivery;
 pub mod filter;
 pub mod record;
+pub mod retention;
 pub mod sigv4;
 pub mod sinks;
 pub mod streams;
@@ -388,25 +389,25 @@ const EVENT_COLUMNS: &str = "id, tenant_id, type, severity, description, user_id
 
 /// Platform audit events (every internal API call), newest first.
 pub async fn list_platform<H: Host>(host: &H, limit: u32) -> Result<Vec<LogEvent>> {
-    let rows = host
-        .db()
-        .query(
-            &format!(
-                "SELECT {EVENT_COLUMNS} FROM audit_events WHERE category = 'platform' ORDER BY created_at DESC, rowid DESC LIMIT ?1"
-            ),
-            &[crate::host::Value::Integer(limit as i64)],
-        )
-        .await?;
+    let (sql, params) = platform_query(limit);
+    let rows = host.db().query(&sql, &params).await?;
     rows.iter().map(LogEvent::from_row).collect()
 }
 
 /// What a list of stored events is narrowed to: the filters a log stream
-/// takes (one category, one type, a least severity).
+/// takes (one category, one type, a least severity), a user, a client and a
+/// date range.
 #[derive(Debug, Default, Clone)]
 pub struct ListFilter {
     pub kind: Option<String>,
     pub category: Option<String>,
     pub min_severity: Option<String>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Events at or after this time (ms).
+    pub since: Option<i64>,
+    /// Events before this time (ms).
+    pub until: Option<i64>,
 }
 
 impl ListFilter {
@@ -435,26 +436,60 @@ impl ListFilter {
     }
 }
 
+/// The SQL of a tenant's list and its parameters. Only the filters given
+/// appear, so the planner can pick the index that returns rows in order:
+/// `(tenant_id, type | user_id | client_id, created_at)` for an equality
+/// filter, `(tenant_id, created_at)` otherwise. Category and severity are
+/// checked on the rows that index yields (the unary `+` keeps them from
+/// choosing an index that would need a sort). `native/tests/domain` asserts
+/// the plan of each shape.
+pub fn list_query(tenant: &TenantId, filter: &ListFilter, limit: u32) -> (String, Vec<crate::host::Value>) {
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = ?1");
+    let mut params: Vec<crate::host::Value> = vec![tenant.as_str().into()];
+    let mut and = |clause: &str, value: crate::host::Value| {
+        params.push(value);
+        sql.push_str(&clause.replace('#', &format!("?{}", params.len())));
+    };
+    if let Some(k) = &filter.kind {
+        and(" AND type = #", k.clone().into());
+    }
+    if let Some(u) = &filter.user_id {
+        and(" AND user_id = #", u.clone().into());
+    }
+    if let Some(c) = &filter.client_id {
+        and(" AND client_id = #", c.clone().into());
+    }
+    if let Some(t) = filter.since {
+        and(" AND created_at >= #", t.into());
+    }
+    if let Some(t) = filter.until {
+        and(" AND created_at < #", t.into());
+    }
+    if let Some(types) = filter.category_types() {
+        and(" AND +type IN (SELECT value FROM json_each(#))", types.into());
+    }
+    if let Some(sev) = filter.severities() {
+        and(" AND +severity IN (SELECT value FROM json_each(#))", sev.into());
+    }
+    and(" ORDER BY created_at DESC, rowid DESC LIMIT #", crate::host::Value::Integer(limit as i64));
+    (sql, params)
+}
+
+/// The platform's own events, newest first: served by the
+/// `(category, created_at)` index.
+pub fn platform_query(limit: u32) -> (String, Vec<crate::host::Value>) {
+    (
+        format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE category = 'platform' ORDER BY created_at DESC, rowid DESC LIMIT ?1"
+        ),
+        vec![crate::host::Value::Integer(limit as i64)],
+    )
+}
+
 /// Stored events of a tenant, newest first.
 pub async fn list<H: Host>(host: &H, tenant: &TenantId, filter: &ListFilter, limit: u32) -> Result<Vec<LogEvent>> {
     filter.validate()?;
-    let rows = host
-        .db()
-        .query(
-            &format!(
-                "SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND (?2 IS NULL OR type = ?2)
-                 AND (?3 IS NULL OR type IN (SELECT value FROM json_each(?3)))
-                 AND (?4 IS NULL OR severity IN (SELECT value FROM json_each(?4)))
-                 ORDER BY created_at DESC, rowid DESC LIMIT ?5"
-            ),
-            &[
-                tenant.as_str().into(),
-                filter.kind.clone().into(),
-                filter.category_types().into(),
-                filter.severities().into(),
-                crate::host::Value::Integer(limit as i64),
-            ],
-        )
-        .await?;
+    let (sql, params) = list_query(tenant, filter, limit);
+    let rows = host.db().query(&sql, &params).await?;
     rows.iter().map(LogEvent::from_row).collect()
 }

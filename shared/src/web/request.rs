@@ -97,9 +97,27 @@ impl Request {
 
     /// The audit log's filters from the query (`type`, `category`,
     /// `severity`); an empty value is no filter.
-    pub fn log_filter(&self) -> crate::logs::ListFilter {
+    /// The audit-log filters of the query; dates are RFC 3339 (`since`
+    /// inclusive, `until` exclusive).
+    pub fn log_filter(&self) -> Result<crate::logs::ListFilter> {
         let q = |n: &str| self.query_param(n).filter(|v| !v.is_empty()).map(str::to_owned);
-        crate::logs::ListFilter { kind: q("type"), category: q("category"), min_severity: q("severity") }
+        let date = |n: &str| -> Result<Option<i64>> {
+            q(n).map(|v| {
+                chrono::DateTime::parse_from_rfc3339(&v).map(|d| d.timestamp_millis()).map_err(|_| {
+                    Error::bad_request(format!("{n} must be an RFC 3339 date-time, like 2026-12-01T00:00:00Z"))
+                })
+            })
+            .transpose()
+        };
+        Ok(crate::logs::ListFilter {
+            kind: q("type"),
+            category: q("category"),
+            min_severity: q("severity"),
+            user_id: q("user_id"),
+            client_id: q("client_id"),
+            since: date("since")?,
+            until: date("until")?,
+        })
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {

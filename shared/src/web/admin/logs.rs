@@ -15,8 +15,15 @@ pub async fn list<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         Err(r) => return Ok(r),
     };
     let t = cx.tenant();
-    let filter = cx.req.log_filter();
-    let (events, error) = match crate::logs::list(cx.host, t.id(), &filter, 100).await {
+    let (filter, bad_date) = match cx.req.log_filter() {
+        Ok(f) => (f, None),
+        Err(e) => (Default::default(), Some(e)),
+    };
+    let listed = match bad_date {
+        Some(e) => Err(e),
+        None => crate::logs::list(cx.host, t.id(), &filter, 100).await,
+    };
+    let (events, error) = match listed {
         Ok(e) => (e, None),
         Err(e) if e.kind == crate::error::ErrorKind::InvalidRequest => (Vec::new(), Some(e.detail)),
         Err(e) => return Err(e),

@@ -179,6 +179,6 @@ async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<H
 
 pub async fn logs<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let page = cx.req.page()?;
-    let events = crate::logs::list(cx.host, cx.tenant().id(), &cx.req.log_filter(), page.limit).await?;
+    let events = crate::logs::list(cx.host, cx.tenant().id(), &cx.req.log_filter()?, page.limit).await?;
     Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
 }

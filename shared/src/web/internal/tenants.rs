@@ -84,7 +84,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
                 }
                 RouteId::TenantLogs => {
                     let page = cx.req.page()?;
-                    let events = logs::list(cx.host, &t.id, &cx.req.log_filter(), page.limit).await?;
+                    let events = logs::list(cx.host, &t.id, &cx.req.log_filter()?, page.limit).await?;
                     Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
                 }
                 _ => Err(Error::not_found("no such route")),

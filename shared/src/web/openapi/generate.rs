@@ -124,7 +124,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         ),
         DomainRemove => page("Unmap a custom domain", "platform", Ok::Empty),
         TenantLogs => Op {
-            query: &["limit", "type", "category", "severity"],
+            query: &["limit", "type", "category", "severity", "user_id", "client_id", "since", "until"],
             ..page(
                 "A tenant's audit events",
                 "platform",
@@ -299,7 +299,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             Ok::Redirect,
         ),
         LogsList => Op {
-            query: &["limit", "type", "category", "severity"],
+            query: &["limit", "type", "category", "severity", "user_id", "client_id", "since", "until"],
             ..page(
                 "The tenant's audit events",
                 "logs",
@@ -711,6 +711,7 @@ pub fn generate() -> Value {
                     json!({ "type": "string", "enum": ["", "info", "warning", "error"], "description": "The least severity listed; empty: all" })
                 }
                 "what" => json!({ "type": "string", "enum": ["argon2", "recovery", "totp"] }),
+                "since" | "until" => json!({ "type": "string", "format": "date-time" }),
                 _ => json!({ "type": "string" }),
             };
             params.push(json!({ "name": q, "in": "query", "required": false, "schema": schema }));
