@@ -23,6 +23,8 @@ fn main() {
     let host = NativeHost::in_memory().expect("migrations");
     host.set_secret("MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
     host.set_secret("PLATFORM_API_KEY", "bench-platform-key-0123456789");
+    // Local use: no mail provider or public URL to configure.
+    host.set_var("DEV_MODE", "true");
     let p = [("authorization", "Bearer bench-platform-key-0123456789"), ("content-type", "application/json")];
     send(&host, "POST", "/api/v1/internal/tenants", &p, r#"{"slug":"bench"}"#);
     let (_, k) = send(&host, "POST", "/api/v1/internal/tenants/bench/api-keys", &p, "");
