@@ -4069,6 +4069,8 @@ export interface operations {
                 client_id?: string;
                 since?: string;
                 until?: string;
+                from?: string;
+                take?: number;
             };
             header?: never;
             path: {
@@ -8824,6 +8826,8 @@ export interface operations {
                 client_id?: string;
                 since?: string;
                 until?: string;
+                from?: string;
+                take?: number;
             };
             header?: never;
             path: {

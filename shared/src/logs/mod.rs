@@ -291,8 +291,12 @@ pub struct Prepared {
     pub json: String,
 }
 
-/// The event's columns, bound as ?1..?15.
-const INSERT_COLUMNS: &str = "INSERT INTO audit_events (id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at, client_id, client_name, user_name, user_agent, hostname)";
+/// The event's columns, bound as ?1..?15, then its place in the tenant's
+/// sequence (checkpoint pagination): the next number, found through the
+/// `(tenant_id, seq)` index inside the write, where SQLite (D1 included)
+/// has one writer at a time.
+const INSERT_COLUMNS: &str = "INSERT INTO audit_events (id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at, client_id, client_name, user_name, user_agent, hostname, seq)";
+const NEXT_SEQ: &str = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events WHERE tenant_id IS ?2)";
 
 impl Prepared {
     /// The same event, stored only if the access token `jti` was recorded
@@ -302,7 +306,7 @@ impl Prepared {
         let mut params = self.statement.params;
         params.push(jti.into());
         let sql = format!(
-            "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15
+            "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_SEQ}
              WHERE EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?16 AND tenant_id IS ?2)"
         );
         Prepared { id: self.id, statement: crate::host::Statement::new(sql, params), json: self.json }
@@ -341,7 +345,9 @@ pub fn prepare<H: Host>(host: &H, audit: Audit<'_>) -> Prepared {
     };
     let json = serde_json::to_string(&event).unwrap_or_default();
     let statement = crate::host::Statement::new(
-        format!("{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+        format!(
+            "{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_SEQ})"
+        ),
         vec![
             id.as_str().into(),
             event.tenant_id.into(),
@@ -484,6 +490,51 @@ pub fn platform_query(limit: u32) -> (String, Vec<crate::host::Value>) {
         ),
         vec![crate::host::Value::Integer(limit as i64)],
     )
+}
+
+/// Checkpoint reads take at most this many events.
+pub const MAX_TAKE: u32 = 100;
+
+/// The events of a tenant stored after the event `from` (or from the
+/// oldest retained, without one), in the order they were stored, at most
+/// `take`: Auth0's checkpoint pagination. Served by `(tenant_id, seq)`.
+pub fn checkpoint_query(tenant: &TenantId, from: Option<&str>, take: u32) -> (String, Vec<crate::host::Value>) {
+    let after = if from.is_some() {
+        "(SELECT seq FROM audit_events WHERE tenant_id = ?1 AND id = ?2)"
+    } else {
+        "COALESCE(?2, 0)"
+    };
+    (
+        format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND seq > {after} ORDER BY seq LIMIT ?3"
+        ),
+        vec![tenant.as_str().into(), from.map(str::to_owned).into(), crate::host::Value::Integer(take as i64)],
+    )
+}
+
+/// See [`checkpoint_query`]. A `from` that names no retained event of the
+/// tenant is refused (start again without it).
+pub async fn list_from<H: Host>(host: &H, tenant: &TenantId, from: Option<&str>, take: u32) -> Result<Vec<LogEvent>> {
+    if !(1..=MAX_TAKE).contains(&take) {
+        return Err(crate::error::Error::bad_request(format!("take must be from 1 to {MAX_TAKE}")));
+    }
+    if let Some(id) = from {
+        let found = host
+            .db()
+            .query(
+                "SELECT 1 AS ok FROM audit_events WHERE tenant_id = ?1 AND id = ?2",
+                &[tenant.as_str().into(), id.into()],
+            )
+            .await?;
+        if found.is_empty() {
+            return Err(crate::error::Error::bad_request(
+                "from names no retained event of this tenant; start again without it",
+            ));
+        }
+    }
+    let (sql, params) = checkpoint_query(tenant, from, take);
+    let rows = host.db().query(&sql, &params).await?;
+    rows.iter().map(LogEvent::from_row).collect()
 }
 
 /// Stored events of a tenant, newest first.

@@ -178,7 +178,29 @@ async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<H
 }
 
 pub async fn logs<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
-    let page = cx.req.page()?;
-    let events = crate::logs::list(cx.host, cx.tenant().id(), &cx.req.log_filter()?, page.limit).await?;
+    list_logs(cx, cx.tenant().id()).await
+}
+
+/// A tenant's audit events (the tenant API and the platform API): newest
+/// first with filters and `limit`, or, with `from` and/or `take`, what was
+/// stored after a checkpoint in storage order (Auth0's checkpoint
+/// pagination), which takes no filters.
+pub async fn list_logs<H: Host>(cx: &Ctx<'_, H>, tenant: &crate::types::TenantId) -> Result<HttpResponse> {
+    let from = cx.req.query_param("from").filter(|v| !v.is_empty());
+    let take = cx.req.query_param("take").filter(|v| !v.is_empty());
+    let events = if from.is_some() || take.is_some() {
+        const FILTERS: [&str; 8] = ["type", "category", "severity", "user_id", "client_id", "since", "until", "limit"];
+        if let Some(f) = FILTERS.iter().find(|f| cx.req.query_param(f).is_some_and(|v| !v.is_empty())) {
+            return Err(Error::bad_request(format!("from/take (checkpoint pagination) cannot be combined with {f}")));
+        }
+        let take = match take {
+            None => 50,
+            Some(t) => t.parse().map_err(|_| Error::bad_request("take must be an integer from 1 to 100"))?,
+        };
+        crate::logs::list_from(cx.host, tenant, from, take).await?
+    } else {
+        let page = cx.req.page()?;
+        crate::logs::list(cx.host, tenant, &cx.req.log_filter()?, page.limit).await?
+    };
     Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
 }

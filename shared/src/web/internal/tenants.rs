@@ -82,11 +82,7 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
                         .await?;
                     Ok(no_content())
                 }
-                RouteId::TenantLogs => {
-                    let page = cx.req.page()?;
-                    let events = logs::list(cx.host, &t.id, &cx.req.log_filter()?, page.limit).await?;
-                    Ok(json(StatusCode::OK, &serde_json::json!({ "logs": events })))
-                }
+                RouteId::TenantLogs => crate::web::api::users::list_logs(cx, &t.id).await,
                 _ => Err(Error::not_found("no such route")),
             }
         }

@@ -124,7 +124,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         ),
         DomainRemove => page("Unmap a custom domain", "platform", Ok::Empty),
         TenantLogs => Op {
-            query: &["limit", "type", "category", "severity", "user_id", "client_id", "since", "until"],
+            query: &["limit", "type", "category", "severity", "user_id", "client_id", "since", "until", "from", "take"],
             ..page(
                 "A tenant's audit events",
                 "platform",
@@ -299,7 +299,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             Ok::Redirect,
         ),
         LogsList => Op {
-            query: &["limit", "type", "category", "severity", "user_id", "client_id", "since", "until"],
+            query: &["limit", "type", "category", "severity", "user_id", "client_id", "since", "until", "from", "take"],
             ..page(
                 "The tenant's audit events",
                 "logs",
@@ -694,6 +694,12 @@ pub fn generate() -> Value {
         for q in op.query {
             let schema = match *q {
                 "limit" | "n" | "max_age" => json!({ "type": "integer" }),
+                "take" => {
+                    json!({ "type": "integer", "minimum": 1, "maximum": 100, "description": "Checkpoint pagination: how many events after `from` (default 50)" })
+                }
+                "from" => {
+                    json!({ "type": "string", "description": "Checkpoint pagination: the log_id after which to read, in storage order" })
+                }
                 // The audit log's filters: the names a log stream's filter
                 // takes; an empty value is no filter (what an HTML form's
                 // "any" sends).
