@@ -103,4 +103,83 @@ fn main() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+    storage_and_write_rate();
+}
+
+/// A token request's event as the core prepares it, for `tenant`.
+fn token_event(host: &NativeHost, tenant: &tessera_core::types::TenantId) -> tessera_core::host::Statement {
+    use tessera_core::logs::{prepare, Audit, EventContext, EventType};
+    let audit = Audit {
+        tenant: Some(tenant),
+        kind: EventType::TokenFromClientCredentials,
+        description: "client credentials".into(),
+        user: None,
+        context: EventContext {
+            client_id: Some("k3Jd9sPq0aLm2Xz8Vb7Nc6Qw".into()),
+            client_name: Some("Billing service".into()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36".into()),
+            hostname: Some("id.example.com".into()),
+            ..Default::default()
+        },
+        client_ip: "203.0.113.42",
+        details: serde_json::json!({ "scope": "read:things", "audience": "https://api.example.com" }),
+    };
+    prepare(&tessera_native::HostView::new(host), audit).statement
+}
+
+fn run(host: &NativeHost, st: &tessera_core::host::Statement) {
+    let conn = host.db.conn();
+    let params: Vec<rusqlite::types::Value> = st
+        .params
+        .iter()
+        .map(|v| match v {
+            tessera_core::host::Value::Null => rusqlite::types::Value::Null,
+            tessera_core::host::Value::Integer(i) => rusqlite::types::Value::Integer(*i),
+            tessera_core::host::Value::Real(r) => rusqlite::types::Value::Real(*r),
+            tessera_core::host::Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+        })
+        .collect();
+    conn.execute(&st.sql, rusqlite::params_from_iter(params)).expect("insert");
+}
+
+fn storage_and_write_rate() {
+    let dir = std::env::temp_dir().join(format!("tessera-bench-events-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let host = NativeHost::with_db(tessera_native::SqliteDb::open(&dir.join("events.db")).expect("migrations"));
+    host.set_secret("MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    host.set_secret("PLATFORM_API_KEY", PLATFORM);
+    host.set_var("DEV_MODE", "true");
+    post(&host, "/api/v1/internal/tenants", r#"{"slug":"bench"}"#);
+    let tenant = tessera_core::types::TenantId(
+        host.db.conn().query_row("SELECT id FROM tenants WHERE slug = 'bench'", [], |r| r.get(0)).expect("tenant"),
+    );
+    let size = |host: &NativeHost| -> i64 {
+        host.db.conn().query_row("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [], |r| r.get(0)).expect("size")
+    };
+    // One at a time, each its own transaction (what a request does).
+    let n = 20_000;
+    let before = size(&host);
+    let t = Instant::now();
+    for _ in 0..n {
+        run(&host, &token_event(&host, &tenant));
+    }
+    let single = n as f64 / t.elapsed().as_secs_f64();
+    // In batches of 100 per transaction (what a queue consumer could do).
+    let batches = 800;
+    let t = Instant::now();
+    for _ in 0..batches {
+        host.db.conn().execute_batch("BEGIN").expect("begin");
+        for _ in 0..100 {
+            run(&host, &token_event(&host, &tenant));
+        }
+        host.db.conn().execute_batch("COMMIT").expect("commit");
+    }
+    let batched = (batches * 100) as f64 / t.elapsed().as_secs_f64();
+    let stored = n + batches * 100;
+    let bytes = (size(&host) - before) as f64 / stored as f64;
+    println!(
+        "a token request's audit event: {bytes:.0} bytes stored (row and its 6 indexes, {stored} events); \
+         {single:.0} events/s one per transaction, {batched:.0} events/s in batches of 100 (native SQLite, one thread, a file with the rollback journal)"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
