@@ -117,7 +117,10 @@ fn token_event(host: &NativeHost, tenant: &tessera_core::types::TenantId) -> tes
         context: EventContext {
             client_id: Some("k3Jd9sPq0aLm2Xz8Vb7Nc6Qw".into()),
             client_name: Some("Billing service".into()),
-            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36".into()),
+            user_agent: Some(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+                    .into(),
+            ),
             hostname: Some("id.example.com".into()),
             ..Default::default()
         },
@@ -154,7 +157,10 @@ fn storage_and_write_rate() {
         host.db.conn().query_row("SELECT id FROM tenants WHERE slug = 'bench'", [], |r| r.get(0)).expect("tenant"),
     );
     let size = |host: &NativeHost| -> i64 {
-        host.db.conn().query_row("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [], |r| r.get(0)).expect("size")
+        host.db
+            .conn()
+            .query_row("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [], |r| r.get(0))
+            .expect("size")
     };
     // One at a time, each its own transaction (what a request does).
     let n = 20_000;
@@ -178,7 +184,7 @@ fn storage_and_write_rate() {
     let stored = n + batches * 100;
     let bytes = (size(&host) - before) as f64 / stored as f64;
     println!(
-        "a token request's audit event: {bytes:.0} bytes stored (row and its 6 indexes, {stored} events); \
+        "a token request's audit event: {bytes:.0} bytes stored (row and its 7 indexes, {stored} events); \
          {single:.0} events/s one per transaction, {batched:.0} events/s in batches of 100 (native SQLite, one thread, a file with the rollback journal)"
     );
     let _ = std::fs::remove_dir_all(&dir);
