@@ -176,9 +176,11 @@ fn the_logs_api_filters_by_user_client_and_dates() {
     // Ten minutes back, inclusive, plus what the API calls themselves logged.
     let n = r.json()["logs"].as_array().unwrap().iter().filter(|e| e["description"] == "bench").count();
     assert_eq!(n, 11);
-    let r = env.api("GET", "/t/demo/api/v1/logs?since=yesterday", &key, None);
-    assert_eq!(r.status, 400);
-    assert_eq!(r.header("content-type"), "application/problem+json");
+    for bad in ["since=yesterday", "since=", "until=", "take="] {
+        let r = env.api("GET", &format!("/t/demo/api/v1/logs?{bad}"), &key, None);
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert_eq!(r.header("content-type"), "application/problem+json");
+    }
 }
 
 fn urlencode(s: &str) -> String {

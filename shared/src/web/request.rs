@@ -101,13 +101,16 @@ impl Request {
     /// inclusive, `until` exclusive).
     pub fn log_filter(&self) -> Result<crate::logs::ListFilter> {
         let q = |n: &str| self.query_param(n).filter(|v| !v.is_empty()).map(str::to_owned);
+        // A date given empty is not a date (the empty value means "no
+        // filter" only for the enumerated filters above).
         let date = |n: &str| -> Result<Option<i64>> {
-            q(n).map(|v| {
-                chrono::DateTime::parse_from_rfc3339(&v).map(|d| d.timestamp_millis()).map_err(|_| {
-                    Error::bad_request(format!("{n} must be an RFC 3339 date-time, like 2026-12-01T00:00:00Z"))
+            self.query_param(n)
+                .map(|v| {
+                    chrono::DateTime::parse_from_rfc3339(v).map(|d| d.timestamp_millis()).map_err(|_| {
+                        Error::bad_request(format!("{n} must be an RFC 3339 date-time, like 2026-12-01T00:00:00Z"))
+                    })
                 })
-            })
-            .transpose()
+                .transpose()
         };
         Ok(crate::logs::ListFilter {
             kind: q("type"),

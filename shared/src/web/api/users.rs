@@ -187,7 +187,7 @@ pub async fn logs<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 /// pagination), which takes no filters.
 pub async fn list_logs<H: Host>(cx: &Ctx<'_, H>, tenant: &crate::types::TenantId) -> Result<HttpResponse> {
     let from = cx.req.query_param("from").filter(|v| !v.is_empty());
-    let take = cx.req.query_param("take").filter(|v| !v.is_empty());
+    let take = cx.req.query_param("take");
     let events = if from.is_some() || take.is_some() {
         const FILTERS: [&str; 8] = ["type", "category", "severity", "user_id", "client_id", "since", "until", "limit"];
         if let Some(f) = FILTERS.iter().find(|f| cx.req.query_param(f).is_some_and(|v| !v.is_empty())) {
