@@ -132,16 +132,7 @@ fn token_event(host: &NativeHost, tenant: &tessera_core::types::TenantId) -> tes
 
 fn run(host: &NativeHost, st: &tessera_core::host::Statement) {
     let conn = host.db.conn();
-    let params: Vec<rusqlite::types::Value> = st
-        .params
-        .iter()
-        .map(|v| match v {
-            tessera_core::host::Value::Null => rusqlite::types::Value::Null,
-            tessera_core::host::Value::Integer(i) => rusqlite::types::Value::Integer(*i),
-            tessera_core::host::Value::Real(r) => rusqlite::types::Value::Real(*r),
-            tessera_core::host::Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
-        })
-        .collect();
+    let params: Vec<rusqlite::types::Value> = st.params.iter().map(tessera_native::to_sql).collect();
     conn.execute(&st.sql, rusqlite::params_from_iter(params)).expect("insert");
 }
 

@@ -94,7 +94,9 @@ impl SqliteDb {
     }
 }
 
-fn to_sql(v: &Value) -> SqlValue {
+/// A core parameter as rusqlite binds it (tests and benchmarks that run
+/// the core's statements on the connection directly use it too).
+pub fn to_sql(v: &Value) -> SqlValue {
     match v {
         Value::Null => SqlValue::Null,
         Value::Integer(i) => SqlValue::Integer(*i),

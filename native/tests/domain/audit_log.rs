@@ -16,20 +16,11 @@ use tessera_native::HostView;
 
 const DAY: i64 = 86_400_000;
 
-fn to_sql(v: &V) -> rusqlite::types::Value {
-    match v {
-        V::Null => rusqlite::types::Value::Null,
-        V::Integer(i) => rusqlite::types::Value::Integer(*i),
-        V::Real(r) => rusqlite::types::Value::Real(*r),
-        V::Text(t) => rusqlite::types::Value::Text(t.clone()),
-    }
-}
-
 /// The plan's lines for `sql` with `params`.
 fn plan(env: &Env, sql: &str, params: &[V]) -> Vec<String> {
     let conn = env.host.db.conn();
     let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-    let params: Vec<rusqlite::types::Value> = params.iter().map(to_sql).collect();
+    let params: Vec<rusqlite::types::Value> = params.iter().map(tessera_native::to_sql).collect();
     st.query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3)).unwrap().map(|r| r.unwrap()).collect()
 }
 

@@ -414,16 +414,7 @@ fn write_users_cannot_make_or_take_over_an_administrator() {
 fn commit_before_the_tokens(s: &Setup, statements: Vec<tessera_core::host::Statement>) {
     s.env.host.db.before_next_batch(move |conn| {
         for st in statements {
-            let params: Vec<rusqlite::types::Value> = st
-                .params
-                .iter()
-                .map(|v| match v {
-                    tessera_core::host::Value::Null => rusqlite::types::Value::Null,
-                    tessera_core::host::Value::Integer(i) => rusqlite::types::Value::Integer(*i),
-                    tessera_core::host::Value::Real(f) => rusqlite::types::Value::Real(*f),
-                    tessera_core::host::Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
-                })
-                .collect();
+            let params: Vec<rusqlite::types::Value> = st.params.iter().map(tessera_native::to_sql).collect();
             conn.execute(&st.sql, rusqlite::params_from_iter(params)).unwrap();
         }
     });
