@@ -317,11 +317,16 @@ test('a large body without a declared length gets 413, not a 5xx', async () => {
   // the whole upload before the Worker runs.) Last in this file: after the
   // Worker stops reading an upload early, wrangler's local proxy stalls the
   // next request for several seconds (production discards the rest).
-  const r = await rawRequest(server.url, {
+  const send = () => rawRequest(server.url, {
     method: 'POST',
     path: '/t/alpha/signup',
     headers: { host: new URL(server.url).host, 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' },
     body: `email=a%40b.test&pad=${'x'.repeat(1024 * 1024)}`,
   });
+  let r = await send();
+  // wrangler's local proxy (not the Worker, not production) sometimes
+  // answers a streamed upload with this 503 when it reloads the runtime; one
+  // retry, and only for that exact message of the dev proxy.
+  if (r.status === 503 && r.text.includes('Your worker restarted mid-request')) r = await send();
   assert.equal(r.status, 413, r.text.slice(0, 200));
 });
