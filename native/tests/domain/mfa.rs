@@ -201,7 +201,6 @@ fn sign_in_with_a_code_gives_amr_and_acr_and_a_code_is_single_use() {
         types.contains(&"gd_auth_succeed".to_string()) && types.contains(&"gd_auth_failed".to_string()),
         "{types:?}"
     );
-    let _ = query_of;
 }
 
 #[test]

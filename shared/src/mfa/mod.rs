@@ -103,6 +103,20 @@ pub async fn factors<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Res
     })
 }
 
+/// Whether the user has a confirmed factor: one query, for the paths that
+/// need only this answer (every sign-in and authorization request).
+pub async fn enrolled<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<bool> {
+    let rows = host
+        .db()
+        .query(
+            "SELECT EXISTS (SELECT 1 FROM mfa_totp WHERE tenant_id = ?1 AND user_id = ?2 AND confirmed_at IS NOT NULL)
+                 OR EXISTS (SELECT 1 FROM mfa_email WHERE tenant_id = ?1 AND user_id = ?2 AND confirmed_at IS NOT NULL) AS yes",
+            &[tenant.as_str().into(), user.as_str().into()],
+        )
+        .await?;
+    Ok(rows.first().map(|r| r.bool("yes")).transpose()?.unwrap_or(false))
+}
+
 /// Removes every factor and remembered browser of a user; whether there was
 /// anything to remove.
 pub async fn reset<H: Host>(host: &H, tenant: &TenantId, user: &UserId) -> Result<bool> {

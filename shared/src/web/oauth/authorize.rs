@@ -73,7 +73,7 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let could_need = demand.acr_mfa
         || (demand.policy != mfa::Policy::Never && (session.mfa_time.is_none() || demand.max_age.is_some()));
     if could_need {
-        let enrolled = mfa::factors(cx.host, t.id(), &session.user.id).await?.enrolled();
+        let enrolled = mfa::enrolled(cx.host, t.id(), &session.user.id).await?;
         if mfa::step_up_needed(&demand, enrolled, &session.amr, session.mfa_time, now) {
             if ar.prompt.iter().any(|p| p == "none") {
                 return Ok(fail("interaction_required", "a second factor is required"));

@@ -174,7 +174,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         let h = password::hash(&pw, crate::host::HostExt::random_bytes::<16>(cx.host))?;
         users::set_password_hash(cx.host, tenant_id, &user.id, &h).await?;
     }
-    let enrolled = mfa::factors(cx.host, tenant_id, &user.id).await?.enrolled();
+    let enrolled = mfa::enrolled(cx.host, tenant_id, &user.id).await?;
     let second_factor = match settings.mfa_policy {
         mfa::Policy::Never => false,
         mfa::Policy::Optional => enrolled,

@@ -98,6 +98,18 @@ fn challenge_view<'a, H: Host>(
     }
 }
 
+/// Records an event about `user`, with the name Auth0's records carry.
+async fn audit_user<H: Host>(
+    cx: &Ctx<'_, H>,
+    user: &crate::users::User,
+    kind: EventType,
+    what: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    let e = cx.audit_event(kind, what, Some(&user.id), details);
+    crate::logs::record(cx.host, e.with_user_name(&user.email)).await
+}
+
 /// The lock message, after which the pending session is gone.
 const LOCKED: &str = "Too many failed attempts for this account. Try again later.";
 
@@ -111,18 +123,18 @@ async fn refuse<H: Host>(
 ) -> Result<HttpResponse> {
     let t = cx.tenant();
     let settings = &t.tenant.settings;
-    let event = cx.audit_event(kind, why, Some(&s.user.id), serde_json::json!({}));
-    crate::logs::record(cx.host, event.with_user_name(&s.user.email)).await?;
+    audit_user(cx, &s.user, kind, why, serde_json::json!({})).await?;
     let window_ms = settings.lockout_minutes as i64 * 60_000;
     let key = throttle::account_key(&s.user.email);
     if throttle::record_failure(cx.host, t.id(), &key, settings.lockout_threshold, window_ms).await? {
-        let event = cx.audit_event(
+        audit_user(
+            cx,
+            &s.user,
             EventType::AccountLocked,
             "account locked after failed second-factor attempts",
-            Some(&s.user.id),
             serde_json::json!({}),
-        );
-        crate::logs::record(cx.host, event.with_user_name(&s.user.email)).await?;
+        )
+        .await?;
         return locked(cx, s).await;
     }
     page(cx, StatusCode::UNAUTHORIZED, |csrf| rerender(csrf, Some(("error", why))))
@@ -166,12 +178,10 @@ async fn complete<H: Host>(
         let (value, max_age) = mfa::remember_browser(cx.host, t.id(), &s.user.id, cx.host.now(), days).await?;
         cookies.push(cookie(t, mfa::REMEMBER_COOKIE, value.expose(), max_age));
     }
-    let e = cx.audit_event(event, "second factor verified", Some(&s.user.id), serde_json::json!({}));
-    crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+    audit_user(cx, &s.user, event, "second factor verified", serde_json::json!({})).await?;
     if s.pending {
         crate::users::record_login(cx.host, t.id(), &s.user.id).await?;
-        let e = cx.audit_event(EventType::LoginSuccess, "login", Some(&s.user.id), serde_json::json!({ "mfa": true }));
-        crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+        audit_user(cx, &s.user, EventType::LoginSuccess, "login", serde_json::json!({ "mfa": true })).await?;
     }
     Ok(Some(cookies))
 }
@@ -292,7 +302,7 @@ pub async fn enroll_show<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let Some((s, _)) = mfa_session(cx).await? else {
         return Ok(to_login(cx, &return_to));
     };
-    if mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
+    if mfa::enrolled(cx.host, t.id(), &s.user.id).await? {
         // Already set up: a pending session is asked for the code instead.
         let next = if s.pending { with_return(cx, "/mfa", &return_to) } else { return_to };
         return Ok(see_other(&next));
@@ -308,7 +318,7 @@ pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         Ok(p) => p,
         Err(r) => return Ok(r),
     };
-    if s.pending && mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
+    if s.pending && mfa::enrolled(cx.host, t.id(), &s.user.id).await? {
         // A password alone never adds a factor to an account that has one:
         // that would walk around the factor it has.
         return Ok(see_other(&with_return(cx, "/mfa", &return_to)));
@@ -343,8 +353,7 @@ pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let codes = recovery::regenerate(cx.host, t.id(), &s.user.id).await?;
     let what = if by_email { "codes by email set up" } else { "authenticator app set up" };
     let factor = if by_email { "email" } else { "totp" };
-    let e = cx.audit_event(EventType::MfaEnrolled, what, Some(&s.user.id), serde_json::json!({ "factor": factor }));
-    crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+    audit_user(cx, &s.user, EventType::MfaEnrolled, what, serde_json::json!({ "factor": factor })).await?;
     let Some(cookies) = complete(cx, &s, &token, true, false, EventType::MfaSuccess).await? else {
         return Ok(to_login(cx, &return_to));
     };
@@ -377,13 +386,8 @@ pub async fn email_send<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             Ok(see_other(&format!("{next}&sent=1")))
         }
         email_otp::Sent::TooMany => {
-            let e = cx.audit_event(
-                EventType::MfaRateLimited,
-                "too many codes requested",
-                Some(&s.user.id),
-                serde_json::json!({}),
-            );
-            crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+            audit_user(cx, &s.user, EventType::MfaRateLimited, "too many codes requested", serde_json::json!({}))
+                .await?;
             let body = pages::notice(
                 t,
                 "Two-step verification",
@@ -463,13 +467,14 @@ pub async fn account_remove<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     };
     let t = cx.tenant();
     if mfa::reset(cx.host, t.id(), &s.user.id).await? {
-        let e = cx.audit_event(
+        audit_user(
+            cx,
+            &s.user,
             EventType::MfaUnenrolled,
             "two-step verification turned off by the user",
-            Some(&s.user.id),
             serde_json::json!({ "by": "user" }),
-        );
-        crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+        )
+        .await?;
     }
     Ok(see_other(&t.path("/account")))
 }
@@ -481,17 +486,12 @@ pub async fn account_recovery_codes<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResp
         Err(r) => return Ok(r),
     };
     let t = cx.tenant();
-    if !mfa::factors(cx.host, t.id(), &s.user.id).await?.enrolled() {
+    if !mfa::enrolled(cx.host, t.id(), &s.user.id).await? {
         return Ok(see_other(&t.path("/account")));
     }
     let codes = recovery::regenerate(cx.host, t.id(), &s.user.id).await?;
-    let e = cx.audit_event(
-        EventType::MfaRecoveryCodesRegenerated,
-        "new recovery codes",
-        Some(&s.user.id),
-        serde_json::json!({}),
-    );
-    crate::logs::record(cx.host, e.with_user_name(&s.user.email)).await?;
+    audit_user(cx, &s.user, EventType::MfaRecoveryCodesRegenerated, "new recovery codes", serde_json::json!({}))
+        .await?;
     let shown: Vec<String> = codes.iter().map(|c| c.expose().clone()).collect();
     Ok(html(StatusCode::OK, pages::recovery_codes(t, &shown, &t.path("/account"))))
 }
