@@ -32,6 +32,15 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
+# clang and llvm-ar for QuickJS's C in the actions' JavaScript runner
+# (wasm32-unknown-unknown; rquickjs brings its own libc headers).
+if ! command -v clang-14 >/dev/null 2>&1 || ! command -v llvm-ar-14 >/dev/null 2>&1; then
+  say "apt-get install clang-14 llvm-14"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq clang-14 llvm-14 >/dev/null
+fi
+
 # Debian's Chromium for the admin UI browser tests (playwright-core drives it;
 # browsers cannot be downloaded here).
 if ! command -v chromium >/dev/null 2>&1; then

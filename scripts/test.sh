@@ -16,11 +16,17 @@ bash scripts/setup.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "the actions' Wasm: the JavaScript runner and the example component"
+bash scripts/build-actions.sh
+
 step "cargo clippy (native and wasm32)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p tessera-workers --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tessera-spin --target wasm32-wasip2 -- -D warnings
 cargo clippy -p tessera-spin-test-host -- -D warnings
+CC_wasm32_unknown_unknown=clang-14 AR_wasm32_unknown_unknown=llvm-ar-14 \
+  cargo clippy -p tessera-js-runner --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tessera-example-action --target wasm32-wasip2 -- -D warnings
 
 step "tessera-core builds for wasm32-unknown-unknown and wasm32-wasip1 (no host crate leaks in)"
 cargo build -p tessera-core --target wasm32-unknown-unknown
@@ -30,8 +36,8 @@ if cargo tree -p tessera-core -e normal --prefix none | grep -Eq '^(worker|spin-
   exit 1
 fi
 
-step "unit and domain tests (real SQLite, real migrations)"
-cargo test -p tessera-core -p tessera-native
+step "unit and domain tests (real SQLite, real migrations), and the actions sandbox against hostile code"
+cargo test -p tessera-core -p tessera-native -p tessera-actions-host
 
 step "OpenAPI: the committed spec and SDKs match the code; Redocly's recommended rules, warnings as errors"
 npx redocly lint --config openapi/redocly.yaml openapi/openapi.json 2>&1 | grep -Ev '║|╔|╚|^\s*$' | tail -4

@@ -25,6 +25,7 @@ pub mod secret;
 pub mod types;
 
 // Domains.
+pub mod actions;
 pub mod email;
 pub mod keys;
 pub mod logs;

@@ -1,0 +1,147 @@
+//! JavaScript actions: the tenant's source runs in the QuickJS runner
+//! (`actions-host/js-runner`), a core Wasm module whose only import is the
+//! clock. The runner is pre-initialised once (Wizer), compiled once, and the
+//! compiled artifact is kept on disk by content hash, so neither a run nor a
+//! restart rebuilds the JavaScript context or recompiles anything.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use tessera_core::actions::protocol::{ActionCode, ErrorKind, LogLine, RunError, RunRequest};
+use wasmtime::{Engine, InstancePre, Linker, Module, Store};
+
+use super::{
+    classify, content_hash, event_with_secrets, preinit, run_error, Limiter, Outcome, Sandbox, MAX_OUTPUT_BYTES,
+};
+
+/// Bumped when what is cached under a runner's hash changes meaning.
+const CACHE_FORMAT: u32 = 1;
+
+pub struct JsRunner {
+    pre: InstancePre<RunState>,
+}
+
+pub struct RunState {
+    limiter: Limiter,
+    /// `Date.now()` in the run: the event's time, stopped.
+    now_us: f64,
+}
+
+fn linker(engine: &Engine) -> wasmtime::Result<Linker<RunState>> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap("env", "__rquickjs_host_now_us", |caller: wasmtime::Caller<'_, RunState>| caller.data().now_us)?;
+    Ok(linker)
+}
+
+/// The runner's outcome as `prelude.js` writes it.
+#[derive(Deserialize)]
+struct RunnerOutput {
+    ok: bool,
+    #[serde(default)]
+    decisions: Vec<serde_json::Value>,
+    #[serde(default)]
+    logs: Vec<LogLine>,
+    #[serde(default)]
+    logs_truncated: bool,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+impl JsRunner {
+    pub fn load(engine: &Engine, path: &Path, cache_dir: &Path) -> Result<JsRunner, String> {
+        let wasm = std::fs::read(path).map_err(|e| {
+            format!(
+                "the JavaScript runner {} cannot be read ({e}); build it with scripts/build-js-runner.sh",
+                path.display()
+            )
+        })?;
+        let linker = linker(engine).map_err(|e| e.to_string())?;
+        let compat = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            engine.precompile_compatibility_hash().hash(&mut h);
+            h.finish()
+        };
+        let cached =
+            cache_dir.join(format!("js-runner-{CACHE_FORMAT}-{}-{compat:016x}.cwasm", &content_hash(&wasm)[..16]));
+        // SAFETY: the file is one this host wrote (below) for an engine with
+        // the same compatibility hash; a torn write is refused by wasmtime's
+        // header check and then rebuilt.
+        let module = match unsafe { Module::deserialize_file(engine, &cached) } {
+            Ok(m) => m,
+            Err(_) => {
+                let data = RunState { limiter: Limiter { memory_bytes: usize::MAX, hit: false }, now_us: 0.0 };
+                let snapshot = preinit::preinitialise(engine, &linker, data, &wasm, "wizer.initialize")
+                    .map_err(|e| format!("pre-initialising the JavaScript runner failed: {e:#}"))?;
+                let module = Module::new(engine, &snapshot)
+                    .map_err(|e| format!("compiling the JavaScript runner failed: {e:#}"))?;
+                if let Ok(bytes) = module.serialize() {
+                    let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
+                    if std::fs::write(&tmp, bytes).is_ok() {
+                        let _ = std::fs::rename(&tmp, &cached);
+                    }
+                }
+                module
+            }
+        };
+        let pre = linker.instantiate_pre(&module).map_err(|e| format!("the JavaScript runner does not link: {e}"))?;
+        Ok(JsRunner { pre })
+    }
+
+    pub fn run(&self, sandbox: &Sandbox, req: &RunRequest, action: &ActionCode) -> Result<Outcome, RunError> {
+        let Some(source) = &action.code else {
+            return Err(run_error(ErrorKind::Invalid, "a JavaScript action was sent without its source"));
+        };
+        let event = event_with_secrets(&req.event, action);
+        let input = serde_json::json!({
+            "source": source,
+            "trigger": req.trigger,
+            "event": event,
+            "secrets": action.secrets,
+        })
+        .to_string();
+        let limits = sandbox.limits();
+        let mut store = Store::new(
+            sandbox.engine(),
+            RunState { limiter: Limiter::new(limits), now_us: req.now_ms as f64 * 1000.0 },
+        );
+        store.limiter(|s| &mut s.limiter);
+        let output = sandbox.budget(&mut store).and_then(|()| call(&self.pre, &mut store, input.as_bytes()));
+        let output = match output {
+            Ok(o) => o,
+            Err(e) => return Err(classify(&e, store.data().limiter.hit, limits)),
+        };
+        let out: RunnerOutput = serde_json::from_slice(&output)
+            .map_err(|_| run_error(ErrorKind::Exception, "the runner's outcome is not valid JSON"))?;
+        let error = match (out.ok, out.error) {
+            (true, _) => None,
+            (false, message) => {
+                let message = message.unwrap_or_else(|| "the action failed".into());
+                let kind = if message.contains("out of memory") { ErrorKind::Memory } else { ErrorKind::Exception };
+                Some(run_error(kind, message))
+            }
+        };
+        Ok(Outcome { decisions: out.decisions, logs: out.logs, logs_truncated: out.logs_truncated, error })
+    }
+}
+
+/// Copies the input in, runs, and copies the outcome out.
+fn call(pre: &InstancePre<RunState>, store: &mut Store<RunState>, input: &[u8]) -> wasmtime::Result<Vec<u8>> {
+    let instance = pre.instantiate(&mut *store)?;
+    let memory = instance
+        .get_memory(&mut *store, "memory")
+        .ok_or_else(|| wasmtime::format_err!("the runner exports no memory"))?;
+    let alloc = instance.get_typed_func::<u32, u32>(&mut *store, "tessera_alloc")?;
+    let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, "tessera_run")?;
+    let len = u32::try_from(input.len()).map_err(|_| wasmtime::format_err!("the run's input is too large"))?;
+    let ptr = alloc.call(&mut *store, len)?;
+    memory.write(&mut *store, ptr as usize, input)?;
+    let packed = run.call(&mut *store, (ptr, len))?;
+    let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+    if len > MAX_OUTPUT_BYTES {
+        wasmtime::bail!("the action's outcome is larger than {} KiB", MAX_OUTPUT_BYTES >> 10);
+    }
+    let mut out = vec![0; len];
+    memory.read(&*store, ptr, &mut out)?;
+    Ok(out)
+}
