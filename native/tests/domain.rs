@@ -5,6 +5,8 @@
 
 use native_host_support::*;
 
+#[path = "domain/actions.rs"]
+mod actions;
 #[path = "domain/audit_log.rs"]
 mod audit_log;
 #[path = "domain/coverage.rs"]

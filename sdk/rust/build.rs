@@ -43,6 +43,9 @@ fn lower(v: &mut Value) {
                     }
                 }
             }
+            if m.get("items") == Some(&Value::Bool(true)) {
+                m.insert("items".into(), Value::Object(Map::new()));
+            }
             if let Some(c) = m.remove("const") {
                 m.insert("enum".into(), Value::Array(vec![c]));
             }

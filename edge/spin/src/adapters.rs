@@ -13,7 +13,7 @@ use tessera_core::host::{
     Value,
 };
 use tessera_core::types::Secret;
-use tessera_core::web::request::{declared_too_large, read_capped};
+use tessera_core::web::request::{body_limit, declared_too_large, read_capped};
 use tessera_core::ClientIp;
 
 mod migrations {
@@ -110,8 +110,15 @@ pub async fn to_http(req: IncomingRequest) -> Option<http::Request<Vec<u8>>> {
         }
         b = b.header(name, value);
     }
-    let body =
-        if declared_too_large(declared.as_deref()) { Vec::new() } else { read_capped(req.into_body_stream()).await };
+    // The request target: a path (with its query), or an absolute URL.
+    let target = req.uri();
+    let path = target.split_once("://").map_or(target.as_str(), |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+    let limit = body_limit(path);
+    let body = if declared_too_large(declared.as_deref(), limit) {
+        Vec::new()
+    } else {
+        read_capped(req.into_body_stream(), limit).await
+    };
     b.body(body).ok().map(with_client_ip)
 }
 

@@ -6,7 +6,7 @@ use tessera_core::host::{
     Statement, Value,
 };
 use tessera_core::types::Secret;
-use tessera_core::web::request::{declared_too_large, read_capped};
+use tessera_core::web::request::{body_limit, declared_too_large, read_capped};
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
 use worker::{
@@ -47,11 +47,12 @@ pub async fn to_http(req: &mut Request) -> worker::Result<http::Request<Vec<u8>>
     // A body declared too large is not read at all (the core answers 413 from
     // the header); any other is read at most one chunk past the limit.
     let declared = req.headers().get("content-length")?;
-    let body = if declared_too_large(declared.as_deref()) {
+    let limit = body_limit(req.path().as_str());
+    let body = if declared_too_large(declared.as_deref(), limit) {
         Vec::new()
     } else {
         match req.stream() {
-            Ok(stream) => read_capped(stream).await,
+            Ok(stream) => read_capped(stream, limit).await,
             // No body (a GET).
             Err(_) => Vec::new(),
         }

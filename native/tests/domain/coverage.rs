@@ -381,14 +381,30 @@ const MANAGEMENT_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/log-streams/{stream_id}/dead-letters", "read:log_streams"),
     ("POST", "/api/v1/log-streams/{stream_id}/dead-letters/redeliver", "write:log_streams"),
     ("POST", "/api/v1/log-streams/{stream_id}/dead-letters/{log_id}/redeliver", "write:log_streams"),
+    ("GET", "/api/v1/actions", "read:actions"),
+    ("POST", "/api/v1/actions", "write:actions"),
+    ("GET", "/api/v1/actions/{action_id}", "read:actions"),
+    ("PATCH", "/api/v1/actions/{action_id}", "write:actions"),
+    ("DELETE", "/api/v1/actions/{action_id}", "write:actions"),
+    ("POST", "/api/v1/actions/{action_id}/deploy", "write:actions"),
+    ("GET", "/api/v1/actions/{action_id}/versions", "read:actions"),
+    ("POST", "/api/v1/actions/{action_id}/versions/{version}/deploy", "write:actions"),
+    ("POST", "/api/v1/actions/{action_id}/test", "write:actions"),
+    ("GET", "/api/v1/actions/{action_id}/executions", "read:actions"),
+    ("GET", "/api/v1/triggers", "read:actions"),
+    ("GET", "/api/v1/triggers/{trigger}", "read:actions"),
+    ("PUT", "/api/v1/triggers/{trigger}", "write:actions"),
 ];
 
-fn concrete(path: &str, user: &str, client: &str, api: &str, stream: &str) -> String {
+fn concrete(path: &str, user: &str, client: &str, api: &str, stream: &str, action: &str) -> String {
     path.replace("{user_id}", user)
         .replace("{client_id}", client)
         .replace("{api_id}", api)
         .replace("{stream_id}", stream)
         .replace("{log_id}", "evt_missing")
+        .replace("{action_id}", action)
+        .replace("{version}", "1")
+        .replace("{trigger}", "post-login")
 }
 
 fn body_for(method: &str) -> Option<Value> {
@@ -455,15 +471,30 @@ fn another_tenants_ids_and_credentials_reach_nothing() {
     };
     let b_stream = stream("other", &b_key);
     let a_stream = stream("demo", &s.key);
+    let action = |slug: &str, key: &str| {
+        let r = env.api(
+            "POST",
+            &format!("/t/{slug}/api/v1/actions"),
+            key,
+            Some(json!({ "name": "tag", "trigger": "post-login", "code": "exports.onExecutePostLogin = async () => {};", "secrets": { "K": "v" } })),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(env.api("POST", &format!("/t/{slug}/api/v1/actions/{id}/deploy"), key, None).status, 201);
+        id
+    };
+    let b_action = action("other", &b_key);
+    let a_action = action("demo", &s.key);
     let b_before = env.api("GET", &format!("/t/other/api/v1/users/{b_user}"), &b_key, None).body;
     for (method, path, _) in MANAGEMENT_ROUTES {
         // B's credential at A: unknown there.
-        let at_a = concrete(path, &s.user_id, &s.client_id, &a_api, &a_stream);
+        let at_a = concrete(path, &s.user_id, &s.client_id, &a_api, &a_stream, &a_action);
         let r = env.api(method, &format!("/t/demo{at_a}"), &b_key, body_for(method));
         assert_eq!(r.status, 401, "{method} {path} with B's key at A: {}", r.body);
         // A's credential with B's ids: as if they did not exist.
-        if path.contains('{') {
-            let with_b_ids = concrete(path, &b_user, &b_client, &b_api, &b_stream);
+        // (A trigger is a name every tenant has, not an id.)
+        if path.contains('{') && !path.ends_with("{trigger}") {
+            let with_b_ids = concrete(path, &b_user, &b_client, &b_api, &b_stream, &b_action);
             let r = env.api(method, &format!("/t/demo{with_b_ids}"), &s.key, body_for(method));
             assert_eq!(r.status, 404, "{method} {path} with B's ids at A: {}", r.body);
         }
@@ -475,12 +506,24 @@ fn another_tenants_ids_and_credentials_reach_nothing() {
     let b_stream_after = env.api("GET", &format!("/t/other/api/v1/log-streams/{b_stream}"), &b_key, None).json();
     assert_eq!(b_stream_after["status"]["state"], "active");
     assert_eq!(b_stream_after["name"], "siem");
+    // B's action cannot be bound to A's trigger, and is untouched.
+    let r = env.api(
+        "PUT",
+        "/t/demo/api/v1/triggers/post-login",
+        &s.key,
+        Some(json!({ "bindings": [{ "action_id": b_action }] })),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let b_after = env.api("GET", &format!("/t/other/api/v1/actions/{b_action}"), &b_key, None).json();
+    assert_eq!(b_after["name"], "tag");
+    assert_eq!(b_after["deployed_version"], 1);
+    assert_eq!(b_after["secrets"], json!(["K"]));
 }
 
 #[test]
 fn each_management_route_needs_its_scope() {
     let s = setup();
-    const SCOPES: [&str; 9] = [
+    const SCOPES: [&str; 11] = [
         "read:users",
         "write:users",
         "read:clients",
@@ -490,6 +533,8 @@ fn each_management_route_needs_its_scope() {
         "read:logs",
         "read:log_streams",
         "write:log_streams",
+        "read:actions",
+        "write:actions",
     ];
     let token_with = |scopes: Vec<&str>| {
         let r = s.env.api(
@@ -512,7 +557,10 @@ fn each_management_route_needs_its_scope() {
         let all_but = token_with(SCOPES.iter().copied().filter(|s| *s != scope).collect());
         for (method, path, needed) in MANAGEMENT_ROUTES.iter().filter(|(_, _, n)| *n == scope) {
             // Ids that do not exist: the scope is checked before the lookup.
-            let p = format!("/t/demo{}", concrete(path, "usr_missing", "cli_missing", "api_missing", "lst_missing"));
+            let p = format!(
+                "/t/demo{}",
+                concrete(path, "usr_missing", "cli_missing", "api_missing", "lst_missing", "act_missing")
+            );
             let r = s.env.api(method, &p, &only, body_for(method));
             assert!(![401, 403].contains(&r.status), "{method} {path} with {needed}: {} {}", r.status, r.body);
             let r = s.env.api(method, &p, &all_but, body_for(method));

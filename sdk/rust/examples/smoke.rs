@@ -21,11 +21,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         is_admin: false,
         name: Some("Rust SDK".into()),
         password: None,
+        app_metadata: [("plan".to_owned(), serde_json::json!("pro"))].into_iter().collect(),
+        user_metadata: Default::default(),
     };
     let created = tessera.users_create(tenant, &body.clone()).await?.into_inner();
     let read = tessera.user_get(tenant, &created.id).await?.into_inner();
     assert_eq!(read.id, created.id);
     assert_eq!(read.email, "rust-sdk@example.com");
+    assert_eq!(read.app_metadata["plan"], "pro");
     // Errors are typed: the problem details (RFC 9457) of a missing user...
     match tessera.user_get(tenant, "usr_missing").await {
         Err(tessera_sdk::Error::ErrorResponse(problem)) => {

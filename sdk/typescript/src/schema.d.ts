@@ -848,6 +848,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/t/{tenant}/api/v1/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List actions */
+        get: operations["ActionsList"];
+        put?: never;
+        /** Create an action (a draft: deploy it to run it) */
+        post: operations["ActionsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/actions/{action_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an action and its draft */
+        get: operations["ActionGet"];
+        put?: never;
+        post?: never;
+        /** Delete an action, its versions, secrets and bindings */
+        delete: operations["ActionDelete"];
+        options?: never;
+        head?: never;
+        /** Change an action's draft, name or secrets (secrets are write-only) */
+        patch: operations["ActionUpdate"];
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/actions/{action_id}/deploy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deploy the draft as a new numbered version (bound triggers switch to it at once) */
+        post: operations["ActionDeploy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/actions/{action_id}/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An action's recent runs: outcome, duration, logs, error */
+        get: operations["ActionExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/actions/{action_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a version (or the draft) against a sample event, recording and applying nothing */
+        post: operations["ActionTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/actions/{action_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An action's deployed versions, newest first */
+        get: operations["ActionVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/actions/{action_id}/versions/{version}/deploy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Roll back: bound triggers run this earlier version */
+        post: operations["ActionRollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/t/{tenant}/api/v1/clients": {
         parameters: {
             query?: never;
@@ -1106,6 +1228,41 @@ export interface paths {
         post?: never;
         /** Delete an API */
         delete: operations["ResourceDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every trigger with its bound actions and failure mode */
+        get: operations["TriggersList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t/{tenant}/api/v1/triggers/{trigger}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A trigger's bound actions, in order, and its failure mode */
+        get: operations["TriggerGet"];
+        /** Bind deployed actions to a trigger in order (replacing the list) and/or set its failure mode */
+        put: operations["TriggerUpdate"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1554,6 +1711,83 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Action: {
+            /** @description The draft's code (a component's is base64). */
+            code: string;
+            /** @description Hex SHA-256 of the draft's code. */
+            code_hash: string;
+            created_at: string;
+            /**
+             * Format: int64
+             * @description The version bound triggers run; none until the first deploy.
+             */
+            deployed_version?: number | null;
+            /** @description Whether the draft differs from the deployed version. */
+            draft_changed: boolean;
+            id: string;
+            name: string;
+            runtime: components["schemas"]["Runtime"];
+            /** @description The names of its secrets (their values are never returned). */
+            secrets: string[];
+            trigger: components["schemas"]["Trigger"];
+            updated_at: string;
+        };
+        /**
+         * @description A new action. `code` is JavaScript (`runtime: js`, the default) or a
+         *     component of the `tessera:actions/action` world in base64 (`wasm`).
+         */
+        ActionSpec: {
+            code: string;
+            name: string;
+            /** @default null */
+            runtime?: components["schemas"]["Runtime"] | null;
+            /**
+             * @description Handed to runs as `event.secrets`; write-only.
+             * @default {}
+             */
+            secrets?: {
+                [key: string]: string;
+            };
+            trigger: components["schemas"]["Trigger"];
+        };
+        /**
+         * @description A test run of an action: against `event` (Auth0's event object for the
+         *     action's trigger; `{}` by default), of `version` (the draft by default).
+         */
+        ActionTest: {
+            event?: unknown;
+            /** Format: int64 */
+            version?: number | null;
+        };
+        /** @description What a test run decided and printed; nothing of it was applied. */
+        ActionTestResult: {
+            decisions: unknown[];
+            /** Format: double */
+            duration_ms: number;
+            /** @description Why the run failed (it threw, timed out, ran out of memory...). */
+            error?: string | null;
+            logs: components["schemas"]["LogLine"][];
+            logs_truncated: boolean;
+            /**
+             * @description Why the edge would refuse these decisions (a reserved claim, a value
+             *     too large...), when the run itself succeeded.
+             */
+            validation_error?: string | null;
+        };
+        /**
+         * @description A change to an action's draft. A secret set to `null` is removed; one left
+         *     out keeps its value.
+         */
+        ActionUpdate: {
+            /** @default null */
+            code?: string | null;
+            /** @default null */
+            name?: string | null;
+            /** @default null */
+            secrets?: {
+                [key: string]: string | null;
+            } | null;
+        };
         AddDomain: {
             domain: string;
         };
@@ -1576,6 +1810,21 @@ export interface components {
             identifier: string;
             name: string;
             scopes: string[];
+        };
+        Binding: {
+            action_id: string;
+            enabled: boolean;
+            name: string;
+            /**
+             * Format: int64
+             * @description The version that runs (the action's deployed one).
+             */
+            version?: number | null;
+        };
+        BindingSpec: {
+            action_id: string;
+            /** @default true */
+            enabled?: boolean;
         };
         Client: {
             /** Format: int64 */
@@ -1659,6 +1908,13 @@ export interface components {
             slug: string;
         };
         CreateUser: {
+            /**
+             * @description Auth0's `app_metadata`: for the application (and actions) to set.
+             * @default {}
+             */
+            app_metadata?: {
+                [key: string]: unknown;
+            };
             email: string;
             /** @default false */
             email_verified?: boolean;
@@ -1666,6 +1922,13 @@ export interface components {
             is_admin?: boolean;
             name?: string | null;
             password?: string | null;
+            /**
+             * @description Auth0's `user_metadata`: the user's own settings.
+             * @default {}
+             */
+            user_metadata?: {
+                [key: string]: unknown;
+            };
         };
         /** @description Datadog's logs intake API v2. */
         DatadogSink: {
@@ -1725,6 +1988,20 @@ export interface components {
          * @enum {string}
          */
         Encoding: "base32" | "base64";
+        Execution: {
+            action_id: string;
+            created_at: string;
+            /** Format: double */
+            duration_ms: number;
+            error?: string | null;
+            id: string;
+            logs: components["schemas"]["LogLine"][];
+            /** @description `success`, `denied` or `failed`. */
+            outcome: string;
+            trigger: string;
+            /** Format: int64 */
+            version: number;
+        };
         /** @description A user's factors. */
         Factors: {
             /** @description Codes by email, if enrolled. */
@@ -1737,6 +2014,7 @@ export interface components {
             /** @description The authenticator app, if one is set up or being set up. */
             totp?: components["schemas"]["TotpFactor"] | null;
         };
+        FailureMode: "open" | "closed";
         Filter: {
             /**
              * @description Categories to take (`auth.login.fail`, `auth.token_exchange`,
@@ -1809,6 +2087,10 @@ export interface components {
             user_agent?: string | null;
             user_id?: string | null;
             user_name?: string | null;
+        };
+        LogLine: {
+            level: string;
+            message: string;
         };
         LogStream: {
             created_at: string;
@@ -1903,6 +2185,7 @@ export interface components {
             name?: string | null;
             scopes?: string[] | null;
         };
+        Runtime: "js" | "wasm";
         /**
          * @description An S3 bucket (AWS, R2, MinIO): one gzip NDJSON object per batch under
          *     `prefix/tenant/yyyy/mm/dd/`.
@@ -2127,6 +2410,20 @@ export interface components {
             /** Format: int64 */
             last_used_at?: number | null;
         };
+        /** @description Where in a flow an action runs. Auth0's names where Auth0 has one. */
+        Trigger: "pre-user-registration" | "post-user-registration" | "pre-login" | "post-login" | "credentials-exchange";
+        TriggerSettings: {
+            /** @description Run in this order. */
+            bindings: components["schemas"]["Binding"][];
+            failure_mode: components["schemas"]["FailureMode"];
+            trigger: components["schemas"]["Trigger"];
+        };
+        /** @description A trigger's new settings: `bindings` replaces the ordered list. */
+        TriggerUpdate: {
+            bindings?: components["schemas"]["BindingSpec"][] | null;
+            /** @default null */
+            failure_mode?: components["schemas"]["FailureMode"] | null;
+        };
         UpdateTenant: {
             name?: string | null;
             /** @description Fields of `Settings` to change; the others keep their value. */
@@ -2134,8 +2431,15 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
-        /** @description A partial update; `name: null` clears the name. */
+        /**
+         * @description A partial update; `name: null` clears the name. `app_metadata` and
+         *     `user_metadata` are merged into what the user has (RFC 7396: a key set
+         *     to `null` is removed).
+         */
         UpdateUser: {
+            app_metadata?: {
+                [key: string]: unknown;
+            } | null;
             blocked?: boolean | null;
             email?: string | null;
             email_verified?: boolean | null;
@@ -2143,8 +2447,15 @@ export interface components {
             /** @default null */
             name?: string | null;
             password?: string | null;
+            user_metadata?: {
+                [key: string]: unknown;
+            } | null;
         };
         User: {
+            /** @description Set by actions and administrators (Auth0's `app_metadata`). */
+            app_metadata: {
+                [key: string]: unknown;
+            };
             blocked: boolean;
             /** Format: int64 */
             created_at: number;
@@ -2158,6 +2469,19 @@ export interface components {
             name?: string | null;
             /** Format: int64 */
             updated_at: number;
+            /** @description The user's own settings (Auth0's `user_metadata`). */
+            user_metadata: {
+                [key: string]: unknown;
+            };
+        };
+        Version: {
+            code_hash: string;
+            created_at: string;
+            /** @description Whether bound triggers run this version now. */
+            deployed: boolean;
+            /** Format: int64 */
+            number: number;
+            runtime: components["schemas"]["Runtime"];
         };
         /**
          * @description POSTs each batch as a JSON array, signed with HMAC-SHA256 over the
@@ -4062,8 +4386,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification";
+                type?: "" | "action_execution" | "action_execution_failed" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification" | "actions" | "actions.execution" | "actions.execution.success" | "actions.execution.fail";
                 severity?: "" | "info" | "warning" | "error";
                 user_id?: string;
                 client_id?: string;
@@ -6594,8 +6918,8 @@ export interface operations {
     AdminLogs: {
         parameters: {
             query?: {
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification";
+                type?: "" | "action_execution" | "action_execution_failed" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification" | "actions" | "actions.execution" | "actions.execution.success" | "actions.execution.fail";
                 severity?: "" | "info" | "warning" | "error";
             };
             header?: never;
@@ -7222,6 +7546,871 @@ export interface operations {
                 };
                 content: {
                     "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    ActionsList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        actions: components["schemas"]["Action"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActionSpec"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Action"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Action"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Action"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionDeploy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionExecutions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        executions: components["schemas"]["Execution"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ActionTest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionTestResult"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        versions: components["schemas"]["Version"][];
+                    };
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ActionRollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                action_id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8819,8 +10008,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                type?: "" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
-                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification";
+                type?: "" | "action_execution" | "action_execution_failed" | "f" | "fapi" | "feacft" | "ferrt" | "fp" | "fs" | "fu" | "gd_auth_failed" | "gd_auth_succeed" | "gd_enrollment_complete" | "gd_otp_rate_limit_exceed" | "gd_recovery_codes_regenerated" | "gd_recovery_failed" | "gd_recovery_succeed" | "gd_send_email" | "gd_unenroll" | "limit_mu" | "limit_wc" | "log_stream_suspended" | "log_stream_test" | "maintenance" | "s" | "sapi" | "scp" | "scpr" | "seacft" | "seccft" | "sertft" | "slo" | "ss" | "sv";
+                category?: "" | "auth" | "auth.login" | "auth.login.success" | "auth.login.fail" | "auth.signup" | "auth.signup.success" | "auth.signup.fail" | "auth.logout" | "auth.logout.success" | "user" | "user.success" | "user.notification" | "management" | "management.success" | "management.fail" | "system" | "system.notification" | "auth.token_exchange" | "auth.token_exchange.success" | "auth.token_exchange.fail" | "auth.mfa" | "auth.mfa.success" | "auth.mfa.fail" | "user.mfa" | "auth.mfa.notification" | "actions" | "actions.execution" | "actions.execution.success" | "actions.execution.fail";
                 severity?: "" | "info" | "warning" | "error";
                 user_id?: string;
                 client_id?: string;
@@ -9148,6 +10337,242 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not the one this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    TriggersList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        triggers: components["schemas"]["TriggerSettings"][];
+                    };
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    TriggerGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerSettings"];
+                };
+            };
+            /** @description The request is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid credential is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The deployment is not configured yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    TriggerUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerSettings"];
+                };
             };
             /** @description The request is invalid */
             400: {

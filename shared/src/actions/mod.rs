@@ -7,12 +7,15 @@
 //! edge validates before acting on any of it.
 
 pub mod decision;
+pub mod execute;
 pub mod protocol;
 pub mod signature;
+pub mod store;
 
 use serde::{Deserialize, Serialize};
 
 /// Where in a flow an action runs. Auth0's names where Auth0 has one.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Trigger {

@@ -18,9 +18,11 @@ pub const RUN_PATH: &str = "/v1/run";
 pub const MAX_REQUEST_BYTES: usize = 8 << 20;
 /// Largest JavaScript source an action may have.
 pub const MAX_SOURCE_BYTES: usize = 100 * 1024;
-/// Largest WebAssembly component an action may upload.
-pub const MAX_COMPONENT_BYTES: usize = 4 << 20;
+/// Largest WebAssembly component an action may upload (base64 in a D1 row,
+/// whose limit is 2 MB).
+pub const MAX_COMPONENT_BYTES: usize = 1 << 20;
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Runtime {
@@ -85,6 +87,7 @@ pub struct RunResponse {
     pub results: Vec<RunResult>,
 }
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LogLine {
     pub level: String,

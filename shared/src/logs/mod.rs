@@ -84,11 +84,17 @@ pub enum EventType {
     MfaEmailSent,
     /// `gd_otp_rate_limit_exceed`: too many email codes requested or tried.
     MfaRateLimited,
+    /// `action_execution`: an action ran (its outcome, `success` or
+    /// `denied`, is in the details).
+    ActionExecuted,
+    /// `action_execution_failed`: an action failed, timed out, or the
+    /// actions host could not be reached.
+    ActionFailed,
 }
 
 impl EventType {
     /// Every event type, for filters and documentation.
-    pub const ALL: [EventType; 32] = [
+    pub const ALL: [EventType; 34] = [
         EventType::LoginSuccess,
         EventType::LoginWrongPassword,
         EventType::LoginUnknownUser,
@@ -121,6 +127,8 @@ impl EventType {
         EventType::MfaRecoveryCodesRegenerated,
         EventType::MfaEmailSent,
         EventType::MfaRateLimited,
+        EventType::ActionExecuted,
+        EventType::ActionFailed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -156,6 +164,8 @@ impl EventType {
             EventType::MfaRecoveryCodesRegenerated => "gd_recovery_codes_regenerated",
             EventType::MfaEmailSent => "gd_send_email",
             EventType::MfaRateLimited => "gd_otp_rate_limit_exceed",
+            EventType::ActionExecuted => "action_execution",
+            EventType::ActionFailed => "action_execution_failed",
         }
     }
 
@@ -187,6 +197,7 @@ impl EventType {
             EventType::MfaEnrolled | EventType::MfaUnenrolled | EventType::MfaRecoveryCodesRegenerated => "user",
             EventType::MfaEmailSent => "authentication",
             EventType::MfaRateLimited => "anomaly",
+            EventType::ActionExecuted | EventType::ActionFailed => "actions",
         }
     }
 
@@ -224,6 +235,8 @@ impl EventType {
             EventType::MfaEnrolled | EventType::MfaUnenrolled | EventType::MfaRecoveryCodesRegenerated => "user.mfa",
             EventType::MfaEmailSent => "auth.mfa.notification",
             EventType::MfaRateLimited => "auth.mfa.fail",
+            EventType::ActionExecuted => "actions.execution.success",
+            EventType::ActionFailed => "actions.execution.fail",
         }
     }
 
@@ -236,7 +249,8 @@ impl EventType {
             | EventType::PlatformApiDenied
             | EventType::MfaFailed
             | EventType::MfaRecoveryFailed
-            | EventType::MfaRateLimited => "warning",
+            | EventType::MfaRateLimited
+            | EventType::ActionFailed => "warning",
             EventType::AccountLocked
             | EventType::IpThrottled
             | EventType::RefreshTokenReuse

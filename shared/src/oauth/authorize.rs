@@ -166,6 +166,14 @@ pub async fn parse<H: Host>(
     })
 }
 
+/// What post-login actions add to a code: scopes, and claims for the tokens.
+#[derive(Debug, Default)]
+pub struct CodeExtras {
+    pub scopes: Vec<String>,
+    /// `{"id_token": {...}, "access_token": {...}}`, when an action set any.
+    pub action_claims: Option<serde_json::Value>,
+}
+
 /// Issues a single-use code (a minute by default) for the signed-in `user`,
 /// who authenticated at `auth_time` with the methods `amr`; the caller sends
 /// it to the client.
@@ -176,22 +184,29 @@ pub async fn issue_code<H: Host>(
     user: &UserId,
     auth_time: i64,
     amr: &crate::mfa::Amr,
+    extras: &CodeExtras,
 ) -> Result<String> {
+    let mut scope = ar.scope.clone();
+    for s in &extras.scopes {
+        if !scope.contains(s) {
+            scope.push(s.clone());
+        }
+    }
     let code = b64url(&host.random_bytes::<32>());
     let now = host.now();
     let ttl_ms = t.tenant.settings.authorization_code_ttl_seconds as i64 * 1000;
     host.db()
         .execute(
             "INSERT INTO oauth_codes (code_hash, tenant_id, client_id, user_id, redirect_uri, scope, audience, nonce,
-               code_challenge, auth_time, created_at, expires_at, amr, acr)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+               code_challenge, auth_time, created_at, expires_at, amr, acr, action_claims)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             &[
                 token_hash(&code).into(),
                 t.id().as_str().into(),
                 ar.client.client_id.clone().into(),
                 user.as_str().into(),
                 ar.redirect_uri.clone().into(),
-                ar.scope.join(" ").into(),
+                scope.join(" ").into(),
                 ar.audience.clone().into(),
                 ar.nonce.clone().into(),
                 ar.code_challenge.clone().into(),
@@ -200,6 +215,7 @@ pub async fn issue_code<H: Host>(
                 (now + ttl_ms).into(),
                 amr.joined().into(),
                 amr.acr().into(),
+                extras.action_claims.as_ref().map(|c| c.to_string()).into(),
             ],
         )
         .await?;

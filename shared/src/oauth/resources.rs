@@ -10,7 +10,7 @@ use crate::types::TenantId;
 /// Each tenant's own management API (`/api/v1/*`) as an audience.
 pub const MANAGEMENT_AUDIENCE: &str = "urn:tessera:management";
 /// Its scopes, one read and one write per area.
-pub const MANAGEMENT_SCOPES: [&str; 10] = [
+pub const MANAGEMENT_SCOPES: [&str; 12] = [
     "read:users",
     "write:users",
     // Creating, changing or deleting a tenant administrator (`is_admin`):
@@ -23,6 +23,8 @@ pub const MANAGEMENT_SCOPES: [&str; 10] = [
     "read:logs",
     "read:log_streams",
     "write:log_streams",
+    "read:actions",
+    "write:actions",
 ];
 
 /// The row that gives a new tenant its management API audience.

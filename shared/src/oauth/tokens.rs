@@ -67,6 +67,10 @@ pub struct Issue<'a> {
     /// the resulting `acr`, for the ID token; kept on the refresh token.
     pub amr: Option<String>,
     pub acr: Option<String>,
+    /// Claims post-login or credentials-exchange actions set:
+    /// `{"id_token": {...}, "access_token": {...}}`; kept on the refresh
+    /// token so refreshed tokens carry them too.
+    pub action_claims: Option<serde_json::Value>,
     pub nonce: Option<String>,
     pub family_id: String,
     pub refresh: bool,
@@ -98,6 +102,27 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
 }
 
+/// An access token as signed: its claims and the custom ones actions set
+/// (never a registered one: see `actions::decision::RESERVED_CLAIMS`).
+/// Serialise-only, so reading a token stays a plain struct decode.
+#[derive(Serialize)]
+struct SignedAccess {
+    #[serde(flatten)]
+    claims: AccessClaims,
+    #[serde(flatten)]
+    custom: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The stored form of [`Issue::action_claims`].
+pub fn parse_action_claims(stored: Option<String>) -> Option<serde_json::Value> {
+    stored.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+/// One token's custom claims out of [`Issue::action_claims`].
+fn custom_claims(all: Option<&serde_json::Value>, token: &str) -> serde_json::Map<String, serde_json::Value> {
+    all.and_then(|c| c.get(token)).and_then(|c| c.as_object()).cloned().unwrap_or_default()
+}
+
 /// Tokens signed for a grant, and the rows that record them. The token
 /// endpoint stores the rows (with its audit event, in one batch) before it
 /// answers.
@@ -117,14 +142,17 @@ pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Min
     let audience = i.audience.clone().unwrap_or_else(|| userinfo_audience(t));
     let sub = i.user.map_or_else(|| i.client.client_id.clone(), |u| u.id.to_string());
     let jti = b64url(&host.random_bytes::<16>());
-    let mut at = Claims::new(AccessClaims {
-        iss: t.issuer.clone(),
-        sub: sub.clone(),
-        aud: audience.clone(),
-        client_id: i.client.client_id.clone(),
-        jti: jti.clone(),
-        scope: scope.clone(),
-        auth_time: i.auth_time.map(|a| a / 1000),
+    let mut at = Claims::new(SignedAccess {
+        claims: AccessClaims {
+            iss: t.issuer.clone(),
+            sub: sub.clone(),
+            aud: audience.clone(),
+            client_id: i.client.client_id.clone(),
+            jti: jti.clone(),
+            scope: scope.clone(),
+            auth_time: i.auth_time.map(|a| a / 1000),
+        },
+        custom: custom_claims(i.action_claims.as_ref(), "access_token"),
     });
     at.issued_at = Some(now);
     at.expiration = Some(now + Duration::seconds(i.access_ttl));
@@ -217,8 +245,8 @@ fn record(t: &TenantCtx, i: &Issue<'_>, row: TokenRow<'_>) -> Statement {
     let condition = if conditions.is_empty() { "?14 IS NULL".to_string() } else { conditions.join(" AND ") };
     Statement::new(
         format!(
-            "INSERT INTO oauth_tokens (id, tenant_id, client_id, user_id, kind, family_id, scope, audience, auth_time, nonce, created_at, expires_at, grant_time, amr, acr)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16 WHERE {condition}"
+            "INSERT INTO oauth_tokens (id, tenant_id, client_id, user_id, kind, family_id, scope, audience, auth_time, nonce, created_at, expires_at, grant_time, amr, acr, action_claims)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16, ?17 WHERE {condition}"
         ),
         vec![
             row.id.into(),
@@ -237,6 +265,7 @@ fn record(t: &TenantCtx, i: &Issue<'_>, row: TokenRow<'_>) -> Statement {
             parent.into(),
             i.amr.clone().into(),
             i.acr.clone().into(),
+            i.action_claims.as_ref().map(|c| c.to_string()).into(),
         ],
     )
 }
@@ -283,6 +312,12 @@ async fn id_token<H: Host>(
             claims["name"] = n.clone().into();
         }
         claims["updated_at"] = (user.updated_at / 1000).into();
+    }
+    // An action's claim never replaces one Tessera set.
+    if let Some(obj) = claims.as_object_mut() {
+        for (k, v) in custom_claims(i.action_claims.as_ref(), "id_token") {
+            obj.entry(k).or_insert(v);
+        }
     }
     let mut c = Claims::new(claims);
     c.issued_at = Some(now);

@@ -2,5 +2,6 @@
 //! each domain depends on the ones below it only.
 
 pub mod account;
+pub mod actions;
 pub mod maintenance;
 pub mod tenant;

@@ -26,9 +26,21 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_login_at: Option<i64>,
+    /// Set by actions and administrators (Auth0's `app_metadata`).
+    pub app_metadata: serde_json::Map<String, serde_json::Value>,
+    /// The user's own settings (Auth0's `user_metadata`).
+    pub user_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-const COLUMNS: &str = "id, email, email_verified, name, blocked, is_admin, created_at, updated_at, last_login_at";
+const COLUMNS: &str =
+    "id, email, email_verified, name, blocked, is_admin, created_at, updated_at, last_login_at, app_metadata, user_metadata";
+
+/// Metadata of one user may total this much JSON per object.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+fn metadata(r: &Row, column: &str) -> serde_json::Map<String, serde_json::Value> {
+    r.opt_text(column).ok().flatten().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
+}
 
 impl User {
     fn from_row(r: &Row) -> Result<Self> {
@@ -42,6 +54,8 @@ impl User {
             created_at: r.int("created_at")?,
             updated_at: r.int("updated_at")?,
             last_login_at: r.opt_int("last_login_at")?,
+            app_metadata: metadata(r, "app_metadata"),
+            user_metadata: metadata(r, "user_metadata"),
         })
     }
 }
@@ -83,6 +97,9 @@ pub struct NewUser {
     pub name: Option<String>,
     pub email_verified: bool,
     pub is_admin: bool,
+    /// Set by a pre-user-registration action, for instance.
+    pub app_metadata: serde_json::Map<String, serde_json::Value>,
+    pub user_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Creates a user. The password, when given, must already satisfy the
@@ -102,12 +119,19 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Resul
         created_at: now,
         updated_at: now,
         last_login_at: None,
+        app_metadata: new.app_metadata,
+        user_metadata: new.user_metadata,
     };
+    let app_metadata = serde_json::Value::Object(user.app_metadata.clone()).to_string();
+    let user_metadata = serde_json::Value::Object(user.user_metadata.clone()).to_string();
+    if app_metadata.len() > MAX_METADATA_BYTES || user_metadata.len() > MAX_METADATA_BYTES {
+        return Err(Error::bad_request(format!("metadata may be at most {MAX_METADATA_BYTES} bytes per object")));
+    }
     let res = host
         .db()
         .execute(
-            "INSERT INTO users (id, tenant_id, email, email_verified, name, password_hash, blocked, is_admin, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?8, ?7, ?7)",
+            "INSERT INTO users (id, tenant_id, email, email_verified, name, password_hash, blocked, is_admin, created_at, updated_at, app_metadata, user_metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?8, ?7, ?7, ?9, ?10)",
             &[
                 user.id.as_str().into(),
                 tenant.as_str().into(),
@@ -117,6 +141,8 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Resul
                 hash.into(),
                 now.into(),
                 user.is_admin.into(),
+                app_metadata.into(),
+                user_metadata.into(),
             ],
         )
         .await;
@@ -125,6 +151,59 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Resul
         Err(e) if e.kind == DbErrorKind::Unique => Err(Error::conflict("a user with this email already exists")),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Refuses a metadata merge (top-level keys; `null` removes one) whose
+/// result would be larger than [`MAX_METADATA_BYTES`].
+pub fn check_merged_metadata(
+    current: &serde_json::Map<String, serde_json::Value>,
+    patch: &serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let mut merged = current.clone();
+    for (k, v) in patch {
+        if v.is_null() {
+            merged.remove(k);
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    if serde_json::Value::Object(merged).to_string().len() > MAX_METADATA_BYTES {
+        return Err(Error::bad_request(format!("metadata may total at most {MAX_METADATA_BYTES} bytes per object")));
+    }
+    Ok(())
+}
+
+/// Merges keys into a user's metadata (RFC 7396 merge patch: a `null`
+/// removes the key). Returns false, changing nothing, when either object
+/// would grow past [`MAX_METADATA_BYTES`].
+pub async fn merge_metadata<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    user: &UserId,
+    app: &serde_json::Map<String, serde_json::Value>,
+    own: &serde_json::Map<String, serde_json::Value>,
+) -> Result<bool> {
+    if app.is_empty() && own.is_empty() {
+        return Ok(true);
+    }
+    let n = host
+        .db()
+        .execute(
+            "UPDATE users SET app_metadata = json_patch(app_metadata, ?3), user_metadata = json_patch(user_metadata, ?4),
+             updated_at = ?5
+             WHERE tenant_id = ?1 AND id = ?2
+               AND length(json_patch(app_metadata, ?3)) <= ?6 AND length(json_patch(user_metadata, ?4)) <= ?6",
+            &[
+                tenant.as_str().into(),
+                user.as_str().into(),
+                serde_json::Value::Object(app.clone()).to_string().into(),
+                serde_json::Value::Object(own.clone()).to_string().into(),
+                host.now().into(),
+                (MAX_METADATA_BYTES as i64).into(),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
 }
 
 pub async fn get<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<Option<User>> {

@@ -8,17 +8,31 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Bodies above this are refused with 413 before any parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The management API's actions routes take an action's code: a JavaScript
+/// source of up to 100 KiB (escaped in JSON) or a component of up to 1 MiB
+/// (in base64).
+pub const MAX_ACTIONS_BODY_BYTES: usize = 1536 * 1024;
+
+/// The body limit of a path: [`MAX_BODY_BYTES`] but for the actions routes.
+pub fn body_limit(path: &str) -> usize {
+    let path = path.split('?').next().unwrap_or(path);
+    if path.ends_with("/api/v1/actions") || path.contains("/api/v1/actions/") {
+        MAX_ACTIONS_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
 
 /// Whether a declared `Content-Length` is over the limit: such a body is
 /// refused without reading a byte of it.
-pub fn declared_too_large(content_length: Option<&str>) -> bool {
-    content_length.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > MAX_BODY_BYTES as u64)
+pub fn declared_too_large(content_length: Option<&str>, limit: usize) -> bool {
+    content_length.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > limit as u64)
 }
 
-/// Reads a body stream, stopping one chunk past [`MAX_BODY_BYTES`]: a body
-/// without a declared length cannot fill the host's memory either, and the
-/// router answers 413 for what was read. A failing stream ends the body.
-pub async fn read_capped<S, E>(stream: S) -> Vec<u8>
+/// Reads a body stream, stopping one chunk past `limit`: a body without a
+/// declared length cannot fill the host's memory either, and the router
+/// answers 413 for what was read. A failing stream ends the body.
+pub async fn read_capped<S, E>(stream: S, limit: usize) -> Vec<u8>
 where
     S: futures_util::Stream<Item = std::result::Result<Vec<u8>, E>>,
 {
@@ -27,7 +41,7 @@ where
     let mut body = Vec::new();
     while let Some(Ok(chunk)) = stream.next().await {
         body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY_BYTES {
+        if body.len() > limit {
             break;
         }
     }
@@ -84,6 +98,19 @@ impl Request {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The request as actions see it (`event.request`). The country is
+    /// Cloudflare's `CF-IPCountry`, which the edge sets; on other hosts it is
+    /// whatever a proxy in front put there.
+    pub fn action_info(&self) -> crate::usecases::actions::RequestInfo<'_> {
+        crate::usecases::actions::RequestInfo {
+            ip: &self.client_ip,
+            user_agent: self.header("user-agent"),
+            hostname: &self.host_name,
+            method: self.method.as_str(),
+            country: self.header("cf-ipcountry"),
+        }
     }
 
     /// The page a list request asks for (`?limit=`, `?cursor=`).
@@ -280,13 +307,22 @@ mod tests {
             assert!(i < 5, "read chunk {i}, past the limit");
             Ok::<_, ()>(vec![b'x'; 16 * 1024])
         }));
-        let body = futures_util::FutureExt::now_or_never(read_capped(chunks)).unwrap();
+        let body = futures_util::FutureExt::now_or_never(read_capped(chunks, MAX_BODY_BYTES)).unwrap();
         assert!(body.len() > MAX_BODY_BYTES && body.len() <= MAX_BODY_BYTES + 16 * 1024);
         let small = futures_util::stream::iter([Ok::<_, ()>(b"a=1".to_vec()), Err(()), Ok(b"never".to_vec())]);
-        assert_eq!(futures_util::FutureExt::now_or_never(read_capped(small)).unwrap(), b"a=1");
-        assert!(declared_too_large(Some("104857600")));
-        assert!(!declared_too_large(Some(" 65536 ")));
-        assert!(!declared_too_large(Some("nonsense")) && !declared_too_large(None));
+        assert_eq!(futures_util::FutureExt::now_or_never(read_capped(small, MAX_BODY_BYTES)).unwrap(), b"a=1");
+        assert!(declared_too_large(Some("104857600"), MAX_BODY_BYTES));
+        assert!(!declared_too_large(Some(" 65536 "), MAX_BODY_BYTES));
+        assert!(!declared_too_large(Some("nonsense"), MAX_BODY_BYTES) && !declared_too_large(None, MAX_BODY_BYTES));
+    }
+
+    #[test]
+    fn only_the_actions_routes_take_large_bodies() {
+        assert_eq!(body_limit("/t/acme/api/v1/actions"), MAX_ACTIONS_BODY_BYTES);
+        assert_eq!(body_limit("/t/acme/api/v1/actions/act_1?x=1"), MAX_ACTIONS_BODY_BYTES);
+        assert_eq!(body_limit("/t/acme/api/v1/actionsX"), MAX_BODY_BYTES);
+        assert_eq!(body_limit("/t/acme/api/v1/users"), MAX_BODY_BYTES);
+        assert_eq!(body_limit("/t/acme/login"), MAX_BODY_BYTES);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::host::Host;
 use crate::tenant::{self, TenantCtx};
 use crate::web::origin::{self, Arrival, PublicUrl};
-use crate::web::request::{Request, MAX_BODY_BYTES};
+use crate::web::request::{body_limit, Request};
 use crate::web::response::HttpResponse;
 
 /// Where a route lives.
@@ -132,6 +132,19 @@ pub enum RouteId {
     LogStreamDeadLetters,
     LogStreamRedeliverAll,
     LogStreamRedeliverOne,
+    ActionsList,
+    ActionsCreate,
+    ActionGet,
+    ActionUpdate,
+    ActionDelete,
+    ActionDeploy,
+    ActionVersions,
+    ActionRollback,
+    ActionTest,
+    ActionExecutions,
+    TriggersList,
+    TriggerGet,
+    TriggerUpdate,
     // Admin UI.
     AdminHome,
     AdminClients,
@@ -379,8 +392,9 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
     let fallback_surface = surface_for(&req.path);
     // The host adapters refuse a large body by its Content-Length before
     // reading it; this catches a body that arrived without one.
-    if req.body.len() > MAX_BODY_BYTES || crate::web::request::declared_too_large(req.header("content-length")) {
-        let e = Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {MAX_BODY_BYTES} bytes"));
+    let limit = body_limit(&req.path);
+    if req.body.len() > limit || crate::web::request::declared_too_large(req.header("content-length"), limit) {
+        let e = Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {limit} bytes"));
         return render_error(fallback_surface, &e);
     }
     match route(&mut req, host).await {

@@ -49,6 +49,31 @@ pub struct AddDomain {
     pub domain: String,
 }
 
+/// A test run of an action: against `event` (Auth0's event object for the
+/// action's trigger; `{}` by default), of `version` (the draft by default).
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ActionTest {
+    pub event: Option<serde_json::Value>,
+    pub version: Option<i64>,
+}
+
+/// What a test run decided and printed; nothing of it was applied.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ActionTestResult {
+    pub decisions: Vec<serde_json::Value>,
+    pub logs: Vec<crate::actions::protocol::LogLine>,
+    pub logs_truncated: bool,
+    /// Why the run failed (it threw, timed out, ran out of memory...).
+    pub error: Option<String>,
+    /// Why the edge would refuse these decisions (a reserved claim, a value
+    /// too large...), when the run itself succeeded.
+    pub validation_error: Option<String>,
+    pub duration_ms: f64,
+}
+
 /// A rotation that keeps the old secret or key working for a while.
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
@@ -78,9 +103,17 @@ pub struct CreateUser {
     pub email_verified: bool,
     #[serde(default)]
     pub is_admin: bool,
+    /// Auth0's `app_metadata`: for the application (and actions) to set.
+    #[serde(default)]
+    pub app_metadata: serde_json::Map<String, serde_json::Value>,
+    /// Auth0's `user_metadata`: the user's own settings.
+    #[serde(default)]
+    pub user_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A partial update; `name: null` clears the name.
+/// A partial update; `name: null` clears the name. `app_metadata` and
+/// `user_metadata` are merged into what the user has (RFC 7396: a key set
+/// to `null` is removed).
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -92,6 +125,8 @@ pub struct UpdateUser {
     pub password: Option<String>,
     pub blocked: Option<bool>,
     pub is_admin: Option<bool>,
+    pub app_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub user_metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A test event on its way to a log stream (see its deliveries for the

@@ -28,7 +28,7 @@ impl Grant for AuthorizationCode {
             .query(
                 "UPDATE oauth_codes SET used_at = ?1
                  WHERE code_hash = ?2 AND tenant_id = ?3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
-                 RETURNING client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, amr, acr",
+                 RETURNING client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, amr, acr, action_claims",
                 &[now.into(), code_id.clone().into(), t.id().as_str().into()],
             )
             .await?;
@@ -79,6 +79,7 @@ impl Grant for AuthorizationCode {
             auth_time: Some(row.int("auth_time")?),
             amr: row.opt_text("amr")?,
             acr: row.opt_text("acr")?,
+            action_claims: tokens::parse_action_claims(row.opt_text("action_claims")?),
             nonce: row.opt_text("nonce")?,
             grant_time: now,
             parent: Parent::Code(code_id.clone()),

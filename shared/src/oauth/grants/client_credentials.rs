@@ -3,6 +3,9 @@
 //! client is allowed.
 
 use super::{Grant, GrantCx, TokenRequest};
+use crate::actions::decision::DENY_CODES;
+use crate::actions::execute::{self, RunContext, Verdict};
+use crate::actions::Trigger;
 use crate::crypto::{b64url, sha256};
 use crate::host::{Host, HostExt};
 use crate::oauth::clients::Client;
@@ -41,6 +44,7 @@ impl Grant for ClientCredentials {
             return Err(OAuthError::invalid_scope("OpenID Connect scopes need a user; use an API's scopes"));
         }
         scopes::check(&scope, &client.scopes, Some(&api.scopes)).map_err(OAuthError::invalid_scope)?;
+        let action_claims = credentials_exchange(cx, client, &audience, &scope, req).await?;
         let family = format!("cc_{}", b64url(&sha256(&cx.host.random_bytes::<16>())[..12]));
         let issue = Issue {
             client,
@@ -54,11 +58,52 @@ impl Grant for ClientCredentials {
             auth_time: None,
             amr: None,
             acr: None,
+            action_claims,
             nonce: None,
             family_id: family,
             refresh: false,
             id_token: false,
         };
         Ok(tokens::issue(cx.host, t, issue).await?)
+    }
+}
+
+/// Runs the tenant's `credentials-exchange` actions (Auth0's trigger of that
+/// name) before the token is signed: a deny answers with the action's OAuth
+/// error code, and claims it sets go into the access token.
+async fn credentials_exchange<H: Host>(
+    cx: &GrantCx<'_, H>,
+    client: &Client,
+    audience: &str,
+    scope: &[String],
+    req: &TokenRequest,
+) -> OResult<Option<serde_json::Value>> {
+    let t = cx.tenant;
+    let event = serde_json::json!({
+        "tenant": { "id": t.id() },
+        "client": { "client_id": client.client_id, "name": client.name },
+        "request": { "ip": cx.client_ip },
+        "resource_server": { "identifier": audience },
+        "accessToken": { "scope": scope },
+        "transaction": { "requested_scopes": req.scope.as_deref().map(split_scopes).unwrap_or_default() },
+    });
+    let run_cx =
+        RunContext { client_ip: cx.client_ip, user: None, client_id: Some(&client.client_id), user_agent: None };
+    match execute::run(cx.host, t.id(), Trigger::CredentialsExchange, event, &run_cx).await? {
+        Verdict::Continue(applied) if applied.access_token_claims.is_empty() => Ok(None),
+        Verdict::Continue(applied) => Ok(Some(serde_json::json!({ "access_token": applied.access_token_claims }))),
+        Verdict::Denied { reason, code, .. } => {
+            let code = DENY_CODES.iter().find(|c| Some(**c) == code.as_deref()).copied().unwrap_or("access_denied");
+            let mut e =
+                OAuthError::new(code, if reason.is_empty() { "denied by an action".to_owned() } else { reason });
+            if code == "access_denied" {
+                e.status = http::StatusCode::FORBIDDEN;
+            }
+            Err(e)
+        }
+        Verdict::Failed { .. } => Err(OAuthError::new(
+            "server_error",
+            "a credentials-exchange action failed and the trigger is set to fail closed",
+        )),
     }
 }

@@ -24,7 +24,7 @@ impl Grant for RefreshToken {
             .host
             .db()
             .query(
-                "SELECT client_id, user_id, family_id, scope, audience, auth_time, amr, acr, expires_at, used_at, revoked_at,
+                "SELECT client_id, user_id, family_id, scope, audience, auth_time, amr, acr, action_claims, expires_at, used_at, revoked_at,
                         COALESCE(grant_time, created_at) AS grant_time
                  FROM oauth_tokens WHERE id = ?1 AND tenant_id = ?2 AND kind = 'refresh'",
                 &[id.clone().into(), t.id().as_str().into()],
@@ -90,6 +90,7 @@ impl Grant for RefreshToken {
             auth_time: row.opt_int("auth_time")?,
             amr: row.opt_text("amr")?,
             acr: row.opt_text("acr")?,
+            action_claims: tokens::parse_action_claims(row.opt_text("action_claims")?),
             nonce: None,
             family_id: family,
             refresh: true,

@@ -8,6 +8,7 @@
 //!
 //! Errors are problem+json.
 
+pub mod actions;
 pub mod clients;
 pub mod log_streams;
 pub mod users;
@@ -65,6 +66,19 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/log-streams/{stream_id}/dead-letters", T, J, LogStreamDeadLetters),
     r("POST", "/api/v1/log-streams/{stream_id}/dead-letters/redeliver", T, J, LogStreamRedeliverAll),
     r("POST", "/api/v1/log-streams/{stream_id}/dead-letters/{log_id}/redeliver", T, J, LogStreamRedeliverOne),
+    r("GET", "/api/v1/actions", T, J, ActionsList),
+    r("POST", "/api/v1/actions", T, J, ActionsCreate),
+    r("GET", "/api/v1/actions/{action_id}", T, J, ActionGet),
+    r("PATCH", "/api/v1/actions/{action_id}", T, J, ActionUpdate),
+    r("DELETE", "/api/v1/actions/{action_id}", T, J, ActionDelete),
+    r("POST", "/api/v1/actions/{action_id}/deploy", T, J, ActionDeploy),
+    r("GET", "/api/v1/actions/{action_id}/versions", T, J, ActionVersions),
+    r("POST", "/api/v1/actions/{action_id}/versions/{version}/deploy", T, J, ActionRollback),
+    r("POST", "/api/v1/actions/{action_id}/test", T, J, ActionTest),
+    r("GET", "/api/v1/actions/{action_id}/executions", T, J, ActionExecutions),
+    r("GET", "/api/v1/triggers", T, J, TriggersList),
+    r("GET", "/api/v1/triggers/{trigger}", T, J, TriggerGet),
+    r("PUT", "/api/v1/triggers/{trigger}", T, J, TriggerUpdate),
 ];
 
 /// Who is calling the management API.
@@ -124,6 +138,10 @@ pub fn required_scope(id: RouteId) -> &'static str {
         | LogStreamTest
         | LogStreamRedeliverAll
         | LogStreamRedeliverOne => "write:log_streams",
+        ActionsList | ActionGet | ActionVersions | ActionExecutions | TriggersList | TriggerGet => "read:actions",
+        ActionsCreate | ActionUpdate | ActionDelete | ActionDeploy | ActionRollback | ActionTest | TriggerUpdate => {
+            "write:actions"
+        }
         _ => "read:logs",
     }
 }
@@ -174,6 +192,19 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         | RouteId::LogStreamDeadLetters
         | RouteId::LogStreamRedeliverAll
         | RouteId::LogStreamRedeliverOne => log_streams::dispatch(id, cx, &who).await,
+        RouteId::ActionsList
+        | RouteId::ActionsCreate
+        | RouteId::ActionGet
+        | RouteId::ActionUpdate
+        | RouteId::ActionDelete
+        | RouteId::ActionDeploy
+        | RouteId::ActionVersions
+        | RouteId::ActionRollback
+        | RouteId::ActionTest
+        | RouteId::ActionExecutions
+        | RouteId::TriggersList
+        | RouteId::TriggerGet
+        | RouteId::TriggerUpdate => actions::dispatch(id, cx, &who).await,
         _ => users::dispatch(id, cx, &who).await,
     }
 }

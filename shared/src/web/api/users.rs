@@ -115,6 +115,8 @@ async fn create<H: Host>(cx: &Ctx<'_, H>, key: &Caller) -> Result<HttpResponse> 
             name: b.name,
             email_verified: b.email_verified,
             is_admin: b.is_admin,
+            app_metadata: b.app_metadata,
+            user_metadata: b.user_metadata,
         },
     )
     .await?;
@@ -142,10 +144,11 @@ async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<H
     let m: Map<String, Value> = cx.req.json()?;
     // The documented shape (types, unknown fields); `m` keeps null apart
     // from absent for `name`.
-    serde_json::from_value::<crate::web::schema::UpdateUser>(Value::Object(m.clone())).map_err(|e| {
+    let typed = serde_json::from_value::<crate::web::schema::UpdateUser>(Value::Object(m.clone())).map_err(|e| {
         Error::bad_request(format!("invalid user update: {}", e.to_string().split(" at line").next().unwrap_or("")))
     })?;
-    const KNOWN: [&str; 6] = ["email", "email_verified", "name", "password", "blocked", "is_admin"];
+    const KNOWN: [&str; 8] =
+        ["email", "email_verified", "name", "password", "blocked", "is_admin", "app_metadata", "user_metadata"];
     if let Some(unknown) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(Error::bad_request(format!("unknown field '{unknown}'")));
     }
@@ -172,7 +175,17 @@ async fn update<H: Host>(cx: &Ctx<'_, H>, key: &Caller, user: &User) -> Result<H
         is_admin,
     };
     let fields: Vec<&String> = m.keys().collect();
-    let u = crate::usecases::account::update_user(cx.host, cx.tenant().id(), user, patch).await?;
+    let (app, own) = (typed.app_metadata.unwrap_or_default(), typed.user_metadata.unwrap_or_default());
+    // Checked before anything is written, so a refused update changes nothing.
+    users::check_merged_metadata(&user.app_metadata, &app)?;
+    users::check_merged_metadata(&user.user_metadata, &own)?;
+    let mut u = crate::usecases::account::update_user(cx.host, cx.tenant().id(), user, patch).await?;
+    if !app.is_empty() || !own.is_empty() {
+        users::merge_metadata(cx.host, cx.tenant().id(), &user.id, &app, &own).await?;
+        u = users::get(cx.host, cx.tenant().id(), user.id.as_str())
+            .await?
+            .ok_or_else(|| Error::not_found("no such user"))?;
+    }
     super::audit(cx, key, "user updated", serde_json::json!({ "user_id": u.id, "fields": fields })).await?;
     Ok(json(StatusCode::OK, &to_json(&u)))
 }

@@ -158,6 +158,19 @@ pub fn guard(id: RouteId) -> Guard {
         | LogStreamDeadLetters
         | LogStreamRedeliverAll
         | LogStreamRedeliverOne
+        | ActionsList
+        | ActionsCreate
+        | ActionGet
+        | ActionUpdate
+        | ActionDelete
+        | ActionDeploy
+        | ActionVersions
+        | ActionRollback
+        | ActionTest
+        | ActionExecutions
+        | TriggersList
+        | TriggerGet
+        | TriggerUpdate
         | AdminLogStreams
         | AdminLogStreamCreate
         | AdminLogStream

@@ -6,6 +6,7 @@
 //! an error page; after that they go back to the client (RFC 6749 §4.1.2.1),
 //! always with `state` and `iss` (RFC 9207).
 
+use crate::actions::execute::Verdict;
 use crate::error::Result;
 use crate::host::{Host, HostExt};
 use crate::mfa;
@@ -27,10 +28,52 @@ pub fn render_refusal(r: Refusal, t: &TenantCtx) -> HttpResponse {
     }
 }
 
-/// Issues a code for the session's user and sends it back to the client.
-pub async fn issue_code<H: Host>(cx: &Ctx<'_, H>, ar: &AuthRequest, session: &Session) -> Result<HttpResponse> {
+/// Runs the post-login actions, then issues a code for the session's user
+/// and sends it back to the client. An action's deny goes back to the client
+/// as `access_denied` (RFC 6749 §4.1.2.1) with the action's reason.
+/// `query` is the authorization request's parameters (the way back after a
+/// second factor an action asked for).
+pub async fn issue_code<H: Host>(
+    cx: &Ctx<'_, H>,
+    ar: &AuthRequest,
+    session: &Session,
+    query: &[(String, String)],
+) -> Result<HttpResponse> {
     let t = cx.tenant();
-    let code = authorize::issue_code(cx.host, t, ar, &session.user.id, session.auth_time, &session.amr).await?;
+    let fail = |code: &'static str, d: &str| {
+        OAuthError::new(code, d).to_redirect(&ar.redirect_uri, ar.state.as_deref(), &t.issuer)
+    };
+    let applied = match crate::usecases::actions::post_login(cx.host, t, ar, session, &cx.req.action_info()).await? {
+        Verdict::Continue(applied) => applied,
+        Verdict::Denied { reason, .. } => {
+            return Ok(fail("access_denied", if reason.is_empty() { "denied by a post-login action" } else { &reason }))
+        }
+        Verdict::Failed { .. } => {
+            return Ok(fail("server_error", "a post-login action failed and the trigger is set to fail closed"))
+        }
+    };
+    // `api.multifactor.enable()`: a second factor for this sign-in, if the
+    // session has not given one.
+    if applied.require_mfa.is_some() && session.mfa_time.is_none() {
+        if ar.prompt.iter().any(|p| p == "none") {
+            return Ok(fail("interaction_required", "a second factor is required"));
+        }
+        let enrolled = mfa::enrolled(cx.host, t.id(), &session.user.id).await?;
+        return Ok(to_second_factor(cx, query, enrolled));
+    }
+    let mut claims = serde_json::Map::new();
+    if !applied.id_token_claims.is_empty() {
+        claims.insert("id_token".into(), applied.id_token_claims.into());
+    }
+    if !applied.access_token_claims.is_empty() {
+        claims.insert("access_token".into(), applied.access_token_claims.into());
+    }
+    let extras = authorize::CodeExtras {
+        scopes: applied.scopes,
+        action_claims: (!claims.is_empty()).then_some(serde_json::Value::Object(claims)),
+    };
+    let code =
+        authorize::issue_code(cx.host, t, ar, &session.user.id, session.auth_time, &session.amr, &extras).await?;
     let mut params = vec![("code", code.as_str())];
     if let Some(s) = &ar.state {
         params.push(("state", s));
@@ -78,12 +121,7 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             if ar.prompt.iter().any(|p| p == "none") {
                 return Ok(fail("interaction_required", "a second factor is required"));
             }
-            let mut query = form_urlencoded::Serializer::new(String::new());
-            query.extend_pairs(&cx.req.query);
-            let here = format!("{}?{}", t.path("/authorize"), query.finish());
-            let back: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
-            let next = if enrolled { "/mfa" } else { "/mfa/enroll" };
-            return Ok(see_other(&t.path(&format!("{next}?return_to={back}"))));
+            return Ok(to_second_factor(cx, &cx.req.query, enrolled));
         }
     }
     let needs_consent = !ar.client.first_party
@@ -103,7 +141,19 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         }
         return super::consent::ask(cx, &ar, &session).await;
     }
-    issue_code(cx, &ar, &session).await
+    issue_code(cx, &ar, &session, &cx.req.query).await
+}
+
+/// Sends the user to give (or set up) a second factor, then back to this
+/// authorization request.
+fn to_second_factor<H: Host>(cx: &Ctx<'_, H>, params: &[(String, String)], enrolled: bool) -> HttpResponse {
+    let t = cx.tenant();
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(params);
+    let here = format!("{}?{}", t.path("/authorize"), query.finish());
+    let back: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    let next = if enrolled { "/mfa" } else { "/mfa/enroll" };
+    see_other(&t.path(&format!("{next}?return_to={back}")))
 }
 
 /// Sends the user to sign in, then back here. `prompt=login` is dropped

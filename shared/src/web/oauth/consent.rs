@@ -81,7 +81,7 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         Some("allow") => {
             consent::store(cx.host, t.id(), &session.user.id, &ar.client.client_id, ar.audience.as_deref(), &ar.scope)
                 .await?;
-            issue_code(cx, &ar, &session).await
+            issue_code(cx, &ar, &session, &query).await
         }
         _ => Ok(OAuthError::new("access_denied", "the user denied the request").to_redirect(
             &ar.redirect_uri,

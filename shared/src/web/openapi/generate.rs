@@ -527,6 +527,75 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             "log-streams",
             Ok::Json(200, schema::<crate::web::schema::Redelivered>(g)),
         ),
+        ActionsList => Op {
+            query: PAGE,
+            ..page(
+                "List actions",
+                "actions",
+                Ok::Json(200, list_of::<crate::actions::store::Action>(g, "actions", true)),
+            )
+        },
+        ActionsCreate => op(
+            "Create an action (a draft: deploy it to run it)",
+            "actions",
+            Body::Json(schema::<crate::actions::store::ActionSpec>(g)),
+            Ok::Json(201, schema::<crate::actions::store::Action>(g)),
+        ),
+        ActionGet => {
+            page("Get an action and its draft", "actions", Ok::Json(200, schema::<crate::actions::store::Action>(g)))
+        }
+        ActionUpdate => op(
+            "Change an action's draft, name or secrets (secrets are write-only)",
+            "actions",
+            Body::Json(schema::<crate::actions::store::ActionUpdate>(g)),
+            Ok::Json(200, schema::<crate::actions::store::Action>(g)),
+        ),
+        ActionDelete => page("Delete an action, its versions, secrets and bindings", "actions", Ok::Empty),
+        ActionDeploy => page(
+            "Deploy the draft as a new numbered version (bound triggers switch to it at once)",
+            "actions",
+            Ok::Json(201, schema::<crate::actions::store::Version>(g)),
+        ),
+        ActionVersions => page(
+            "An action's deployed versions, newest first",
+            "actions",
+            Ok::Json(200, list_of::<crate::actions::store::Version>(g, "versions", false)),
+        ),
+        ActionRollback => page(
+            "Roll back: bound triggers run this earlier version",
+            "actions",
+            Ok::Json(200, schema::<crate::actions::store::Version>(g)),
+        ),
+        ActionTest => op(
+            "Run a version (or the draft) against a sample event, recording and applying nothing",
+            "actions",
+            Body::OptionalJson(schema::<crate::web::schema::ActionTest>(g)),
+            Ok::Json(200, schema::<ActionTestResult>(g)),
+        ),
+        ActionExecutions => Op {
+            query: PAGE,
+            ..page(
+                "An action's recent runs: outcome, duration, logs, error",
+                "actions",
+                Ok::Json(200, list_of::<crate::actions::store::Execution>(g, "executions", true)),
+            )
+        },
+        TriggersList => page(
+            "Every trigger with its bound actions and failure mode",
+            "actions",
+            Ok::Json(200, list_of::<crate::actions::store::TriggerSettings>(g, "triggers", false)),
+        ),
+        TriggerGet => page(
+            "A trigger's bound actions, in order, and its failure mode",
+            "actions",
+            Ok::Json(200, schema::<crate::actions::store::TriggerSettings>(g)),
+        ),
+        TriggerUpdate => op(
+            "Bind deployed actions to a trigger in order (replacing the list) and/or set its failure mode",
+            "actions",
+            Body::Json(schema::<crate::actions::store::TriggerUpdate>(g)),
+            Ok::Json(200, schema::<crate::actions::store::TriggerSettings>(g)),
+        ),
         AdminHome => page("Admin UI", "admin-ui", Ok::Redirect),
         AdminClients => page("Admin UI: clients", "admin-ui", Ok::Html),
         AdminClientNew => page("Admin UI: new client form", "admin-ui", Ok::Html),

@@ -7,6 +7,7 @@
 
 use http::StatusCode;
 
+use crate::actions::execute::Verdict;
 use crate::error::Result;
 use crate::host::Host;
 use crate::logs::EventType;
@@ -97,6 +98,19 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         );
     }
 
+    // pre-login actions, before the password is checked (an action that
+    // denies by IP or country spares the hash too).
+    match crate::usecases::actions::pre_login(cx.host, t, &email, &cx.req.action_info()).await? {
+        Verdict::Continue(_) => {}
+        Verdict::Denied { user_message, .. } => {
+            let shown = user_message.unwrap_or_else(|| "Sign-in is not allowed.".into());
+            return render(cx, StatusCode::FORBIDDEN, &email, &return_to, fresh, Some(("error", &shown)));
+        }
+        Verdict::Failed { .. } => {
+            let shown = "Sign-in is unavailable right now. Try again later.";
+            return render(cx, StatusCode::SERVICE_UNAVAILABLE, &email, &return_to, fresh, Some(("error", shown)));
+        }
+    }
     let found = users::find_by_email(cx.host, tenant_id, &email).await?;
     let verdict = password::verify(&pw, found.as_ref().and_then(|(_, h)| h.as_deref()));
     let user = match (found, &verdict) {

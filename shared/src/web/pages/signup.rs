@@ -6,6 +6,7 @@
 
 use http::StatusCode;
 
+use crate::actions::execute::Verdict;
 use crate::email::{self, Email};
 use crate::error::{ErrorKind, Result};
 use crate::host::Host;
@@ -55,12 +56,42 @@ pub async fn submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         }
     };
 
+    // pre-user-registration actions, before the row is written: a deny
+    // leaves no user behind.
+    let applied = match crate::usecases::actions::pre_user_registration(
+        cx.host,
+        t,
+        &email,
+        Some(name.as_str()).filter(|n| !n.is_empty()),
+        &cx.req.action_info(),
+    )
+    .await?
+    {
+        Verdict::Continue(applied) => applied,
+        Verdict::Denied { reason, user_message, .. } => {
+            cx.audit(
+                EventType::SignupFailed,
+                "denied by a pre-user-registration action",
+                None,
+                serde_json::json!({ "email": email, "reason": reason }),
+            )
+            .await?;
+            let shown = user_message.unwrap_or_else(|| "Sign-up is not allowed.".into());
+            return render(cx, StatusCode::FORBIDDEN, &email_in, &name, Some(("error", &shown)));
+        }
+        Verdict::Failed { .. } => {
+            let shown = "Sign-up is unavailable right now. Try again later.";
+            return render(cx, StatusCode::SERVICE_UNAVAILABLE, &email_in, &name, Some(("error", shown)));
+        }
+    };
     let new = NewUser {
         email: email.clone(),
         password: Some(Secret::new(pw.to_string())),
         name: Some(name.clone()),
         email_verified: false,
         is_admin: false,
+        app_metadata: applied.app_metadata,
+        user_metadata: applied.user_metadata,
     };
     match users::create(cx.host, t.id(), new).await {
         Ok(user) => {

@@ -1,0 +1,363 @@
+//! Actions at the edge over the real core and SQLite: the management API
+//! (drafts, versions, rollback, secrets, bindings), and what the flows do
+//! with the actions host's answers. The host here is scripted (the recording
+//! outbound answers every call with one body); the real host and its sandbox
+//! are tested in `actions-host/tests` and end to end in `tests/e2e`.
+
+use super::native_host_support::*;
+use super::oauth::{pkce, query_of, setup, verify_jwt, Setup, API, CB};
+use tessera_core::actions::signature;
+
+const ACTIONS_SECRET: &str = "an actions secret shared with the host, long enough";
+const JS: &str = "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('x', 1); };";
+
+fn with_host(s: &Setup) {
+    s.env.host.set_var("ACTIONS_URL", "http://actions.internal:8788");
+    s.env.host.set_secret("ACTIONS_SECRET", ACTIONS_SECRET);
+    s.env.host.outbound.status.set(200);
+}
+
+/// The scripted host answers every run with these results.
+fn answer(s: &Setup, results: Value) {
+    *s.env.host.outbound.body.borrow_mut() = json!({ "results": results }).to_string().into_bytes();
+}
+
+fn create(s: &Setup, name: &str, trigger: &str, code: &str) -> String {
+    let r = s.env.api(
+        "POST",
+        "/t/demo/api/v1/actions",
+        &s.key,
+        Some(json!({ "name": name, "trigger": trigger, "code": code, "secrets": { "API_KEY": "s3cret-value-42" } })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+fn deploy_and_bind(s: &Setup, id: &str, trigger: &str, mode: &str) {
+    let r = s.env.api("POST", &format!("/t/demo/api/v1/actions/{id}/deploy"), &s.key, None);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = s.env.api(
+        "PUT",
+        &format!("/t/demo/api/v1/triggers/{trigger}"),
+        &s.key,
+        Some(json!({ "failure_mode": mode, "bindings": [{ "action_id": id }] })),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+fn count(s: &Setup, sql: &str) -> i64 {
+    s.env.host.db.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// The last run request the edge sent, after checking its signature.
+fn last_run_request(s: &Setup) -> Value {
+    let sent = s.env.host.outbound.sent.borrow();
+    let req = sent.last().expect("a call to the actions host");
+    assert_eq!(req.uri().to_string(), "http://actions.internal:8788/v1/run");
+    let header = req.headers().get(signature::HEADER).unwrap().to_str().unwrap();
+    signature::verify(ACTIONS_SECRET.as_bytes(), Some(header), req.body(), T0 / 1000).expect("signed with the secret");
+    serde_json::from_slice(req.body()).unwrap()
+}
+
+fn sign_in_and_authorize(s: &Setup, b: &mut Browser) -> (u16, String) {
+    if !b.cookies.contains_key("tessera_session") {
+        assert_eq!(s.env.login(b, "demo", "ana@example.com", "correct horse battery").status, 303);
+    }
+    let (_, challenge) = pkce();
+    let url = s.authorize_url(&[("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let mut r = s.env.get(b, &url);
+    if r.status == 200 {
+        // The client is third-party: consent first (post-login runs after it).
+        let (token, request) = (r.hidden("csrf_token"), r.hidden("request"));
+        r = s.env.post_form(
+            b,
+            "/t/demo/consent",
+            &[("csrf_token", &token), ("request", &request), ("decision", "allow")],
+        );
+    }
+    (r.status, r.header("location").to_string())
+}
+
+#[test]
+fn drafts_deploy_as_numbered_versions_that_roll_back_and_secrets_stay_write_only() {
+    let s = setup();
+    let id = create(&s, "tag", "post-login", JS);
+    let a = s.env.api("GET", &format!("/t/demo/api/v1/actions/{id}"), &s.key, None);
+    assert_eq!(a.json()["secrets"], json!(["API_KEY"]));
+    assert_eq!(a.json()["deployed_version"], Value::Null);
+    assert!(!a.body.contains("s3cret-value-42"));
+    let sealed: String = s.env.host.db.conn().query_row("SELECT sealed FROM action_secrets", [], |r| r.get(0)).unwrap();
+    assert!(!sealed.contains("s3cret") && sealed.starts_with("v1."), "{sealed}");
+
+    // Binding needs a deployed version.
+    let bind = |id: &str| {
+        s.env.api(
+            "PUT",
+            "/t/demo/api/v1/triggers/post-login",
+            &s.key,
+            Some(json!({ "bindings": [{ "action_id": id }] })),
+        )
+    };
+    assert_eq!(bind(&id).status, 400);
+    let v1 = s.env.api("POST", &format!("/t/demo/api/v1/actions/{id}/deploy"), &s.key, None).json();
+    assert_eq!(v1["number"], 1);
+    assert_eq!(bind(&id).status, 200);
+    let changed = s.env.api(
+        "PATCH",
+        &format!("/t/demo/api/v1/actions/{id}"),
+        &s.key,
+        Some(json!({ "code": JS.replace("'x', 1", "'x', 2"), "secrets": { "API_KEY": null, "OTHER": "v" } })),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.json()["draft_changed"], true);
+    assert_eq!(changed.json()["secrets"], json!(["OTHER"]));
+    assert_eq!(s.env.api("POST", &format!("/t/demo/api/v1/actions/{id}/deploy"), &s.key, None).json()["number"], 2);
+    let versions = s.env.api("GET", &format!("/t/demo/api/v1/actions/{id}/versions"), &s.key, None).json();
+    assert_eq!(versions["versions"][0]["number"], 2);
+    assert_eq!(versions["versions"][0]["deployed"], true);
+    assert_eq!(versions["versions"][1]["deployed"], false);
+    let trigger = s.env.api("GET", "/t/demo/api/v1/triggers/post-login", &s.key, None).json();
+    assert_eq!(trigger["bindings"][0]["version"], 2);
+    // Rollback points the binding at v1; an unknown version is 404.
+    let r = s.env.api("POST", &format!("/t/demo/api/v1/actions/{id}/versions/1/deploy"), &s.key, None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        s.env.api("GET", "/t/demo/api/v1/triggers/post-login", &s.key, None).json()["bindings"][0]["version"],
+        1
+    );
+    assert_eq!(s.env.api("POST", &format!("/t/demo/api/v1/actions/{id}/versions/9/deploy"), &s.key, None).status, 404);
+    assert_eq!(s.env.api("POST", &format!("/t/demo/api/v1/actions/{id}/versions/x/deploy"), &s.key, None).status, 404);
+
+    // An action of another trigger cannot be bound here; a name is unique.
+    let cc = create(&s, "cc", "credentials-exchange", "exports.onExecuteCredentialsExchange = async () => {};");
+    s.env.api("POST", &format!("/t/demo/api/v1/actions/{cc}/deploy"), &s.key, None);
+    assert_eq!(bind(&cc).status, 400);
+    let dup = s.env.api(
+        "POST",
+        "/t/demo/api/v1/actions",
+        &s.key,
+        Some(json!({ "name": "tag", "trigger": "post-login", "code": JS })),
+    );
+    assert_eq!(dup.status, 409, "{}", dup.body);
+
+    // Deleting the action removes its bindings, versions and secrets.
+    assert_eq!(s.env.api("DELETE", &format!("/t/demo/api/v1/actions/{id}"), &s.key, None).status, 204);
+    assert_eq!(s.env.api("GET", "/t/demo/api/v1/triggers/post-login", &s.key, None).json()["bindings"], json!([]));
+    assert_eq!(count(&s, &format!("SELECT COUNT(*) FROM action_versions WHERE action_id = '{id}'")), 0);
+    assert_eq!(count(&s, &format!("SELECT COUNT(*) FROM action_secrets WHERE action_id = '{id}'")), 0);
+    assert_eq!(s.env.api("GET", &format!("/t/demo/api/v1/actions/{id}"), &s.key, None).status, 404);
+}
+
+#[test]
+fn bad_action_input_gets_clear_errors_and_large_code_fits_only_the_actions_routes() {
+    let s = setup();
+    let post = |body: Value| s.env.api("POST", "/t/demo/api/v1/actions", &s.key, Some(body));
+    for (body, why) in [
+        (json!({ "name": "a", "trigger": "on-lunch", "code": JS }), "unknown trigger"),
+        (json!({ "name": "", "trigger": "post-login", "code": JS }), "empty name"),
+        (json!({ "name": "a", "trigger": "post-login", "code": " " }), "empty code"),
+        (json!({ "name": "a", "trigger": "post-login", "runtime": "wasm", "code": "AGFzbQEAAAA=" }), "a core module"),
+        (json!({ "name": "a", "trigger": "post-login", "code": JS, "secrets": { "1BAD": "v" } }), "secret name"),
+        (json!({ "name": "a", "trigger": "post-login", "code": "x".repeat(101 * 1024) }), "code too large"),
+    ] {
+        let r = post(body);
+        assert_eq!(r.status, 400, "{why}: {}", r.body);
+        assert_eq!(r.header("content-type"), "application/problem+json", "{why}");
+    }
+    // 90 KB of source is fine here, and would be refused on another route.
+    let big = format!("{JS}\n//{}", "x".repeat(90 * 1024));
+    assert_eq!(post(json!({ "name": "big", "trigger": "post-login", "code": big })).status, 201);
+    let r = s.env.api("POST", "/t/demo/api/v1/users", &s.key, Some(json!({ "email": "big@example.com", "name": big })));
+    assert_eq!(r.status, 413);
+    assert_eq!(s.env.api("PUT", "/t/demo/api/v1/triggers/nope", &s.key, Some(json!({}))).status, 404);
+}
+
+#[test]
+fn post_login_claims_reach_the_id_and_access_tokens_and_survive_refresh() {
+    let s = setup();
+    with_host(&s);
+    let id = create(&s, "roles", "post-login", JS);
+    deploy_and_bind(&s, &id, "post-login", "closed");
+    answer(
+        &s,
+        json!([{ "action_id": id, "version": 1, "duration_us": 800, "logs": [{ "level": "log", "message": "hi" }], "decisions": [
+            { "type": "set_claim", "token": "id_token", "name": "https://example.com/roles", "value": ["admin"] },
+            { "type": "set_claim", "token": "access_token", "name": "https://example.com/plan", "value": "pro" },
+            // Tessera's own claims are never replaced.
+            { "type": "set_claim", "token": "id_token", "name": "email", "value": "evil@example.com" },
+            { "type": "set_metadata", "kind": "app", "name": "seen", "value": true }
+        ]}]),
+    );
+    let mut b = Browser::default();
+    let (verifier, challenge) = pkce();
+    let q = s.code(&mut b, &challenge);
+    let sent = last_run_request(&s);
+    assert_eq!(sent["trigger"], "post-login");
+    assert_eq!(sent["event"]["user"]["email"], "ana@example.com");
+    assert_eq!(sent["event"]["client"]["client_id"], s.client_id.as_str());
+    assert_eq!(sent["actions"][0]["secrets"]["API_KEY"], "s3cret-value-42");
+    assert_eq!(sent["actions"][0]["code"], JS);
+
+    let t = s.exchange(&q["code"], &verifier).json();
+    let id_token = verify_jwt(&s.env, t["id_token"].as_str().unwrap());
+    assert_eq!(id_token["https://example.com/roles"], json!(["admin"]));
+    assert_eq!(id_token["email"], "ana@example.com");
+    let at = verify_jwt(&s.env, t["access_token"].as_str().unwrap());
+    assert_eq!(at["https://example.com/plan"], "pro");
+    let r = s.token(&[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())]);
+    assert_eq!(verify_jwt(&s.env, r.json()["access_token"].as_str().unwrap())["https://example.com/plan"], "pro");
+
+    let user = s.env.api("GET", &format!("/t/demo/api/v1/users/{}", s.user_id), &s.key, None).json();
+    assert_eq!(user["app_metadata"]["seen"], true);
+    let runs = s.env.api("GET", &format!("/t/demo/api/v1/actions/{id}/executions"), &s.key, None).json();
+    assert_eq!(runs["executions"][0]["outcome"], "success");
+    assert_eq!(runs["executions"][0]["logs"][0]["message"], "hi");
+    let logs = s.env.api("GET", "/t/demo/api/v1/logs?type=action_execution", &s.key, None).json();
+    assert_eq!(logs["logs"][0]["details"]["action_id"], id.as_str());
+    assert_eq!(logs["logs"][0]["details"]["version"], 1);
+}
+
+#[test]
+fn a_post_login_deny_goes_back_to_the_client_as_access_denied_with_no_code() {
+    let s = setup();
+    with_host(&s);
+    let id = create(&s, "gate", "post-login", JS);
+    deploy_and_bind(&s, &id, "post-login", "open");
+    answer(
+        &s,
+        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "deny", "reason": "not today" }] }]),
+    );
+    let mut b = Browser::default();
+    let (status, location) = sign_in_and_authorize(&s, &mut b);
+    assert_eq!(status, 303);
+    let q = query_of(&location);
+    assert!(location.starts_with(CB), "{location}");
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["error_description"], "not today");
+    assert_eq!(q["state"], "st-1");
+    assert!(!q.contains_key("code"));
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM oauth_codes"), 0);
+}
+
+#[test]
+fn a_failed_run_or_an_unreachable_host_follows_the_triggers_failure_mode() {
+    let s = setup();
+    with_host(&s);
+    let id = create(&s, "flaky", "post-login", JS);
+    deploy_and_bind(&s, &id, "post-login", "open");
+    // A reserved claim fails the run: under `open` the login goes on without it.
+    answer(
+        &s,
+        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "set_claim", "token": "id_token", "name": "sub", "value": "someone-else" }] }]),
+    );
+    let mut b = Browser::default();
+    let (_, location) = sign_in_and_authorize(&s, &mut b);
+    assert!(query_of(&location).contains_key("code"), "{location}");
+    let runs = s.env.api("GET", &format!("/t/demo/api/v1/actions/{id}/executions"), &s.key, None).json();
+    assert_eq!(runs["executions"][0]["outcome"], "failed");
+    assert!(runs["executions"][0]["error"].as_str().unwrap().contains("reserved"));
+
+    // The host answers 503: under `open` the login goes on, under `closed` not.
+    s.env.host.outbound.status.set(503);
+    let (_, location) = sign_in_and_authorize(&s, &mut b);
+    assert!(query_of(&location).contains_key("code"), "{location}");
+    let r = s.env.api("PUT", "/t/demo/api/v1/triggers/post-login", &s.key, Some(json!({ "failure_mode": "closed" })));
+    assert_eq!(r.json()["failure_mode"], "closed");
+    let (_, location) = sign_in_and_authorize(&s, &mut b);
+    let q = query_of(&location);
+    assert_eq!(q["error"], "server_error", "{location}");
+    assert!(!q.contains_key("code"));
+    // Both failures are audited, each with the trigger's failure mode.
+    let logs = s.env.api("GET", "/t/demo/api/v1/logs?type=action_execution_failed", &s.key, None).json();
+    let modes: Vec<&str> =
+        logs["logs"].as_array().unwrap().iter().map(|l| l["details"]["failure_mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["closed", "open", "open"]);
+    assert!(logs["logs"][0]["details"]["error"].as_str().unwrap().contains("503"));
+    assert!(!logs.to_string().contains(ACTIONS_SECRET));
+}
+
+#[test]
+fn credentials_exchange_actions_add_access_token_claims_or_deny_with_their_code() {
+    let s = setup();
+    with_host(&s);
+    let id = create(&s, "cc", "credentials-exchange", "exports.onExecuteCredentialsExchange = async () => {};");
+    deploy_and_bind(&s, &id, "credentials-exchange", "open");
+    answer(
+        &s,
+        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "set_claim", "token": "access_token", "name": "tier", "value": "gold" }] }]),
+    );
+    let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(verify_jwt(&s.env, r.json()["access_token"].as_str().unwrap())["tier"], "gold");
+    assert_eq!(last_run_request(&s)["event"]["resource_server"]["identifier"], API);
+
+    answer(
+        &s,
+        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "deny", "code": "invalid_scope", "reason": "no such plan" }] }]),
+    );
+    let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"], "invalid_scope");
+    assert_eq!(r.json()["error_description"], "no such plan");
+}
+
+#[test]
+fn pre_login_and_pre_registration_denies_stop_before_anything_is_written() {
+    let s = setup();
+    with_host(&s);
+    let pre_login = create(&s, "geo", "pre-login", "exports.onExecutePreLogin = async () => {};");
+    deploy_and_bind(&s, &pre_login, "pre-login", "open");
+    answer(
+        &s,
+        json!([{ "action_id": pre_login, "version": 1, "duration_us": 5, "decisions": [{ "type": "deny", "reason": "country", "user_message": "Not from there." }] }]),
+    );
+    let mut b = Browser::default();
+    let r = s.env.login(&mut b, "demo", "ana@example.com", "correct horse battery");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Not from there."));
+    assert!(!b.cookies.contains_key("tessera_session"));
+    assert_eq!(last_run_request(&s)["event"]["user"]["email"], "ana@example.com");
+
+    let pre_reg =
+        create(&s, "invite-only", "pre-user-registration", "exports.onExecutePreUserRegistration = async () => {};");
+    deploy_and_bind(&s, &pre_reg, "pre-user-registration", "open");
+    answer(
+        &s,
+        json!([{ "action_id": pre_reg, "version": 1, "duration_us": 5, "decisions": [{ "type": "deny", "reason": "invite only", "user_message": "Sign-up is by invitation." }] }]),
+    );
+    let users_before = count(&s, "SELECT COUNT(*) FROM users");
+    let page = s.env.get(&mut b, "/t/demo/signup");
+    let r = s.env.post_form(
+        &mut b,
+        "/t/demo/signup",
+        &[
+            ("csrf_token", &page.hidden("csrf_token")),
+            ("email", "new@example.com"),
+            ("name", "New"),
+            ("password", "correct horse battery"),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Sign-up is by invitation."));
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM users"), users_before);
+
+    // Metadata a pre-registration action sets is in the new row.
+    answer(
+        &s,
+        json!([{ "action_id": pre_reg, "version": 1, "duration_us": 5, "decisions": [{ "type": "set_metadata", "kind": "app", "name": "plan", "value": "trial" }] }]),
+    );
+    let page = s.env.get(&mut b, "/t/demo/signup");
+    let r = s.env.post_form(
+        &mut b,
+        "/t/demo/signup",
+        &[
+            ("csrf_token", &page.hidden("csrf_token")),
+            ("email", "new@example.com"),
+            ("name", "New"),
+            ("password", "correct horse battery"),
+        ],
+    );
+    assert!(r.status < 400, "{}", r.body);
+    let users = s.env.api("GET", "/t/demo/api/v1/users?email=new@example.com", &s.key, None).json();
+    assert_eq!(users["users"][0]["app_metadata"]["plan"], "trial");
+}
