@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildWorker, randomSecret, root, startWrangler } from './lib/wrangler.mjs';
+import { startActionsHost } from './lib/actions-host.mjs';
 
 const port = Number(process.env.PORT || 8787);
 const devVarsPath = path.join(root, '.dev.vars');
@@ -23,15 +24,22 @@ const vars = readDevVars();
 let changed = false;
 if (!vars.MASTER_KEY) { vars.MASTER_KEY = randomSecret(32); changed = true; }
 if (!vars.PLATFORM_API_KEY) { vars.PLATFORM_API_KEY = `tsk_dev_${randomBytes(24).toString('base64url')}`; changed = true; }
+if (!vars.ACTIONS_SECRET) { vars.ACTIONS_SECRET = randomSecret(32); changed = true; }
 if (changed) {
   writeFileSync(devVarsPath, Object.entries(vars).map(([k, v]) => `${k}="${v}"`).join('\n') + '\n', { mode: 0o600 });
 }
 
 if (!process.env.SKIP_WORKER_BUILD) buildWorker();
+// The actions host beside the Worker, sharing ACTIONS_SECRET with it.
+const actionsPort = Number(process.env.ACTIONS_PORT || 8788);
+const actions = await startActionsHost({ secret: vars.ACTIONS_SECRET, port: actionsPort });
 // The canonical origin: the issuer, discovery and emailed links come from it,
 // never from a request's Host header.
 const server = await startWrangler({
-  port, persistTo: path.join(root, '.wrangler/state'), inherit: true, vars: { PUBLIC_URL: `http://127.0.0.1:${port}`, DEV_MODE: 'true' },
+  port,
+  persistTo: path.join(root, '.wrangler/state'),
+  inherit: true,
+  vars: { PUBLIC_URL: `http://127.0.0.1:${port}`, DEV_MODE: 'true', ACTIONS_URL: actions.url },
 });
 const base = server.url;
 
@@ -65,6 +73,19 @@ async function seed() {
     creds.adminPassword = randomBytes(12).toString('base64url');
     await call('PATCH', `/t/demo/api/v1/users/${found.json.users[0].id}`, creds.apiKey, { password: creds.adminPassword, is_admin: true });
   }
+  // A demo post-login action, deployed and bound: every ID token of the demo
+  // tenant carries https://demo.test/greeting (README, "Actions").
+  const existing = await call('GET', '/t/demo/api/v1/actions', creds.apiKey);
+  if (!existing.json.actions.some((a) => a.name === 'demo greeting')) {
+    const a = await call('POST', '/t/demo/api/v1/actions', creds.apiKey, {
+      name: 'demo greeting',
+      trigger: 'post-login',
+      code: "exports.onExecutePostLogin = async (event, api) => {\n  console.log('signing in', event.user.email);\n  api.idToken.setCustomClaim('https://demo.test/greeting', `hello ${event.user.email}`);\n};\n",
+    });
+    if (a.status !== 201) throw new Error(`demo action: ${a.status} ${a.text}`);
+    await call('POST', `/t/demo/api/v1/actions/${a.json.id}/deploy`, creds.apiKey);
+    await call('PUT', '/t/demo/api/v1/triggers/post-login', creds.apiKey, { bindings: [{ action_id: a.json.id }] });
+  }
   mkdirSync(credsDir, { recursive: true });
   writeFileSync(credsPath, JSON.stringify(creds, null, 2), { mode: 0o600 });
   return { ...creds, email };
@@ -87,11 +108,13 @@ Tessera is running on ${base}
   Dev mailbox      curl -H 'Authorization: Bearer ${vars.PLATFORM_API_KEY}' ${base}/api/v1/internal/dev/mailbox
   Log streams      ${base}/t/demo/admin/log-streams  (the queue consumer runs in this Worker;
                    node scripts/log-receiver.mjs is a local receiver: README, "Log streaming")
+  Actions          ${actions.url} runs them; the demo tenant's "demo greeting" is bound to post-login
+                   curl -H 'Authorization: Bearer ${demo.apiKey}' ${base}/t/demo/api/v1/actions  (README, "Actions")
 
 Secrets are in .dev.vars, demo credentials in .tessera-dev/demo.json. Ctrl-C stops.
 `);
 
-const shutdown = async () => { await server.stop(); process.exit(0); };
+const shutdown = async () => { await server.stop(); await actions.stop(); process.exit(0); };
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 server.child.on('exit', (code) => process.exit(code ?? 0));
