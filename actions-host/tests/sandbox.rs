@@ -99,12 +99,14 @@ fn a_post_login_action_sets_claims_sees_its_event_secrets_and_the_event_time() {
              api.idToken.setCustomClaim('https://example.com/roles', ['admin']);
              api.accessToken.setCustomClaim('https://example.com/key', event.secrets.API_KEY);
              api.user.setAppMetadata('plan', 'pro');
+             api.multifactor.enable('any', { allowRememberBrowser: true });
            };"#,
     );
     assert!(r.error.is_none(), "{r:?}");
     assert_eq!(r.logs[0].message, "login by ada@example.com at 2026-01-01T00:00:00.000Z");
     let d = decision::validate(Trigger::PostLogin, &r.decisions).unwrap();
-    assert_eq!(d.len(), 3);
+    assert_eq!(d.len(), 4);
+    assert_eq!(d[3], decision::Decision::RequireMfa { provider: "any".into(), allow_remember_browser: true });
     assert_eq!(r.decisions[1]["value"], "s3cret");
 }
 

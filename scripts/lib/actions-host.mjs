@@ -40,7 +40,7 @@ export async function startActionsHost({ secret = randomSecret(32), port, env = 
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the actions host exited:\n${log}`);
-    if (log.includes('serving actions on')) return { url: `http://127.0.0.1:${port}`, port, secret, stop, log: () => log };
+    if (log.includes('serving actions on')) return { url: `http://127.0.0.1:${port}`, port, secret, stop, log: () => log, pid: child.pid };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();

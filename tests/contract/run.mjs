@@ -10,11 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { root } from '../../scripts/lib/wrangler.mjs';
 import { HOST, PLATFORM_KEY as platformKey, startServer } from '../e2e/support.mjs';
+import { startActionsHost } from '../../scripts/lib/actions-host.mjs';
 
 // The host under test: wrangler dev, or the Spin component on its test host
 // (TESSERA_E2E_HOST=spin), started as the end-to-end suite starts them.
 console.log(`contract: fuzzing the ${HOST} host`);
-const server = await startServer();
+// With the actions host beside it, so the actions' test endpoint and any
+// action a fuzzed call binds run for real.
+const actionsHost = await startActionsHost();
+const server = await startServer({ ACTIONS_URL: actionsHost.url, ACTIONS_SECRET: actionsHost.secret });
 let status = 1;
 try {
   const call = async (method, p, token, json) => {
@@ -100,6 +104,7 @@ enabled = false
   rmSync(dir, { recursive: true, force: true });
 } finally {
   await server.stop();
+  await actionsHost.stop();
 }
 if (status !== 0) {
   console.error(`schemathesis failed (exit ${status})`);

@@ -3,22 +3,27 @@
 // create a client, rotate its secret, and revoke a user's consent; create a
 // log stream, send it a test event, and read the audit log; a user enrols an
 // authenticator app from the QR page and signs in with it, and the admin
-// resets it, blocks the user and sends a password reset from the users page.
+// resets it, blocks the user and sends a password reset from the users page;
+// an admin writes an action, deploys it, binds it, sees its runs, and rolls
+// it back.
 import http from 'node:http';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import * as OTPAuth from 'otpauth';
 import { Api, Browser, hidden, startServer } from './support.mjs';
+import { startActionsHost } from '../../scripts/lib/actions-host.mjs';
 
 const CB = 'http://127.0.0.1:9/callback';
 let server;
 let api;
 let key;
 let browser;
+let actionsHost;
 
 before(async () => {
-  server = await startServer();
+  actionsHost = await startActionsHost();
+  server = await startServer({ ACTIONS_URL: actionsHost.url, ACTIONS_SECRET: actionsHost.secret });
   api = new Api(server.url);
   key = await api.tenant('acme');
   const admin = await api.call('POST', '/t/acme/api/v1/users', { token: key, json: { email: 'admin@acme.test', password: 'admin password 1', email_verified: true, is_admin: true } });
@@ -34,6 +39,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await actionsHost?.stop();
 });
 
 async function signIn(page, email, password) {
@@ -242,4 +248,63 @@ test('a user enrols an authenticator app and signs in with it; the admin manages
     await user.close();
     await admin.close();
   }
+});
+
+test('an admin writes an action, deploys and binds it, sees its runs, and rolls it back', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'admin@acme.test', 'admin password 1');
+  await page.click('nav >> text=Actions');
+  await page.waitForURL(/\/t\/acme\/admin\/actions$/);
+  assert.ok(await page.isVisible('#no-actions'));
+  await page.fill('#name', 'tag logins');
+  await page.selectOption('#trigger', 'pre-login');
+  await page.fill('#code', "exports.onExecutePreLogin = async (event, api) => { console.log('v1 saw', event.user.email); };");
+  await Promise.all([page.waitForLoadState(), page.click('#action-form button[type=submit]')]);
+  assert.match(await page.textContent('#state'), /Not deployed yet/);
+  const actionUrl = page.url();
+  await Promise.all([page.waitForLoadState(), page.click('#deploy button')]);
+  assert.match(await page.textContent('#state'), /Version 1 runs/);
+
+  // v2, deployed: the draft changes nothing until then.
+  await page.fill('#code', "exports.onExecutePreLogin = async (event, api) => { console.log('v2 saw', event.user.email); };");
+  await page.fill('#secret_name', 'TOKEN');
+  await page.fill('#secret_value', 'not-shown-anywhere');
+  await Promise.all([page.waitForLoadState(), page.click('#edit-form button[type=submit]')]);
+  assert.match(await page.textContent('#state'), /draft has changes/);
+  assert.doesNotMatch(await page.content(), /not-shown-anywhere/);
+  await Promise.all([page.waitForLoadState(), page.click('#deploy button')]);
+  assert.match(await page.textContent('#state'), /Version 2 runs/);
+
+  // Bind it to pre-login, closed.
+  await page.click('nav >> text=Actions');
+  await page.check('#trigger-pre-login input[type=checkbox][name^=bind_]');
+  await page.selectOption('#failure_mode-pre-login', 'closed');
+  await Promise.all([page.waitForLoadState(), page.click('#trigger-pre-login button[type=submit]')]);
+  assert.ok(await page.isChecked('#trigger-pre-login input[name^=bind_]'));
+  const bindings = await api.call('GET', '/t/acme/api/v1/triggers/pre-login', { token: key });
+  assert.equal(bindings.json.failure_mode, 'closed');
+  assert.equal(bindings.json.bindings.length, 1);
+
+  // A sign-in runs it; its console line shows among the executions.
+  const b = new Browser(server.url);
+  const l = await b.submit('/t/acme/login', '/t/acme/login', { email: 'user@acme.test', password: 'user password 1' });
+  assert.equal(l.status, 303, l.text);
+  await page.goto(actionUrl);
+  assert.match(await page.textContent('#executions'), /v2 saw user@acme.test/);
+
+  // Roll back to v1; the next sign-in runs v1.
+  await Promise.all([page.waitForLoadState(), page.click('#versions form button')]);
+  assert.match(await page.textContent('#state'), /Version 1 runs/);
+  const b2 = new Browser(server.url);
+  await b2.submit('/t/acme/login', '/t/acme/login', { email: 'user@acme.test', password: 'user password 1' });
+  await page.goto(actionUrl);
+  assert.match(await page.textContent('#executions'), /v1 saw user@acme.test/);
+  await page.screenshot({ path: 'target/admin-ui-actions.png', fullPage: true });
+
+  // Deleting it unbinds it.
+  await Promise.all([page.waitForLoadState(), page.click('text=Delete this action')]);
+  assert.ok(await page.isVisible('#no-actions'));
+  assert.deepEqual((await api.call('GET', '/t/acme/api/v1/triggers/pre-login', { token: key })).json.bindings, []);
+  await context.close();
 });

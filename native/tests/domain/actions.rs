@@ -361,3 +361,26 @@ fn pre_login_and_pre_registration_denies_stop_before_anything_is_written() {
     let users = s.env.api("GET", "/t/demo/api/v1/users?email=new@example.com", &s.key, None).json();
     assert_eq!(users["users"][0]["app_metadata"]["plan"], "trial");
 }
+
+#[test]
+fn api_multifactor_enable_sends_a_password_only_sign_in_to_a_second_factor() {
+    let s = setup();
+    with_host(&s);
+    let id = create(&s, "mfa", "post-login", JS);
+    deploy_and_bind(&s, &id, "post-login", "open");
+    answer(
+        &s,
+        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "require_mfa", "provider": "any" }] }]),
+    );
+    let mut b = Browser::default();
+    let (status, location) = sign_in_and_authorize(&s, &mut b);
+    assert_eq!(status, 303);
+    // No factor yet: enrolment, then back to this authorization request.
+    assert!(location.starts_with("/t/demo/mfa/enroll?return_to=%2Ft%2Fdemo%2Fauthorize%3F"), "{location}");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM oauth_codes"), 0);
+    // prompt=none cannot show a page: interaction_required at the client.
+    let (_, challenge) = pkce();
+    let url = s.authorize_url(&[("code_challenge", &challenge), ("code_challenge_method", "S256"), ("prompt", "none")]);
+    let r = s.env.get(&mut b, &url);
+    assert_eq!(query_of(r.header("location"))["error"], "interaction_required", "{}", r.header("location"));
+}

@@ -403,6 +403,7 @@ pub async fn delete<H: Host>(host: &H, tenant: &TenantId, id: &str) -> Result<bo
             Statement::new("DELETE FROM actions WHERE tenant_id = ?1 AND id = ?2", p()),
         ])
         .await?;
+    forget_unbound(tenant);
     Ok(n.last().copied().unwrap_or(0) > 0)
 }
 
@@ -610,6 +611,7 @@ pub async fn update_trigger<H: Host>(
     }
     if !statements.is_empty() {
         host.db().batch(statements).await?;
+        forget_unbound(tenant);
     }
     trigger_settings(host, tenant, trigger).await
 }
@@ -625,7 +627,30 @@ pub struct BoundAction {
     pub code_hash: String,
 }
 
+/// How long an isolate trusts that a trigger has nothing bound. The token
+/// endpoint and every sign-in ask, so a tenant without actions pays no query
+/// for them; a binding made in another isolate runs within this window (one
+/// made here at once).
+const UNBOUND_CACHE_MS: i64 = 5_000;
+
+thread_local! {
+    static UNBOUND: crate::cache::TtlCache<()> = const { crate::cache::TtlCache::new(UNBOUND_CACHE_MS) };
+}
+
+fn unbound_key(tenant: &TenantId, trigger: Trigger) -> String {
+    format!("{tenant}/{trigger}")
+}
+
+/// Called after any write that can change what a tenant's triggers run.
+fn forget_unbound(tenant: &TenantId) {
+    UNBOUND.with(|c| c.forget_prefix(&format!("{tenant}/")));
+}
+
 pub async fn bound<H: Host>(host: &H, tenant: &TenantId, trigger: Trigger) -> Result<Vec<BoundAction>> {
+    let now = host.now();
+    if UNBOUND.with(|c| c.get(&unbound_key(tenant, trigger), now)).is_some() {
+        return Ok(Vec::new());
+    }
     let rows = host
         .db()
         .query(
@@ -636,6 +661,9 @@ pub async fn bound<H: Host>(host: &H, tenant: &TenantId, trigger: Trigger) -> Re
             &[tenant.as_str().into(), trigger.as_str().into()],
         )
         .await?;
+    if rows.is_empty() {
+        UNBOUND.with(|c| c.put(unbound_key(tenant, trigger), now, ()));
+    }
     rows.iter()
         .map(|r| {
             Ok(BoundAction {

@@ -246,6 +246,11 @@ impl Form {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// Every field, in the order sent.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn require(&self, name: &str) -> Result<&str> {
         self.get(name)
             .filter(|v| !v.is_empty())

@@ -1,11 +1,13 @@
 //! The tenant's admin UI: OAuth clients (`clients`), users (`users`), log
-//! streams (`log_streams`) and the audit log (`logs`).
+//! streams (`log_streams`), actions and their triggers (`actions`) and the
+//! audit log (`logs`).
 //!
 //! Server-rendered, no JavaScript, every form CSRF-protected; reached with the
 //! hosted-login session of a user marked `is_admin`.
 
 use http::StatusCode;
 
+mod actions;
 mod clients;
 mod log_streams;
 mod logs;
@@ -54,6 +56,14 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/admin/users/{user_id}/unblock", T, H, AdminUserUnblock),
     r("POST", "/admin/users/{user_id}/password-reset", T, H, AdminUserPasswordReset),
     r("POST", "/admin/users/{user_id}/mfa/reset", T, H, AdminUserMfaReset),
+    r("GET", "/admin/actions", T, H, AdminActions),
+    r("POST", "/admin/actions", T, H, AdminActionCreate),
+    r("GET", "/admin/actions/{action_id}", T, H, AdminAction),
+    r("POST", "/admin/actions/{action_id}", T, H, AdminActionUpdate),
+    r("POST", "/admin/actions/{action_id}/deploy", T, H, AdminActionDeploy),
+    r("POST", "/admin/actions/{action_id}/rollback", T, H, AdminActionRollback),
+    r("POST", "/admin/actions/{action_id}/delete", T, H, AdminActionDelete),
+    r("POST", "/admin/triggers/{trigger}", T, H, AdminTriggerUpdate),
 ];
 
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -80,6 +90,12 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         AdminUsers => users::list(cx).await,
         AdminUser => users::show(cx).await,
         AdminUserBlock | AdminUserUnblock | AdminUserPasswordReset | AdminUserMfaReset => users::action(id, cx).await,
+        AdminActions => actions::list(cx).await,
+        AdminActionCreate => actions::create(cx).await,
+        AdminAction => actions::show(cx).await,
+        AdminActionUpdate => actions::update(cx).await,
+        AdminActionDeploy | AdminActionRollback | AdminActionDelete => actions::action(id, cx).await,
+        AdminTriggerUpdate => actions::update_trigger(cx).await,
         _ => Err(Error::not_found("no such admin page")),
     }
 }
@@ -123,11 +139,12 @@ pub(super) async fn admin_post<H: Host>(cx: &Ctx<'_, H>) -> Result<std::result::
 pub(super) fn render(t: &TenantCtx, a: &Admin, title: &str, body: &str) -> HttpResponse {
     let nav = format!(
         "<nav><a href=\"{}\">Clients</a><a href=\"{}\">New client</a><a href=\"{}\">Users</a><a href=\"{}\">Log streams</a>\
-         <a href=\"{}\">Audit log</a><a href=\"{}\">Account</a></nav>",
+         <a href=\"{}\">Actions</a><a href=\"{}\">Audit log</a><a href=\"{}\">Account</a></nav>",
         escape(&t.path("/admin/clients")),
         escape(&t.path("/admin/clients/new")),
         escape(&t.path("/admin/users")),
         escape(&t.path("/admin/log-streams")),
+        escape(&t.path("/admin/actions")),
         escape(&t.path("/admin/logs")),
         escape(&t.path("/account")),
     );

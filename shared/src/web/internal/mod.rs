@@ -171,6 +171,14 @@ pub fn guard(id: RouteId) -> Guard {
         | TriggersList
         | TriggerGet
         | TriggerUpdate
+        | AdminActions
+        | AdminActionCreate
+        | AdminAction
+        | AdminActionUpdate
+        | AdminActionDeploy
+        | AdminActionRollback
+        | AdminActionDelete
+        | AdminTriggerUpdate
         | AdminLogStreams
         | AdminLogStreamCreate
         | AdminLogStream

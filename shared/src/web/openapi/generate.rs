@@ -596,6 +596,44 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
             Body::Json(schema::<crate::actions::store::TriggerUpdate>(g)),
             Ok::Json(200, schema::<crate::actions::store::TriggerSettings>(g)),
         ),
+        AdminActions => page("Admin UI: actions and trigger bindings", "admin-ui", Ok::Html),
+        AdminActionCreate => op(
+            "Admin UI: create an action (then its page)",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("name", true), ("trigger", true), ("code", false)]),
+            Ok::Redirect,
+        ),
+        AdminAction => page("Admin UI: an action, its versions and executions", "admin-ui", Ok::Html),
+        AdminActionUpdate => op(
+            "Admin UI: save an action's draft or set a secret",
+            "admin-ui",
+            Body::Form(&[
+                ("csrf_token", true),
+                ("name", false),
+                ("code", false),
+                ("secret_name", false),
+                ("secret_value", false),
+            ]),
+            Ok::Html,
+        ),
+        AdminActionDeploy => {
+            op("Admin UI: deploy an action's draft", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
+        }
+        AdminActionRollback => op(
+            "Admin UI: roll an action back to a version",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("version", true)]),
+            Ok::Html,
+        ),
+        AdminActionDelete => {
+            op("Admin UI: delete an action", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
+        }
+        AdminTriggerUpdate => op(
+            "Admin UI: bind actions to a trigger in order and set its failure mode",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("failure_mode", false)]),
+            Ok::Html,
+        ),
         AdminHome => page("Admin UI", "admin-ui", Ok::Redirect),
         AdminClients => page("Admin UI: clients", "admin-ui", Ok::Html),
         AdminClientNew => page("Admin UI: new client form", "admin-ui", Ok::Html),
