@@ -208,6 +208,27 @@ test('the test endpoint runs a draft against a sample event and records nothing'
   assert.match(t2.json.error, /^timeout: /);
 });
 
+test('api.multifactor.enable() sends a password-only sign-in to set up a second factor first', async () => {
+  await bindOnly('post-login', "exports.onExecutePostLogin = async (event, api) => { api.multifactor.enable('any'); };");
+  const config = await client.discovery(new URL(`${server.url}/t/demo`), web.client_id, undefined, client.ClientSecretBasic(web.client_secret), options);
+  const b = new Browser(server.url);
+  const l = await b.submit('/t/demo/login', '/t/demo/login', { email: 'ana@example.com', password: PASSWORD });
+  assert.equal(l.status, 303, l.text);
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: CB, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+  });
+  const r = await b.get(url.pathname + url.search);
+  assert.equal(r.status, 303);
+  const next = new URL(r.headers.get('location'), server.url);
+  assert.equal(next.pathname, '/t/demo/mfa/enroll');
+  assert.match(next.searchParams.get('return_to'), /^\/t\/demo\/authorize\?/);
+  // The enrolment page is where it leads: an authenticator app's QR code.
+  const page = await b.get(next.pathname + next.search);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /otpauth:\/\//);
+  await unbind('post-login');
+});
+
 test('hostile code under fail-open: the login goes through and the execution says why', async () => {
   const id = await bindOnly('post-login', 'exports.onExecutePostLogin = async () => { const a = []; while (true) a.push(new Array(1e5).fill(1)); };');
   const { id: idt } = await tokensFor();
