@@ -299,6 +299,16 @@ fn credentials_exchange_actions_add_access_token_claims_or_deny_with_their_code(
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.json()["error"], "invalid_scope");
     assert_eq!(r.json()["error_description"], "no such plan");
+
+    // Execution records age out with maintenance after 30 days.
+    let runs = || s.env.api("GET", &format!("/t/demo/api/v1/actions/{id}/executions"), &s.key, None).json();
+    assert_eq!(runs()["executions"].as_array().unwrap().len(), 2);
+    s.env.host.clock.set_fixed(T0 + 29 * 86_400_000);
+    assert_eq!(s.env.platform("POST", "/api/v1/internal/maintenance", None).status, 200);
+    assert_eq!(runs()["executions"].as_array().unwrap().len(), 2);
+    s.env.host.clock.set_fixed(T0 + 31 * 86_400_000);
+    assert_eq!(s.env.platform("POST", "/api/v1/internal/maintenance", None).status, 200);
+    assert_eq!(runs()["executions"], json!([]));
 }
 
 #[test]
@@ -383,4 +393,32 @@ fn api_multifactor_enable_sends_a_password_only_sign_in_to_a_second_factor() {
     let url = s.authorize_url(&[("code_challenge", &challenge), ("code_challenge_method", "S256"), ("prompt", "none")]);
     let r = s.env.get(&mut b, &url);
     assert_eq!(query_of(r.header("location"))["error"], "interaction_required", "{}", r.header("location"));
+}
+
+#[test]
+fn outside_dev_mode_the_actions_host_is_reached_over_https_or_loopback_only() {
+    let s = setup();
+    with_host(&s);
+    let id = create(&s, "tag", "credentials-exchange", "exports.onExecuteCredentialsExchange = async () => {};");
+    deploy_and_bind(&s, &id, "credentials-exchange", "closed");
+    answer(&s, json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [] }]));
+    // A production configuration.
+    s.env.host.set_var("DEV_MODE", "");
+    s.env.host.set_var("PUBLIC_URL", "http://127.0.0.1:8787");
+    s.env.host.set_var("EMAIL_FROM", "login@example.com");
+    s.env.host.set_var("EMAIL_API_URL", "https://mail.example.com/send");
+    s.env.host.set_secret("EMAIL_API_KEY", "re_test");
+    let sent_before = s.env.host.outbound.sent.borrow().len();
+    let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+    assert_eq!(r.json()["error"], "server_error", "{}", r.body);
+    // Nothing left the edge over plain HTTP.
+    assert_eq!(s.env.host.outbound.sent.borrow().len(), sent_before);
+    let runs = s.env.api("GET", &format!("/t/demo/api/v1/actions/{id}/executions"), &s.key, None).json();
+    assert!(runs["executions"][0]["error"].as_str().unwrap().contains("https://"), "{runs}");
+    // Loopback (a host on the same machine) and https are fine.
+    for url in ["http://127.0.0.1:8788", "https://actions.internal:8788"] {
+        s.env.host.set_var("ACTIONS_URL", url);
+        let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+    }
 }

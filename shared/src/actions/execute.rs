@@ -160,6 +160,13 @@ async fn call<H: Host>(host: &H, req: &RunRequest) -> std::result::Result<RunRes
     let Some(secret) = host.secrets().secret(SECRET_NAME) else {
         return Err(format!("the actions host is not configured ({SECRET_NAME} is not set)"));
     };
+    // The body carries the actions' secrets and the user's profile: the
+    // signature keeps it from being altered, TLS keeps it from being read.
+    if !plain_http_allowed(host, &base) {
+        return Err(format!(
+            "{URL_VAR} must be an https:// URL (plain HTTP only to a loopback address or with DEV_MODE)"
+        ));
+    }
     let body = serde_json::to_vec(req).map_err(|e| format!("encoding the run request: {e}"))?;
     let sig = signature::sign(secret.expose().as_bytes(), host.now() / 1000, &body);
     let http_req = http::Request::builder()
@@ -178,6 +185,18 @@ async fn call<H: Host>(host: &H, req: &RunRequest) -> std::result::Result<RunRes
         return Err(format!("the actions host answered {}: {detail}", res.status().as_u16()));
     }
     serde_json::from_slice(res.body()).map_err(|_| "the actions host's answer is not a run response".to_owned())
+}
+
+fn plain_http_allowed<H: Host>(host: &H, url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return url.starts_with("https://");
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host_name = match authority.find(']') {
+        Some(end) if authority.starts_with('[') => &authority[..=end],
+        _ => authority.split(':').next().unwrap_or(""),
+    };
+    crate::types::is_loopback(host_name) || crate::config::dev_mode(host)
 }
 
 fn records_of(trigger: Trigger, bound: &[store::BoundAction], response: RunResponse) -> Vec<Record> {

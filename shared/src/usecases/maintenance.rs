@@ -93,6 +93,19 @@ pub async fn run<H: Host>(host: &H) -> Result<Report> {
     if audit > 0 {
         report.deleted.push(("audit_events".into(), audit));
     }
+    // Action execution records, a bounded number of batches per run.
+    let cutoff = now - crate::actions::store::EXECUTION_RETENTION_DAYS * DAY_MS;
+    let mut executions = 0;
+    for _ in 0..MAX_BATCHES {
+        let n = crate::actions::store::delete_old_executions(host, cutoff, BATCH).await?;
+        executions += n;
+        if n < BATCH as u64 {
+            break;
+        }
+    }
+    if executions > 0 {
+        report.deleted.push(("action_executions".into(), executions));
+    }
     let cutoff = now - PLATFORM_AUDIT_RETENTION_DAYS * DAY_MS;
     let swept = delete_expired(host, None, cutoff, BATCH, MAX_BATCHES).await?;
     report.audit_backlog |= swept.more;
