@@ -22,6 +22,11 @@ fn answer(s: &Setup, results: Value) {
     *s.env.host.outbound.body.borrow_mut() = json!({ "results": results }).to_string().into_bytes();
 }
 
+/// The scripted host answers that version 1 of `id` decided `decisions`.
+fn decide(s: &Setup, id: &str, decisions: Value) {
+    answer(s, json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": decisions }]));
+}
+
 fn create(s: &Setup, name: &str, trigger: &str, code: &str) -> String {
     let r = s.env.api(
         "POST",
@@ -223,10 +228,7 @@ fn a_post_login_deny_goes_back_to_the_client_as_access_denied_with_no_code() {
     with_host(&s);
     let id = create(&s, "gate", "post-login", JS);
     deploy_and_bind(&s, &id, "post-login", "open");
-    answer(
-        &s,
-        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "deny", "reason": "not today" }] }]),
-    );
+    decide(&s, &id, json!([{ "type": "deny", "reason": "not today" }]));
     let mut b = Browser::default();
     let (status, location) = sign_in_and_authorize(&s, &mut b);
     assert_eq!(status, 303);
@@ -246,10 +248,7 @@ fn a_failed_run_or_an_unreachable_host_follows_the_triggers_failure_mode() {
     let id = create(&s, "flaky", "post-login", JS);
     deploy_and_bind(&s, &id, "post-login", "open");
     // A reserved claim fails the run: under `open` the login goes on without it.
-    answer(
-        &s,
-        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "set_claim", "token": "id_token", "name": "sub", "value": "someone-else" }] }]),
-    );
+    decide(&s, &id, json!([{ "type": "set_claim", "token": "id_token", "name": "sub", "value": "someone-else" }]));
     let mut b = Browser::default();
     let (_, location) = sign_in_and_authorize(&s, &mut b);
     assert!(query_of(&location).contains_key("code"), "{location}");
@@ -282,19 +281,13 @@ fn credentials_exchange_actions_add_access_token_claims_or_deny_with_their_code(
     with_host(&s);
     let id = create(&s, "cc", "credentials-exchange", "exports.onExecuteCredentialsExchange = async () => {};");
     deploy_and_bind(&s, &id, "credentials-exchange", "open");
-    answer(
-        &s,
-        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "set_claim", "token": "access_token", "name": "tier", "value": "gold" }] }]),
-    );
+    decide(&s, &id, json!([{ "type": "set_claim", "token": "access_token", "name": "tier", "value": "gold" }]));
     let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(verify_jwt(&s.env, r.json()["access_token"].as_str().unwrap())["tier"], "gold");
     assert_eq!(last_run_request(&s)["event"]["resource_server"]["identifier"], API);
 
-    answer(
-        &s,
-        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "deny", "code": "invalid_scope", "reason": "no such plan" }] }]),
-    );
+    decide(&s, &id, json!([{ "type": "deny", "code": "invalid_scope", "reason": "no such plan" }]));
     let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.json()["error"], "invalid_scope");
@@ -317,10 +310,7 @@ fn pre_login_and_pre_registration_denies_stop_before_anything_is_written() {
     with_host(&s);
     let pre_login = create(&s, "geo", "pre-login", "exports.onExecutePreLogin = async () => {};");
     deploy_and_bind(&s, &pre_login, "pre-login", "open");
-    answer(
-        &s,
-        json!([{ "action_id": pre_login, "version": 1, "duration_us": 5, "decisions": [{ "type": "deny", "reason": "country", "user_message": "Not from there." }] }]),
-    );
+    decide(&s, &pre_login, json!([{ "type": "deny", "reason": "country", "user_message": "Not from there." }]));
     let mut b = Browser::default();
     let r = s.env.login(&mut b, "demo", "ana@example.com", "correct horse battery");
     assert_eq!(r.status, 403, "{}", r.body);
@@ -331,9 +321,10 @@ fn pre_login_and_pre_registration_denies_stop_before_anything_is_written() {
     let pre_reg =
         create(&s, "invite-only", "pre-user-registration", "exports.onExecutePreUserRegistration = async () => {};");
     deploy_and_bind(&s, &pre_reg, "pre-user-registration", "open");
-    answer(
+    decide(
         &s,
-        json!([{ "action_id": pre_reg, "version": 1, "duration_us": 5, "decisions": [{ "type": "deny", "reason": "invite only", "user_message": "Sign-up is by invitation." }] }]),
+        &pre_reg,
+        json!([{ "type": "deny", "reason": "invite only", "user_message": "Sign-up is by invitation." }]),
     );
     let users_before = count(&s, "SELECT COUNT(*) FROM users");
     let page = s.env.get(&mut b, "/t/demo/signup");
@@ -352,10 +343,7 @@ fn pre_login_and_pre_registration_denies_stop_before_anything_is_written() {
     assert_eq!(count(&s, "SELECT COUNT(*) FROM users"), users_before);
 
     // Metadata a pre-registration action sets is in the new row.
-    answer(
-        &s,
-        json!([{ "action_id": pre_reg, "version": 1, "duration_us": 5, "decisions": [{ "type": "set_metadata", "kind": "app", "name": "plan", "value": "trial" }] }]),
-    );
+    decide(&s, &pre_reg, json!([{ "type": "set_metadata", "kind": "app", "name": "plan", "value": "trial" }]));
     let page = s.env.get(&mut b, "/t/demo/signup");
     let r = s.env.post_form(
         &mut b,
@@ -378,10 +366,7 @@ fn api_multifactor_enable_sends_a_password_only_sign_in_to_a_second_factor() {
     with_host(&s);
     let id = create(&s, "mfa", "post-login", JS);
     deploy_and_bind(&s, &id, "post-login", "open");
-    answer(
-        &s,
-        json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [{ "type": "require_mfa", "provider": "any" }] }]),
-    );
+    decide(&s, &id, json!([{ "type": "require_mfa", "provider": "any" }]));
     let mut b = Browser::default();
     let (status, location) = sign_in_and_authorize(&s, &mut b);
     assert_eq!(status, 303);
@@ -401,7 +386,7 @@ fn outside_dev_mode_the_actions_host_is_reached_over_https_or_loopback_only() {
     with_host(&s);
     let id = create(&s, "tag", "credentials-exchange", "exports.onExecuteCredentialsExchange = async () => {};");
     deploy_and_bind(&s, &id, "credentials-exchange", "closed");
-    answer(&s, json!([{ "action_id": id, "version": 1, "duration_us": 5, "decisions": [] }]));
+    decide(&s, &id, json!([]));
     // A production configuration.
     s.env.host.set_var("DEV_MODE", "");
     s.env.host.set_var("PUBLIC_URL", "http://127.0.0.1:8787");
