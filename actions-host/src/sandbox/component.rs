@@ -17,7 +17,7 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::{classify, content_hash, event_with_secrets, run_error, Limiter, Logs, Outcome, Sandbox};
+use super::{classify, compatibility, content_hash, event_with_secrets, run_error, Limiter, Logs, Outcome, Sandbox};
 
 wasmtime::component::bindgen!({ path: "wit", world: "action" });
 
@@ -79,12 +79,7 @@ impl Components {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Action::add_to_linker::<CompState, HasSelf<CompState>>(&mut linker, |s| s)?;
-        let compat = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            engine.precompile_compatibility_hash().hash(&mut h);
-            h.finish()
-        };
+        let compat = compatibility(engine);
         Ok(Components { engine: engine.clone(), linker, compiled: Mutex::new(HashMap::new()), cache_dir, compat })
     }
 

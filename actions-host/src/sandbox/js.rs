@@ -10,9 +10,7 @@ use serde::Deserialize;
 use tessera_core::actions::protocol::{ActionCode, ErrorKind, LogLine, RunError, RunRequest};
 use wasmtime::{Engine, InstancePre, Linker, Module, Store};
 
-use super::{
-    classify, content_hash, event_with_secrets, preinit, run_error, Limiter, Outcome, Sandbox, MAX_OUTPUT_BYTES,
-};
+use super::{classify, compatibility, content_hash, preinit, run_error, Limiter, Outcome, Sandbox, MAX_OUTPUT_BYTES};
 
 /// Bumped when what is cached under a runner's hash changes meaning.
 const CACHE_FORMAT: u32 = 1;
@@ -56,12 +54,7 @@ impl JsRunner {
             )
         })?;
         let linker = linker(engine).map_err(|e| e.to_string())?;
-        let compat = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            engine.precompile_compatibility_hash().hash(&mut h);
-            h.finish()
-        };
+        let compat = compatibility(engine);
         let cached =
             cache_dir.join(format!("js-runner-{CACHE_FORMAT}-{}-{compat:016x}.cwasm", &content_hash(&wasm)[..16]));
         // SAFETY: the file is one this host wrote (below) for an engine with
@@ -92,11 +85,11 @@ impl JsRunner {
         let Some(source) = &action.code else {
             return Err(run_error(ErrorKind::Invalid, "a JavaScript action was sent without its source"));
         };
-        let event = event_with_secrets(&req.event, action);
+        // The prelude puts `secrets` on the event (no copy of it here).
         let input = serde_json::json!({
             "source": source,
             "trigger": req.trigger,
-            "event": event,
+            "event": req.event,
             "secrets": action.secrets,
         })
         .to_string();

@@ -226,6 +226,15 @@ fn first_line(s: &str) -> &str {
     }
 }
 
+/// Part of every cached artifact's name: an artifact compiled by another
+/// Wasmtime version or configuration is never looked up.
+pub fn compatibility(engine: &Engine) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    h.finish()
+}
+
 /// Hex SHA-256, the content hash actions are cached under.
 pub fn content_hash(bytes: &[u8]) -> String {
     tessera_core::crypto::hex(&tessera_core::crypto::sha256(bytes))
