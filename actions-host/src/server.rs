@@ -82,6 +82,12 @@ impl Server {
             _ => return error(StatusCode::NOT_FOUND, "not_found", "no such endpoint"),
         }
         let header = req.headers().get(signature::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // A declared length over the cap is refused before any of the body is
+        // read, so the sender learns why instead of meeting a closed socket.
+        let declared = req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+        if declared.and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "the request body is too large");
+        }
         let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => {

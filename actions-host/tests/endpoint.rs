@@ -107,9 +107,21 @@ fn malformed_and_oversized_bodies_get_clear_errors() {
     let (status, res) = post("/v1/run", Some(sign(SECRET, now(), &junk)), &junk);
     assert_eq!(status, 400);
     assert_eq!(res["error"], "invalid_request");
-    let huge = vec![b' '; 9 << 20];
-    let (status, _) = post("/v1/run", Some(sign(SECRET, now(), &huge)), &huge);
-    assert_eq!(status, 413);
+    // Writing all of an oversized body races the server closing the socket,
+    // so this declares the length and sends none of it: the server answers
+    // from the header alone.
+    let addr = base().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /v1/run HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        9 << 20
+    );
+    std::io::Write::write_all(&mut stream, head.as_bytes()).unwrap();
+    let mut reply = [0u8; 512];
+    let n = std::io::Read::read(&mut stream, &mut reply).unwrap();
+    let reply = String::from_utf8_lossy(&reply[..n]);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(reply.contains("too large"), "{reply}");
     let (status, _) = post("/v1/elsewhere", None, b"");
     assert_eq!(status, 404);
 }
