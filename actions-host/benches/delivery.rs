@@ -167,6 +167,7 @@ fn main() {
         let path = path.clone();
         std::thread::spawn(move || {
             let w = Worker {
+                actions_secret: None,
                 db_path: &path,
                 master_key: MASTER_KEY,
                 previous_master_key: None,

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tessera_core::logs::delivery;
+use tessera_core::usecases::actions;
 use tessera_native::{HostView, NativeHost, SqliteDb};
 
 use crate::outbound::HttpOutbound;
@@ -27,8 +28,8 @@ pub fn run(db_path: &Path, once: bool) -> Result<(), String> {
         format!("worker-{}-{}", std::process::id(), tessera_core::crypto::hex(&r))
     });
     // The settings the core reads as variables: dev mode (plain-HTTP and
-    // local sinks) and the operator's sink allow-list.
-    let vars = ["DEV_MODE", "LOG_SINK_HOSTS"]
+    // local sinks), the operator's sink allow-list and the actions host.
+    let vars = ["DEV_MODE", "LOG_SINK_HOSTS", "ACTIONS_URL"]
         .into_iter()
         .filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v)))
         .collect();
@@ -36,6 +37,7 @@ pub fn run(db_path: &Path, once: bool) -> Result<(), String> {
         db_path,
         master_key: &master,
         previous_master_key: std::env::var("MASTER_KEY_PREVIOUS").ok(),
+        actions_secret: std::env::var("ACTIONS_SECRET").ok(),
         vars,
         owner,
         poll: env_ms("TESSERA_POLL_MS", 200),
@@ -50,7 +52,10 @@ pub struct Worker<'a> {
     pub db_path: &'a Path,
     pub master_key: &'a str,
     pub previous_master_key: Option<String>,
-    /// Configuration variables (`DEV_MODE`, `LOG_SINK_HOSTS`).
+    /// The secret shared with the actions host, for post-user-registration
+    /// (with `ACTIONS_URL` among `vars`).
+    pub actions_secret: Option<String>,
+    /// Configuration variables (`DEV_MODE`, `LOG_SINK_HOSTS`, `ACTIONS_URL`).
     pub vars: Vec<(String, String)>,
     pub owner: String,
     pub poll: Duration,
@@ -68,6 +73,9 @@ impl Worker<'_> {
         host.set_secret("MASTER_KEY", self.master_key);
         if let Some(p) = &self.previous_master_key {
             host.set_secret("MASTER_KEY_PREVIOUS", p);
+        }
+        if let Some(s) = &self.actions_secret {
+            host.set_secret("ACTIONS_SECRET", s);
         }
         for (name, value) in &self.vars {
             host.set_var(name, value);
@@ -89,6 +97,15 @@ impl Worker<'_> {
         loop {
             let taken =
                 pollster::block_on(delivery::drain_outbox(&view, OUTBOX_BATCH)).map_err(|e| format!("{e:?}"))?;
+            // Signups among them start post-user-registration. The events are
+            // already taken, so a failure here is reported, not retried (the
+            // trigger is at most once, as on Auth0).
+            if !taken.is_empty() {
+                if let Err(e) = pollster::block_on(actions::after_events(&view, &taken)) {
+                    eprintln!("tessera-actions-host: post-user-registration failed: {e:?}");
+                }
+            }
+            let taken = taken.len();
             let report = match pollster::block_on(delivery::deliver_due(&view, owner)) {
                 Ok(r) => r,
                 Err(e) => {

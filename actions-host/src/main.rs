@@ -6,6 +6,8 @@
 //!   the Spin component (and local native runs) write audit events to, fans
 //!   them out to the tenants' streams and delivers them, sharing the work
 //!   with any other worker on the same database through per-stream leases.
+//!   Signups among the events start the tenants' post-user-registration
+//!   actions (through `ACTIONS_URL`, which may be this binary's `serve`).
 
 use tessera_actions_host::{config::Config, deliver, sandbox::Sandbox, server};
 
@@ -31,7 +33,8 @@ fn usage() -> ! {
          \x20 DEV_MODE                   true: plain-HTTP and local sinks are allowed (never in production)\n\
          \x20 TESSERA_WORKER_ID          this worker's name in stream leases (default: host-pid)\n\
          \x20 TESSERA_POLL_MS            how often an idle worker looks for events (default 200)\n\
-         \x20 TESSERA_SINK_TIMEOUT_MS    a sink request's deadline (default 10000)"
+         \x20 TESSERA_SINK_TIMEOUT_MS    a sink request's deadline (default 10000)\n\
+         \x20 ACTIONS_URL, ACTIONS_SECRET the actions host, for post-user-registration (optional)"
     );
     std::process::exit(2)
 }

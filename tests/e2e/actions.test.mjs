@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as client from 'openid-client';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { Api, Browser, hidden, startServer } from './support.mjs';
+import { Api, Browser, HOST, hidden, startServer } from './support.mjs';
 import { startActionsHost } from '../../scripts/lib/actions-host.mjs';
 import { root } from '../../scripts/lib/wrangler.mjs';
 
@@ -150,6 +150,59 @@ test('a pre-user-registration deny leaves no user row', async () => {
   const users = await call('GET', '/users?email=eve@elsewhere.test');
   assert.equal(users.json.users.length, 0);
   await unbind('pre-user-registration');
+});
+
+/** Polls an action's execution records until `n` are there. */
+async function executionsOf(id, n, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await call('GET', `/actions/${id}/executions`);
+    assert.equal(r.status, 200, r.text);
+    if (r.json.executions.length >= n || Date.now() > deadline) return r.json.executions;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+test('post-user-registration runs after the signup, once, with the new user in its event', async () => {
+  const id = await bindOnly('post-user-registration', `exports.onExecutePostUserRegistration = async (event, api) => {
+    console.log('welcome', event.user.email, event.user.user_id, event.connection.strategy, event.request.ip);
+  };`);
+  const b = new Browser(server.url);
+  const r = await b.submit('/t/demo/signup', '/t/demo/signup', { email: 'newcomer@example.com', name: 'New', password: PASSWORD });
+  assert.equal(r.status, 200, r.text);
+  const users = await call('GET', '/users?email=newcomer@example.com');
+  const user = users.json.users[0];
+  assert.ok(user, users.text);
+  const runs = await executionsOf(id, 1);
+  assert.equal(runs.length, 1, 'the action ran after the signup');
+  assert.equal(runs[0].outcome, 'success', JSON.stringify(runs[0]));
+  assert.equal(runs[0].trigger, 'post-user-registration');
+  // The Spin test host reports the socket's address, not the browser's.
+  const ip = HOST === 'workers' ? b.ip : '127.0.0.1';
+  assert.equal(runs[0].logs[0].message, `welcome newcomer@example.com ${user.id} auth0 ${ip}`);
+  // A second attempt at the same address is a failed signup (`fs`), which
+  // starts nothing: still one run.
+  await b.submit('/t/demo/signup', '/t/demo/signup', { email: 'newcomer@example.com', name: 'New', password: PASSWORD });
+  const again = await executionsOf(id, 2, 3000);
+  assert.equal(again.length, 1, JSON.stringify(again));
+  const audit = await call('GET', `/logs?type=action_execution&user_id=${user.id}`);
+  assert.equal(audit.json.logs[0]?.details.trigger, 'post-user-registration', audit.text);
+  await unbind('post-user-registration');
+});
+
+test('a failing post-user-registration action under fail-closed still leaves the signup done', async () => {
+  const id = await bindOnly('post-user-registration', `exports.onExecutePostUserRegistration = async (event, api) => {
+    api.access.deny('too late');
+  };`, { mode: 'closed' });
+  const b = new Browser(server.url);
+  const r = await b.submit('/t/demo/signup', '/t/demo/signup', { email: 'late@example.com', name: 'Late', password: PASSWORD });
+  assert.equal(r.status, 200, r.text);
+  const runs = await executionsOf(id, 1);
+  assert.equal(runs[0]?.outcome, 'failed', JSON.stringify(runs));
+  assert.match(runs[0].error, /TypeError/);
+  const users = await call('GET', '/users?email=late@example.com');
+  assert.equal(users.json.users.length, 1, 'the user stays');
+  await unbind('post-user-registration');
 });
 
 test('a credentials-exchange action puts its claim in the client-credentials token', async () => {

@@ -66,6 +66,8 @@ async function startSpin(vars) {
         DEV_MODE: vars.DEV_MODE ?? '',
         LOG_SINK_HOSTS: vars.LOG_SINK_HOSTS ?? '',
         TESSERA_POLL_MS: '100',
+        // post-user-registration runs from here on Spin.
+        ...(vars.ACTIONS_URL ? { ACTIONS_URL: vars.ACTIONS_URL, ACTIONS_SECRET: vars.ACTIONS_SECRET ?? '' } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

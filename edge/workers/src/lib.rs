@@ -56,6 +56,11 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
         return Ok(());
     }
     batch.ack_all();
+    // Signups among the events start post-user-registration, off the
+    // signup's request path (at most once: the events are acknowledged).
+    if let Err(e) = tessera_core::usecases::actions::after_events(&host, &events).await {
+        worker::console_error!("tessera: post-user-registration failed: {e:?}");
+    }
     let report = match delivery::deliver_due(&host, &worker_id()).await {
         Ok(r) => r,
         Err(e) => {

@@ -407,3 +407,101 @@ fn outside_dev_mode_the_actions_host_is_reached_over_https_or_loopback_only() {
         assert_eq!(r.status, 200, "{url}: {}", r.body);
     }
 }
+
+/// Calls the edge made to the actions host so far.
+fn runs(s: &Setup) -> usize {
+    s.env
+        .host
+        .outbound
+        .sent
+        .borrow()
+        .iter()
+        .filter(|r| r.uri().to_string().starts_with("http://actions.internal"))
+        .count()
+}
+
+/// Signs `email` up through the hosted page.
+fn sign_up(s: &Setup, email: &str) -> u16 {
+    let mut b = Browser::default();
+    let page = s.env.get(&mut b, "/t/demo/signup");
+    s.env
+        .post_form(
+            &mut b,
+            "/t/demo/signup",
+            &[
+                ("csrf_token", &page.hidden("csrf_token")),
+                ("email", email),
+                ("name", "New"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .status
+}
+
+#[test]
+fn post_user_registration_runs_from_the_signup_event_once_and_only_observes() {
+    use tessera_core::logs::delivery;
+    use tessera_core::usecases::actions::{after_events, AfterEvents};
+    use tessera_native::HostView;
+
+    let s = setup();
+    with_host(&s);
+    let id = create(&s, "welcome", "post-user-registration", "exports.onExecutePostUserRegistration = async () => {};");
+    deploy_and_bind(&s, &id, "post-user-registration", "closed");
+    // Whatever the host answers, the signup never waits for it: the page is
+    // done before any run (the scripted host would refuse it).
+    s.env.host.outbound.status.set(500);
+    let runs_before = runs(&s);
+    assert_eq!(sign_up(&s, "new@example.com"), 200);
+    assert_eq!(runs(&s), runs_before, "nothing ran during the signup");
+    s.env.host.outbound.status.set(200);
+
+    let view = HostView::new(&s.env.host);
+    let events = pollster::block_on(delivery::drain_outbox(&view, 1000)).unwrap();
+    decide(&s, &id, json!([]));
+    let done = pollster::block_on(after_events(&view, &events)).unwrap();
+    assert_eq!(done, AfterEvents { ran: 1, duplicates: 0 });
+    let req = last_run_request(&s);
+    assert_eq!(req["trigger"], "post-user-registration");
+    assert_eq!(req["event"]["user"]["email"], "new@example.com");
+    assert!(req["event"]["user"]["user_id"].as_str().unwrap().starts_with("usr_"));
+    assert_eq!(req["event"]["connection"]["strategy"], "auth0");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM action_executions WHERE outcome = 'success'"), 1);
+
+    // A redelivered event (queues and the outbox are at least once) does not
+    // run it again.
+    let sent = runs(&s);
+    let again = pollster::block_on(after_events(&view, &events)).unwrap();
+    assert_eq!(again, AfterEvents { ran: 0, duplicates: 1 });
+    assert_eq!(runs(&s), sent);
+
+    // This trigger only observes: a decision is refused and the run recorded
+    // as failed; the user is untouched.
+    assert_eq!(sign_up(&s, "second@example.com"), 200);
+    let events = pollster::block_on(delivery::drain_outbox(&view, 1000)).unwrap();
+    decide(&s, &id, json!([{ "type": "set_metadata", "kind": "app", "name": "plan", "value": "x" }]));
+    assert_eq!(pollster::block_on(after_events(&view, &events)).unwrap().ran, 1);
+    let failed: String = s
+        .env
+        .host
+        .db
+        .conn()
+        .query_row("SELECT error FROM action_executions WHERE outcome = 'failed'", [], |r| r.get(0))
+        .unwrap();
+    assert!(failed.contains("set_metadata"), "{failed}");
+    let users = s.env.api("GET", "/t/demo/api/v1/users?email=second@example.com", &s.key, None).json();
+    assert_eq!(users["users"][0]["app_metadata"], json!({}));
+
+    // A user deleted before the event was taken is skipped; so is a failed
+    // signup (the address is taken), and any other event.
+    assert_eq!(sign_up(&s, "gone@example.com"), 200);
+    assert_eq!(sign_up(&s, "new@example.com"), 200);
+    let gone = s.env.api("GET", "/t/demo/api/v1/users?email=gone@example.com", &s.key, None).json();
+    let gone_id = gone["users"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(s.env.api("DELETE", &format!("/t/demo/api/v1/users/{gone_id}"), &s.key, None).status, 204);
+    let sent = runs(&s);
+    let events = pollster::block_on(delivery::drain_outbox(&view, 1000)).unwrap();
+    assert!(events.len() >= 3);
+    assert_eq!(pollster::block_on(after_events(&view, &events)).unwrap(), AfterEvents::default());
+    assert_eq!(runs(&s), sent);
+}

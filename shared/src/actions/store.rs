@@ -646,11 +646,19 @@ fn forget_unbound(tenant: &TenantId) {
     UNBOUND.with(|c| c.forget_prefix(&format!("{tenant}/")));
 }
 
+/// What `trigger` runs, in order; trusts a recent "nothing bound" (the flows'
+/// hot path).
 pub async fn bound<H: Host>(host: &H, tenant: &TenantId, trigger: Trigger) -> Result<Vec<BoundAction>> {
-    let now = host.now();
-    if UNBOUND.with(|c| c.get(&unbound_key(tenant, trigger), now)).is_some() {
+    if UNBOUND.with(|c| c.get(&unbound_key(tenant, trigger), host.now())).is_some() {
         return Ok(Vec::new());
     }
+    bound_now(host, tenant, trigger).await
+}
+
+/// What `trigger` runs, read from the database: for work off the request
+/// path, which may run in a process that did not see the binding change.
+pub async fn bound_now<H: Host>(host: &H, tenant: &TenantId, trigger: Trigger) -> Result<Vec<BoundAction>> {
+    let now = host.now();
     let rows = host
         .db()
         .query(
@@ -741,6 +749,34 @@ pub async fn executions<H: Host>(
             })
         })
         .collect()
+}
+
+/// Claims an audit event for an asynchronous trigger, so a redelivered event
+/// (queues and the outbox deliver at least once) runs its actions once.
+/// True when this call claimed it.
+pub async fn claim_dispatch<H: Host>(host: &H, tenant: &TenantId, event_id: &str) -> Result<bool> {
+    let rows = host
+        .db()
+        .query(
+            "INSERT OR IGNORE INTO action_dispatches (event_id, tenant_id, created_at) VALUES (?1, ?2, ?3)
+             RETURNING event_id",
+            &[event_id.into(), tenant.as_str().into(), host.now().into()],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// Deletes dispatch claims older than the cutoff (redeliveries come within
+/// minutes; the claims are kept as long as the execution records).
+pub async fn delete_old_dispatches<H: Host>(host: &H, cutoff_ms: i64, batch: u32) -> Result<u64> {
+    host.db()
+        .execute(
+            "DELETE FROM action_dispatches WHERE event_id IN
+             (SELECT event_id FROM action_dispatches WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+            &[cutoff_ms.into(), (batch as i64).into()],
+        )
+        .await
+        .map_err(Into::into)
 }
 
 /// Deletes execution records older than the retention, a bounded batch at a

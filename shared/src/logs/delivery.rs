@@ -118,9 +118,10 @@ pub async fn ingest<H: Host>(host: &H, events: &[String]) -> Result<()> {
 }
 
 /// Takes up to `limit` undelivered outbox rows (Spin, native), queues them
-/// for their streams and marks them taken, in one transaction. Returns how
-/// many it took.
-pub async fn drain_outbox<H: Host>(host: &H, limit: u32) -> Result<usize> {
+/// for their streams and marks them taken, in one transaction. Returns the
+/// events it took (their stream JSON), for the consumer's other work (the
+/// asynchronous action triggers).
+pub async fn drain_outbox<H: Host>(host: &H, limit: u32) -> Result<Vec<String>> {
     let rows = host
         .db()
         .query(
@@ -129,7 +130,7 @@ pub async fn drain_outbox<H: Host>(host: &H, limit: u32) -> Result<usize> {
         )
         .await?;
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let mut ids = Vec::with_capacity(rows.len());
     let mut events = Vec::with_capacity(rows.len());
@@ -143,7 +144,7 @@ pub async fn drain_outbox<H: Host>(host: &H, limit: u32) -> Result<usize> {
         vec![host.now().into(), serde_json::to_string(&ids).unwrap_or_default().into()],
     ));
     host.db().batch(statements).await?;
-    Ok(rows.len())
+    Ok(events)
 }
 
 /// What a delivery run did.

@@ -2,15 +2,22 @@
 //! trigger from the flow's state and runs the bound actions
 //! ([`crate::actions::execute`]); what the actions decide about the user
 //! (metadata) is applied here.
+//!
+//! `post-user-registration` is the one trigger off the request path: it runs
+//! from the audit events the signup wrote ([`after_events`]), where the log
+//! streams' consumer takes them (the Worker's queue consumer, the delivery
+//! worker on Spin), so it never delays or fails a signup.
 
 use crate::actions::execute::{self, Applied, RunContext, Verdict};
 use crate::actions::Trigger;
 use crate::error::Result;
 use crate::host::Host;
-use crate::logs::record::iso_date;
+use crate::logs::record::{iso_date, LogEvent};
+use crate::logs::EventType;
 use crate::oauth::authorize::AuthRequest;
 use crate::session::Session;
 use crate::tenant::TenantCtx;
+use crate::types::TenantId;
 use crate::users::{self, User};
 
 /// The HTTP request as an action sees it (`event.request`).
@@ -129,4 +136,62 @@ pub async fn pre_user_registration<H: Host>(
         "connection": { "name": "Username-Password-Authentication", "strategy": "auth0" },
     });
     execute::run(host, t.id(), Trigger::PreUserRegistration, event, &request.run_context(None, None)).await
+}
+
+/// What [`after_events`] did with a batch of audit events.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AfterEvents {
+    /// Signups whose post-user-registration actions ran.
+    pub ran: usize,
+    /// Signups already handled (a redelivered event).
+    pub duplicates: usize,
+}
+
+/// `post-user-registration`: for each signup among `events` (the audit
+/// events' stream JSON, as the log streams' consumer takes them), runs the
+/// tenant's bound actions once. The run's outcome is recorded like any other
+/// (an execution record and an audit event); whatever it decides is
+/// refused, as on Auth0, where this trigger can only observe. A signup whose
+/// user was deleted meanwhile is skipped.
+pub async fn after_events<H: Host>(host: &H, events: &[String]) -> Result<AfterEvents> {
+    let mut done = AfterEvents::default();
+    let signup = format!("\"type\":\"{}\"", EventType::SignupSuccess.code());
+    for json in events {
+        // The stream JSON is written by serde in field order, so most events
+        // are passed over without being parsed.
+        if !json.contains(&signup) {
+            continue;
+        }
+        let Ok(e) = serde_json::from_str::<LogEvent>(json) else { continue };
+        let (Some(tenant), Some(user_id)) = (e.tenant_id.as_deref(), e.user_id.as_deref()) else { continue };
+        if e.kind != EventType::SignupSuccess.code() {
+            continue;
+        }
+        let tenant = TenantId(tenant.to_string());
+        if crate::actions::store::bound_now(host, &tenant, Trigger::PostUserRegistration).await?.is_empty() {
+            continue;
+        }
+        let Some(user) = users::get(host, &tenant, user_id).await? else { continue };
+        if !crate::actions::store::claim_dispatch(host, &tenant, &e.log_id).await? {
+            done.duplicates += 1;
+            continue;
+        }
+        let request = RequestInfo {
+            ip: &e.ip,
+            user_agent: e.user_agent.as_deref(),
+            hostname: e.hostname.as_deref().unwrap_or_default(),
+            method: "POST",
+            country: None,
+        };
+        let event = serde_json::json!({
+            "tenant": { "id": tenant },
+            "user": user_event(&user),
+            "request": request.event(),
+            "connection": { "name": "Username-Password-Authentication", "strategy": "auth0" },
+        });
+        let cx = request.run_context(Some(&user.id), None);
+        execute::run(host, &tenant, Trigger::PostUserRegistration, event, &cx).await?;
+        done.ran += 1;
+    }
+    Ok(done)
 }

@@ -106,6 +106,17 @@ pub async fn run<H: Host>(host: &H) -> Result<Report> {
     if executions > 0 {
         report.deleted.push(("action_executions".into(), executions));
     }
+    let mut dispatches = 0;
+    for _ in 0..MAX_BATCHES {
+        let n = crate::actions::store::delete_old_dispatches(host, cutoff, BATCH).await?;
+        dispatches += n;
+        if n < BATCH as u64 {
+            break;
+        }
+    }
+    if dispatches > 0 {
+        report.deleted.push(("action_dispatches".into(), dispatches));
+    }
     let cutoff = now - PLATFORM_AUDIT_RETENTION_DAYS * DAY_MS;
     let swept = delete_expired(host, None, cutoff, BATCH, MAX_BATCHES).await?;
     report.audit_backlog |= swept.more;

@@ -30,10 +30,8 @@ fn template(trigger: Trigger) -> String {
 }
 
 fn trigger_options(selected: Trigger) -> String {
-    // post-user-registration is not run yet, so it is not offered here.
     Trigger::ALL
         .iter()
-        .filter(|t| **t != Trigger::PostUserRegistration)
         .map(|t| {
             let sel = if *t == selected { " selected" } else { "" };
             format!("<option value=\"{0}\"{sel}>{0}</option>", t.as_str())
@@ -78,7 +76,7 @@ async fn list_with<H: Host>(cx: &Ctx<'_, H>, a: &Admin, notice: Option<(&str, &s
         )
     };
     let mut triggers = String::new();
-    for trigger in Trigger::ALL.into_iter().filter(|t| *t != Trigger::PostUserRegistration) {
+    for trigger in Trigger::ALL {
         triggers.push_str(&trigger_form(cx, a, trigger, &all).await?);
     }
     let create = format!(
