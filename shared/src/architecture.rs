@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 /// Each top-level module of `shared/src` and its layer, lowest first.
 const LAYERS: &[(&str, &[&str])] = &[
     ("foundation", &["cache", "config", "crypto", "error", "host", "pagination", "secret", "types"]),
-    ("domains", &["actions", "email", "keys", "logs", "mfa", "oauth", "platform", "session", "tenant", "users"]),
+    (
+        "domains",
+        &["actions", "email", "keys", "logs", "mfa", "oauth", "platform", "scim", "session", "tenant", "users"],
+    ),
     ("use cases", &["usecases"]),
     ("web", &["web"]),
 ];

@@ -32,6 +32,7 @@ pub mod logs;
 pub mod mfa;
 pub mod oauth;
 pub mod platform;
+pub mod scim;
 pub mod session;
 pub mod tenant;
 pub mod users;
