@@ -193,6 +193,31 @@ fn there_is_no_process_require_fetch_or_file_system() {
 }
 
 #[test]
+fn an_action_is_parsed_once_and_later_runs_load_its_bytecode() {
+    let source = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('n', event.user.email.length);\n  if (event.user.fail) throw new RangeError('line 3');\n}; // bytecode";
+    assert!(!sandbox().js_compiled(source));
+    let first = post_login(source);
+    assert!(sandbox().js_compiled(source), "the first run compiled it");
+    let second = post_login(source);
+    assert!(first.error.is_none() && second.error.is_none(), "{second:?}");
+    assert_eq!(first.decisions, second.decisions);
+    assert_eq!(second.decisions[0]["value"], 15);
+    // A source that does not compile is reported as the action's error, the
+    // same on every run, and is never run from bytecode.
+    let broken = "exports.onExecutePostLogin = async () => {\n  let x = ;\n};";
+    let (a, b) = (error_of(&post_login(broken)), error_of(&post_login(broken)));
+    assert_eq!(a, b);
+    assert!(a.1.starts_with("SyntaxError"), "{a:?}");
+    assert!(!sandbox().js_compiled(broken));
+    // Module-level state is built fresh for each run from the bytecode too.
+    let counter =
+        "let n = 0; exports.onExecutePostLogin = async (e, api) => { n += 1; api.idToken.setCustomClaim('n', n); };";
+    for _ in 0..3 {
+        assert_eq!(post_login(counter).decisions[0]["value"], 1);
+    }
+}
+
+#[test]
 fn state_left_on_global_this_by_one_run_is_not_seen_by_the_next() {
     let source = "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('seen', globalThis.leftover ?? 'nothing'); globalThis.leftover = 'from an earlier run'; Object.prototype.polluted = 1; };";
     for _ in 0..3 {

@@ -31,7 +31,9 @@
     return text.length > MAX_ERROR_CHARS ? text.slice(0, MAX_ERROR_CHARS) + '…' : text;
   };
 
-  globalThis.__tessera_start = function (input) {
+  // `factory`: the action's `(exports, module)` function, from bytecode the
+  // host cached; without it, the source is compiled here.
+  globalThis.__tessera_start = function (input, factory) {
     const { source, trigger, event, secrets } = parse(input);
     const handlerName = HANDLERS[trigger];
     const decisions = [];
@@ -136,7 +138,7 @@
     try {
       if (!handlerName) throw new Error(`unknown trigger ${toString(trigger)}`);
       const module = { exports: {} };
-      compile('exports', 'module', source)(module.exports, module);
+      (factory || compile('exports', 'module', source))(module.exports, module);
       handler = module.exports && module.exports[handlerName];
       if (typeof handler !== 'function') {
         throw new Error(`the action does not export ${handlerName}`);

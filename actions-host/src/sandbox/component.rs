@@ -5,9 +5,7 @@
 //! files, no sockets, no environment, and clocks stopped at the event's time.
 //! A component importing anything else does not link, and says so.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -17,6 +15,7 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::memo::Memo;
 use super::{classify, compatibility, content_hash, event_with_secrets, run_error, Limiter, Logs, Outcome, Sandbox};
 
 wasmtime::component::bindgen!({ path: "wit", world: "action" });
@@ -69,7 +68,7 @@ impl HostMonotonicClock for Stopped {
 pub struct Components {
     engine: Engine,
     linker: Linker<CompState>,
-    compiled: Mutex<HashMap<String, (u64, ActionPre<CompState>)>>,
+    compiled: Memo<ActionPre<CompState>>,
     cache_dir: PathBuf,
     compat: u64,
 }
@@ -80,7 +79,7 @@ impl Components {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Action::add_to_linker::<CompState, HasSelf<CompState>>(&mut linker, |s| s)?;
         let compat = compatibility(engine);
-        Ok(Components { engine: engine.clone(), linker, compiled: Mutex::new(HashMap::new()), cache_dir, compat })
+        Ok(Components { engine: engine.clone(), linker, compiled: Memo::new(MEMORY_CACHE), cache_dir, compat })
     }
 
     fn disk_path(&self, hash: &str) -> PathBuf {
@@ -94,8 +93,8 @@ impl Components {
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(run_error(ErrorKind::Invalid, "a component's hash must be 64 hex digits"));
         }
-        if let Some((_, pre)) = self.compiled.lock().expect("cache lock").get(&hash) {
-            return Ok(pre.clone());
+        if let Some(pre) = self.compiled.get(&hash) {
+            return Ok(pre);
         }
         let path = self.disk_path(&hash);
         // SAFETY: only this host writes that folder, under names that carry
@@ -137,14 +136,7 @@ impl Components {
         let pre = ActionPre::new(pre).map_err(|e| {
             run_error(ErrorKind::Invalid, format!("the component is not a tessera:actions/action: {}", root(&e)))
         })?;
-        let mut compiled = self.compiled.lock().expect("cache lock");
-        if compiled.len() >= MEMORY_CACHE {
-            if let Some(oldest) = compiled.iter().min_by_key(|(_, (n, _))| *n).map(|(k, _)| k.clone()) {
-                compiled.remove(&oldest);
-            }
-        }
-        let n = compiled.values().map(|(n, _)| *n).max().unwrap_or(0) + 1;
-        compiled.insert(hash, (n, pre.clone()));
+        self.compiled.insert(hash, pre.clone());
         Ok(pre)
     }
 

@@ -3,20 +3,33 @@
 //! clock. The runner is pre-initialised once (Wizer), compiled once, and the
 //! compiled artifact is kept on disk by content hash, so neither a run nor a
 //! restart rebuilds the JavaScript context or recompiles anything.
+//!
+//! An action's source is parsed once too: the runner compiles it to QuickJS
+//! bytecode in an instance of its own, the host keeps the bytes in memory by
+//! the source's hash, and later runs load the bytecode instead of parsing.
+//! Bytecode is only ever what the runner itself wrote; QuickJS does not check
+//! what it reads, so none ever comes from outside.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use tessera_core::actions::protocol::{ActionCode, ErrorKind, LogLine, RunError, RunRequest};
 use wasmtime::{Engine, InstancePre, Linker, Module, Store};
 
+use super::memo::Memo;
 use super::{classify, compatibility, content_hash, preinit, run_error, Limiter, Outcome, Sandbox, MAX_OUTPUT_BYTES};
 
 /// Bumped when what is cached under a runner's hash changes meaning.
 const CACHE_FORMAT: u32 = 1;
 
+/// Compiled actions kept in memory (bytecode is a few KB per action).
+const BYTECODE_CACHE: usize = 1024;
+
 pub struct JsRunner {
     pre: InstancePre<RunState>,
+    /// The source's SHA-256 -> its bytecode, or why it does not compile.
+    bytecode: Memo<Arc<Result<Vec<u8>, String>>>,
 }
 
 pub struct RunState {
@@ -78,7 +91,38 @@ impl JsRunner {
             }
         };
         let pre = linker.instantiate_pre(&module).map_err(|e| format!("the JavaScript runner does not link: {e}"))?;
-        Ok(JsRunner { pre })
+        Ok(JsRunner { pre, bytecode: Memo::new(BYTECODE_CACHE) })
+    }
+
+    /// Whether this source's bytecode is cached (tests, diagnostics).
+    pub fn is_compiled(&self, source: &str) -> bool {
+        self.bytecode.get(&content_hash(source.as_bytes())).is_some_and(|c| c.is_ok())
+    }
+
+    /// The action's bytecode: from memory, or compiled now in an instance
+    /// of its own (under the same budgets as a run). `None` when it does not
+    /// compile: the run then parses the source and reports the error as the
+    /// action's.
+    fn bytecode(&self, sandbox: &Sandbox, source: &str) -> Option<Arc<Result<Vec<u8>, String>>> {
+        let key = content_hash(source.as_bytes());
+        if let Some(code) = self.bytecode.get(&key) {
+            return Some(code);
+        }
+        let limits = sandbox.limits();
+        let mut store = Store::new(sandbox.engine(), RunState { limiter: Limiter::new(limits), now_us: 0.0 });
+        store.limiter(|s| &mut s.limiter);
+        let out = sandbox
+            .budget(&mut store)
+            .and_then(|()| call(&self.pre, &mut store, "tessera_compile", source.as_bytes(), None))
+            .ok()?;
+        let compiled = match out.split_first() {
+            Some((1, code)) => Ok(code.to_vec()),
+            Some((_, message)) => Err(String::from_utf8_lossy(message).into_owned()),
+            None => return None,
+        };
+        let compiled = Arc::new(compiled);
+        self.bytecode.insert(key, compiled.clone());
+        Some(compiled)
     }
 
     pub fn run(&self, sandbox: &Sandbox, req: &RunRequest, action: &ActionCode) -> Result<Outcome, RunError> {
@@ -99,7 +143,11 @@ impl JsRunner {
             RunState { limiter: Limiter::new(limits), now_us: req.now_ms as f64 * 1000.0 },
         );
         store.limiter(|s| &mut s.limiter);
-        let output = sandbox.budget(&mut store).and_then(|()| call(&self.pre, &mut store, input.as_bytes()));
+        let compiled = self.bytecode(sandbox, source);
+        let code = compiled.as_deref().and_then(|c| c.as_ref().ok()).map(Vec::as_slice);
+        let output = sandbox
+            .budget(&mut store)
+            .and_then(|()| call(&self.pre, &mut store, "tessera_run", input.as_bytes(), code));
         let output = match output {
             Ok(o) => o,
             Err(e) => return Err(classify(&e, store.data().limiter.hit, limits)),
@@ -118,18 +166,38 @@ impl JsRunner {
     }
 }
 
-/// Copies the input in, runs, and copies the outcome out.
-fn call(pre: &InstancePre<RunState>, store: &mut Store<RunState>, input: &[u8]) -> wasmtime::Result<Vec<u8>> {
+/// Copies the input (and for a run, the bytecode) in, calls `export`
+/// (`tessera_run` or `tessera_compile`) in a fresh instance, and copies the
+/// outcome out.
+fn call(
+    pre: &InstancePre<RunState>,
+    store: &mut Store<RunState>,
+    export: &str,
+    input: &[u8],
+    code: Option<&[u8]>,
+) -> wasmtime::Result<Vec<u8>> {
     let instance = pre.instantiate(&mut *store)?;
     let memory = instance
         .get_memory(&mut *store, "memory")
         .ok_or_else(|| wasmtime::format_err!("the runner exports no memory"))?;
     let alloc = instance.get_typed_func::<u32, u32>(&mut *store, "tessera_alloc")?;
-    let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, "tessera_run")?;
-    let len = u32::try_from(input.len()).map_err(|_| wasmtime::format_err!("the run's input is too large"))?;
-    let ptr = alloc.call(&mut *store, len)?;
-    memory.write(&mut *store, ptr as usize, input)?;
-    let packed = run.call(&mut *store, (ptr, len))?;
+    let copy_in = |store: &mut Store<RunState>, bytes: &[u8]| -> wasmtime::Result<(u32, u32)> {
+        let len = u32::try_from(bytes.len()).map_err(|_| wasmtime::format_err!("the run's input is too large"))?;
+        let ptr = alloc.call(&mut *store, len)?;
+        memory.write(&mut *store, ptr as usize, bytes)?;
+        Ok((ptr, len))
+    };
+    let (ptr, len) = copy_in(store, input)?;
+    let packed = if export == "tessera_compile" {
+        instance.get_typed_func::<(u32, u32), u64>(&mut *store, export)?.call(&mut *store, (ptr, len))?
+    } else {
+        let (code_ptr, code_len) = match code {
+            Some(c) if !c.is_empty() => copy_in(store, c)?,
+            _ => (0, 0),
+        };
+        let run = instance.get_typed_func::<(u32, u32, u32, u32), u64>(&mut *store, export)?;
+        run.call(&mut *store, (ptr, len, code_ptr, code_len))?
+    };
     let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
     if len > MAX_OUTPUT_BYTES {
         wasmtime::bail!("the action's outcome is larger than {} KiB", MAX_OUTPUT_BYTES >> 10);

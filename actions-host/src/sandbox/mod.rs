@@ -10,6 +10,7 @@
 
 pub mod component;
 pub mod js;
+pub mod memo;
 pub mod preinit;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -139,6 +140,11 @@ impl Sandbox {
             }
         }
         RunResponse { results }
+    }
+
+    /// Whether a JavaScript source runs from cached bytecode.
+    pub fn js_compiled(&self, source: &str) -> bool {
+        self.js.is_compiled(source)
     }
 
     pub fn engine(&self) -> &Engine {
