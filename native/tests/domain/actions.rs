@@ -64,6 +64,21 @@ fn last_run_request(s: &Setup) -> Value {
     serde_json::from_slice(req.body()).unwrap()
 }
 
+/// Signs `email` up through the hosted page.
+fn sign_up(s: &Setup, b: &mut Browser, email: &str) -> Resp {
+    let page = s.env.get(b, "/t/demo/signup");
+    s.env.post_form(
+        b,
+        "/t/demo/signup",
+        &[
+            ("csrf_token", &page.hidden("csrf_token")),
+            ("email", email),
+            ("name", "New"),
+            ("password", "correct horse battery"),
+        ],
+    )
+}
+
 fn sign_in_and_authorize(s: &Setup, b: &mut Browser) -> (u16, String) {
     if !b.cookies.contains_key("tessera_session") {
         assert_eq!(s.env.login(b, "demo", "ana@example.com", "correct horse battery").status, 303);
@@ -327,34 +342,14 @@ fn pre_login_and_pre_registration_denies_stop_before_anything_is_written() {
         json!([{ "type": "deny", "reason": "invite only", "user_message": "Sign-up is by invitation." }]),
     );
     let users_before = count(&s, "SELECT COUNT(*) FROM users");
-    let page = s.env.get(&mut b, "/t/demo/signup");
-    let r = s.env.post_form(
-        &mut b,
-        "/t/demo/signup",
-        &[
-            ("csrf_token", &page.hidden("csrf_token")),
-            ("email", "new@example.com"),
-            ("name", "New"),
-            ("password", "correct horse battery"),
-        ],
-    );
+    let r = sign_up(&s, &mut b, "new@example.com");
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("Sign-up is by invitation."));
     assert_eq!(count(&s, "SELECT COUNT(*) FROM users"), users_before);
 
     // Metadata a pre-registration action sets is in the new row.
     decide(&s, &pre_reg, json!([{ "type": "set_metadata", "kind": "app", "name": "plan", "value": "trial" }]));
-    let page = s.env.get(&mut b, "/t/demo/signup");
-    let r = s.env.post_form(
-        &mut b,
-        "/t/demo/signup",
-        &[
-            ("csrf_token", &page.hidden("csrf_token")),
-            ("email", "new@example.com"),
-            ("name", "New"),
-            ("password", "correct horse battery"),
-        ],
-    );
+    let r = sign_up(&s, &mut b, "new@example.com");
     assert!(r.status < 400, "{}", r.body);
     let users = s.env.api("GET", "/t/demo/api/v1/users?email=new@example.com", &s.key, None).json();
     assert_eq!(users["users"][0]["app_metadata"]["plan"], "trial");
@@ -420,24 +415,6 @@ fn runs(s: &Setup) -> usize {
         .count()
 }
 
-/// Signs `email` up through the hosted page.
-fn sign_up(s: &Setup, email: &str) -> u16 {
-    let mut b = Browser::default();
-    let page = s.env.get(&mut b, "/t/demo/signup");
-    s.env
-        .post_form(
-            &mut b,
-            "/t/demo/signup",
-            &[
-                ("csrf_token", &page.hidden("csrf_token")),
-                ("email", email),
-                ("name", "New"),
-                ("password", "correct horse battery"),
-            ],
-        )
-        .status
-}
-
 #[test]
 fn post_user_registration_runs_from_the_signup_event_once_and_only_observes() {
     use tessera_core::logs::delivery;
@@ -452,7 +429,7 @@ fn post_user_registration_runs_from_the_signup_event_once_and_only_observes() {
     // done before any run (the scripted host would refuse it).
     s.env.host.outbound.status.set(500);
     let runs_before = runs(&s);
-    assert_eq!(sign_up(&s, "new@example.com"), 200);
+    assert_eq!(sign_up(&s, &mut Browser::default(), "new@example.com").status, 200);
     assert_eq!(runs(&s), runs_before, "nothing ran during the signup");
     s.env.host.outbound.status.set(200);
 
@@ -477,7 +454,7 @@ fn post_user_registration_runs_from_the_signup_event_once_and_only_observes() {
 
     // This trigger only observes: a decision is refused and the run recorded
     // as failed; the user is untouched.
-    assert_eq!(sign_up(&s, "second@example.com"), 200);
+    assert_eq!(sign_up(&s, &mut Browser::default(), "second@example.com").status, 200);
     let events = pollster::block_on(delivery::drain_outbox(&view, 1000)).unwrap();
     decide(&s, &id, json!([{ "type": "set_metadata", "kind": "app", "name": "plan", "value": "x" }]));
     assert_eq!(pollster::block_on(after_events(&view, &events)).unwrap().ran, 1);
@@ -494,8 +471,8 @@ fn post_user_registration_runs_from_the_signup_event_once_and_only_observes() {
 
     // A user deleted before the event was taken is skipped; so is a failed
     // signup (the address is taken), and any other event.
-    assert_eq!(sign_up(&s, "gone@example.com"), 200);
-    assert_eq!(sign_up(&s, "new@example.com"), 200);
+    assert_eq!(sign_up(&s, &mut Browser::default(), "gone@example.com").status, 200);
+    assert_eq!(sign_up(&s, &mut Browser::default(), "new@example.com").status, 200);
     let gone = s.env.api("GET", "/t/demo/api/v1/users?email=gone@example.com", &s.key, None).json();
     let gone_id = gone["users"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(s.env.api("DELETE", &format!("/t/demo/api/v1/users/{gone_id}"), &s.key, None).status, 204);
@@ -504,4 +481,10 @@ fn post_user_registration_runs_from_the_signup_event_once_and_only_observes() {
     assert!(events.len() >= 3);
     assert_eq!(pollster::block_on(after_events(&view, &events)).unwrap(), AfterEvents::default());
     assert_eq!(runs(&s), sent);
+
+    // The claims go with the execution records, after 30 days.
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM action_dispatches"), 2);
+    s.env.host.clock.set_fixed(T0 + 31 * 86_400_000);
+    assert_eq!(s.env.platform("POST", "/api/v1/internal/maintenance", None).status, 200);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM action_dispatches"), 0);
 }

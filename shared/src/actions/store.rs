@@ -766,26 +766,20 @@ pub async fn claim_dispatch<H: Host>(host: &H, tenant: &TenantId, event_id: &str
     Ok(!rows.is_empty())
 }
 
-/// Deletes dispatch claims older than the cutoff (redeliveries come within
-/// minutes; the claims are kept as long as the execution records).
-pub async fn delete_old_dispatches<H: Host>(host: &H, cutoff_ms: i64, batch: u32) -> Result<u64> {
-    host.db()
-        .execute(
-            "DELETE FROM action_dispatches WHERE event_id IN
-             (SELECT event_id FROM action_dispatches WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
-            &[cutoff_ms.into(), (batch as i64).into()],
-        )
-        .await
-        .map_err(Into::into)
-}
+/// What maintenance prunes after [`EXECUTION_RETENTION_DAYS`], as (table,
+/// key): execution records, and the dispatch claims (redeliveries come
+/// within minutes; the claims are kept as long as the records).
+pub const PRUNED: [(&str, &str); 2] = [("action_executions", "id"), ("action_dispatches", "event_id")];
 
-/// Deletes execution records older than the retention, a bounded batch at a
-/// time; returns how many went.
-pub async fn delete_old_executions<H: Host>(host: &H, cutoff_ms: i64, batch: u32) -> Result<u64> {
+/// Deletes rows of one of [`PRUNED`] older than the cutoff, a bounded batch
+/// at a time; returns how many went.
+pub async fn delete_old<H: Host>(host: &H, (table, key): (&str, &str), cutoff_ms: i64, batch: u32) -> Result<u64> {
     host.db()
         .execute(
-            "DELETE FROM action_executions WHERE id IN
-             (SELECT id FROM action_executions WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+            &format!(
+                "DELETE FROM {table} WHERE {key} IN
+                 (SELECT {key} FROM {table} WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)"
+            ),
             &[cutoff_ms.into(), (batch as i64).into()],
         )
         .await

@@ -93,29 +93,21 @@ pub async fn run<H: Host>(host: &H) -> Result<Report> {
     if audit > 0 {
         report.deleted.push(("audit_events".into(), audit));
     }
-    // Action execution records, a bounded number of batches per run.
+    // Action execution records and dispatch claims, a bounded number of
+    // batches per run.
     let cutoff = now - crate::actions::store::EXECUTION_RETENTION_DAYS * DAY_MS;
-    let mut executions = 0;
-    for _ in 0..MAX_BATCHES {
-        let n = crate::actions::store::delete_old_executions(host, cutoff, BATCH).await?;
-        executions += n;
-        if n < BATCH as u64 {
-            break;
+    for table in crate::actions::store::PRUNED {
+        let mut deleted = 0;
+        for _ in 0..MAX_BATCHES {
+            let n = crate::actions::store::delete_old(host, table, cutoff, BATCH).await?;
+            deleted += n;
+            if n < BATCH as u64 {
+                break;
+            }
         }
-    }
-    if executions > 0 {
-        report.deleted.push(("action_executions".into(), executions));
-    }
-    let mut dispatches = 0;
-    for _ in 0..MAX_BATCHES {
-        let n = crate::actions::store::delete_old_dispatches(host, cutoff, BATCH).await?;
-        dispatches += n;
-        if n < BATCH as u64 {
-            break;
+        if deleted > 0 {
+            report.deleted.push((table.0.into(), deleted));
         }
-    }
-    if dispatches > 0 {
-        report.deleted.push(("action_dispatches".into(), dispatches));
     }
     let cutoff = now - PLATFORM_AUDIT_RETENTION_DAYS * DAY_MS;
     let swept = delete_expired(host, None, cutoff, BATCH, MAX_BATCHES).await?;
