@@ -91,6 +91,19 @@ pub async fn run<H: Host>(
     cx: &RunContext<'_>,
 ) -> Result<Verdict> {
     let bound = store::bound(host, tenant, trigger).await?;
+    run_bound(host, tenant, trigger, bound, event, cx).await
+}
+
+/// Runs the given bound actions (a caller that already read them, as
+/// [`store::bound_now`] off the request path).
+pub async fn run_bound<H: Host>(
+    host: &H,
+    tenant: &TenantId,
+    trigger: Trigger,
+    bound: Vec<store::BoundAction>,
+    event: serde_json::Value,
+    cx: &RunContext<'_>,
+) -> Result<Verdict> {
     if bound.is_empty() {
         return Ok(Verdict::Continue(Applied::default()));
     }

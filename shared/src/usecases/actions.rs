@@ -168,7 +168,10 @@ pub async fn after_events<H: Host>(host: &H, events: &[String]) -> Result<AfterE
             continue;
         }
         let tenant = TenantId(tenant.to_string());
-        if crate::actions::store::bound_now(host, &tenant, Trigger::PostUserRegistration).await?.is_empty() {
+        // Read here, not through the flows' "nothing bound" cache: this runs
+        // in a consumer that may not have seen the binding change.
+        let bound = crate::actions::store::bound_now(host, &tenant, Trigger::PostUserRegistration).await?;
+        if bound.is_empty() {
             continue;
         }
         let Some(user) = users::get(host, &tenant, user_id).await? else { continue };
@@ -190,7 +193,7 @@ pub async fn after_events<H: Host>(host: &H, events: &[String]) -> Result<AfterE
             "connection": { "name": "Username-Password-Authentication", "strategy": "auth0" },
         });
         let cx = request.run_context(Some(&user.id), None);
-        execute::run(host, &tenant, Trigger::PostUserRegistration, event, &cx).await?;
+        execute::run_bound(host, &tenant, Trigger::PostUserRegistration, bound, event, &cx).await?;
         done.ran += 1;
     }
     Ok(done)
