@@ -21,6 +21,8 @@ mod mfa;
 mod oauth;
 #[path = "domain/platform_auth.rs"]
 mod platform_auth;
+#[path = "domain/scim.rs"]
+mod scim;
 #[path = "domain/security.rs"]
 mod security;
 

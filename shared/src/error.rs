@@ -16,12 +16,17 @@ pub enum ErrorKind {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    /// 412: an `If-Match` precondition did not hold (RFC 9110 §13.1.1).
+    PreconditionFailed,
     /// 421: the request's host is not one this deployment answers for.
     MisdirectedRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
     Server,
+    /// 501: a feature the protocol defines that this service does not
+    /// offer (SCIM bulk operations, for instance).
+    NotImplemented,
     /// 503: the deployment is not ready (its configuration is incomplete).
     Unavailable,
 }
@@ -35,6 +40,8 @@ impl ErrorKind {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ErrorKind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             ErrorKind::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -63,6 +70,8 @@ impl ErrorKind {
             ErrorKind::NotFound => "Not found",
             ErrorKind::MethodNotAllowed => "Method not allowed",
             ErrorKind::Conflict => "Conflict",
+            ErrorKind::PreconditionFailed => "Precondition failed",
+            ErrorKind::NotImplemented => "Not implemented",
             ErrorKind::MisdirectedRequest => "Misdirected request",
             ErrorKind::PayloadTooLarge => "Payload too large",
             ErrorKind::UnsupportedMediaType => "Unsupported media type",
@@ -82,13 +91,16 @@ pub struct Error {
     pub allow: Option<String>,
     /// Operator-only context (never rendered).
     pub internal: Option<String>,
+    /// A protocol's own finer code, where it has one: SCIM's `scimType`
+    /// (RFC 7644 §3.12).
+    pub code: Option<&'static str>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        Error { kind, detail: detail.into(), allow: None, internal: None }
+        Error { kind, detail: detail.into(), allow: None, internal: None, code: None }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidRequest, detail)
@@ -108,6 +120,12 @@ impl Error {
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
         let allow = allow.into();
         Error { ..Self::new(ErrorKind::MethodNotAllowed, format!("allowed methods: {allow}")) }.with_allow(allow)
+    }
+
+    /// The same error with a protocol code (SCIM's `scimType`).
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 
     fn with_allow(mut self, allow: String) -> Self {

@@ -49,6 +49,8 @@ id_type!(BatchId, "bat_");
 id_type!(DeliveryId, "dlv_");
 id_type!(ActionId, "act_");
 id_type!(ExecutionId, "axn_");
+id_type!(ScimTokenId, "sct_");
+id_type!(GroupId, "grp_");
 
 fn new_id(prefix: &str, now_ms: i64, random: &[u8]) -> String {
     let mut s = String::with_capacity(prefix.len() + 12 + random.len() * 2);

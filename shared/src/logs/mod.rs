@@ -90,11 +90,14 @@ pub enum EventType {
     /// `action_execution_failed`: an action failed, timed out, or the
     /// actions host could not be reached.
     ActionFailed,
+    /// `scim_operation`: a provisioning client created, changed or removed
+    /// a user or group over SCIM.
+    ScimOperation,
 }
 
 impl EventType {
     /// Every event type, for filters and documentation.
-    pub const ALL: [EventType; 34] = [
+    pub const ALL: [EventType; 35] = [
         EventType::LoginSuccess,
         EventType::LoginWrongPassword,
         EventType::LoginUnknownUser,
@@ -129,6 +132,7 @@ impl EventType {
         EventType::MfaRateLimited,
         EventType::ActionExecuted,
         EventType::ActionFailed,
+        EventType::ScimOperation,
     ];
 
     pub fn code(self) -> &'static str {
@@ -166,6 +170,7 @@ impl EventType {
             EventType::MfaRateLimited => "gd_otp_rate_limit_exceed",
             EventType::ActionExecuted => "action_execution",
             EventType::ActionFailed => "action_execution_failed",
+            EventType::ScimOperation => "scim_operation",
         }
     }
 
@@ -198,6 +203,7 @@ impl EventType {
             EventType::MfaEmailSent => "authentication",
             EventType::MfaRateLimited => "anomaly",
             EventType::ActionExecuted | EventType::ActionFailed => "actions",
+            EventType::ScimOperation => "provisioning",
         }
     }
 
@@ -237,6 +243,7 @@ impl EventType {
             EventType::MfaRateLimited => "auth.mfa.fail",
             EventType::ActionExecuted => "actions.execution.success",
             EventType::ActionFailed => "actions.execution.fail",
+            EventType::ScimOperation => "scim.event",
         }
     }
 

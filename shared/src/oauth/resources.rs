@@ -10,7 +10,7 @@ use crate::types::TenantId;
 /// Each tenant's own management API (`/api/v1/*`) as an audience.
 pub const MANAGEMENT_AUDIENCE: &str = "urn:tessera:management";
 /// Its scopes, one read and one write per area.
-pub const MANAGEMENT_SCOPES: [&str; 12] = [
+pub const MANAGEMENT_SCOPES: [&str; 14] = [
     "read:users",
     "write:users",
     // Creating, changing or deleting a tenant administrator (`is_admin`):
@@ -25,6 +25,8 @@ pub const MANAGEMENT_SCOPES: [&str; 12] = [
     "write:log_streams",
     "read:actions",
     "write:actions",
+    "read:scim",
+    "write:scim",
 ];
 
 /// The row that gives a new tenant its management API audience.

@@ -150,7 +150,16 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
         case_exact: true,
         ..attr("password", "The user's password; never returned.")
     },
-    multi(complex("emails", "Email addresses.", &EMAIL_SUBS)),
+    // Required: Tessera's users sign in with an address, so a client that
+    // fills only the required attributes sends one.
+    Attribute {
+        required: true,
+        ..multi(complex(
+            "emails",
+            "Email addresses; the primary one is the address the user signs in with.",
+            &EMAIL_SUBS,
+        ))
+    },
     multi(complex("phoneNumbers", "Phone numbers.", &PHONE_SUBS)),
     read_only(multi(complex("groups", "The groups the user is in (managed through the groups).", &GROUP_REF_SUBS))),
 ];
@@ -398,5 +407,6 @@ mod tests {
         );
         let emails = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "emails").unwrap();
         assert_eq!(emails["subAttributes"].as_array().unwrap().len(), 4);
+        assert_eq!(emails["required"], true);
     }
 }

@@ -10,7 +10,7 @@ use crate::types::{TenantId, UserId};
 use crate::users::{self, User, UserPatch};
 
 /// What ends with a credential change.
-fn end_everything(tenant: &TenantId, user: &UserId, now: i64) -> Vec<Statement> {
+pub(crate) fn end_everything(tenant: &TenantId, user: &UserId, now: i64) -> Vec<Statement> {
     let mut stmts = vec![crate::session::delete_all_statement(tenant, user)];
     stmts.extend(crate::oauth::tokens::revoke_user(tenant, user, None, now));
     stmts

@@ -4,4 +4,5 @@
 pub mod account;
 pub mod actions;
 pub mod maintenance;
+pub mod scim;
 pub mod tenant;

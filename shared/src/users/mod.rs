@@ -32,7 +32,7 @@ pub struct User {
     pub user_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-const COLUMNS: &str =
+pub const COLUMNS: &str =
     "id, email, email_verified, name, blocked, is_admin, created_at, updated_at, last_login_at, app_metadata, user_metadata";
 
 /// Metadata of one user may total this much JSON per object.
@@ -43,7 +43,8 @@ fn metadata(r: &Row, column: &str) -> serde_json::Map<String, serde_json::Value>
 }
 
 impl User {
-    fn from_row(r: &Row) -> Result<Self> {
+    /// A user from a row holding [`COLUMNS`].
+    pub fn from_row(r: &Row) -> Result<Self> {
         Ok(User {
             id: UserId(r.text("id")?),
             email: r.text("email")?,
@@ -105,6 +106,17 @@ pub struct NewUser {
 /// Creates a user. The password, when given, must already satisfy the
 /// tenant's policy. A duplicate email is a `Conflict`.
 pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Result<User> {
+    let (user, insert) = insert_statement(host, tenant, new)?;
+    match host.db().execute(&insert.sql, &insert.params).await {
+        Ok(_) => Ok(user),
+        Err(e) if e.kind == DbErrorKind::Unique => Err(Error::conflict("a user with this email already exists")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The user [`create`] would make and the statement that stores it, for a
+/// caller that writes more in the same batch (SCIM provisioning).
+pub fn insert_statement<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Result<(User, Statement)> {
     let email = normalize_email(&new.email)?;
     let name = new.name.as_deref().map(validate_display_name).transpose()?.filter(|n| !n.is_empty());
     let hash = new.password.as_ref().map(|p| password::hash(p, host.random_bytes::<16>())).transpose()?;
@@ -127,30 +139,23 @@ pub async fn create<H: Host>(host: &H, tenant: &TenantId, new: NewUser) -> Resul
     if app_metadata.len() > MAX_METADATA_BYTES || user_metadata.len() > MAX_METADATA_BYTES {
         return Err(Error::bad_request(format!("metadata may be at most {MAX_METADATA_BYTES} bytes per object")));
     }
-    let res = host
-        .db()
-        .execute(
-            "INSERT INTO users (id, tenant_id, email, email_verified, name, password_hash, blocked, is_admin, created_at, updated_at, app_metadata, user_metadata)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?8, ?7, ?7, ?9, ?10)",
-            &[
-                user.id.as_str().into(),
-                tenant.as_str().into(),
-                user.email.clone().into(),
-                user.email_verified.into(),
-                user.name.clone().into(),
-                hash.into(),
-                now.into(),
-                user.is_admin.into(),
-                app_metadata.into(),
-                user_metadata.into(),
-            ],
-        )
-        .await;
-    match res {
-        Ok(_) => Ok(user),
-        Err(e) if e.kind == DbErrorKind::Unique => Err(Error::conflict("a user with this email already exists")),
-        Err(e) => Err(e.into()),
-    }
+    let statement = Statement::new(
+        "INSERT INTO users (id, tenant_id, email, email_verified, name, password_hash, blocked, is_admin, created_at, updated_at, app_metadata, user_metadata)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?8, ?7, ?7, ?9, ?10)",
+        vec![
+            user.id.as_str().into(),
+            tenant.as_str().into(),
+            user.email.clone().into(),
+            user.email_verified.into(),
+            user.name.clone().into(),
+            hash.into(),
+            now.into(),
+            user.is_admin.into(),
+            app_metadata.into(),
+            user_metadata.into(),
+        ],
+    );
+    Ok((user, statement))
 }
 
 /// Refuses a metadata merge (top-level keys; `null` removes one) whose

@@ -15,5 +15,6 @@ pub mod request;
 pub mod response;
 pub mod router;
 pub mod schema;
+pub mod scim;
 pub mod session;
 pub mod ui;

@@ -46,7 +46,25 @@ pub trait Render {
     fn to_oauth(&self) -> HttpResponse;
     /// The hosted pages' error page.
     fn to_html(&self) -> HttpResponse;
+    /// The SCIM error schema (RFC 7644 §3.12), with `scimType` when the
+    /// error has one.
+    fn to_scim(&self) -> HttpResponse;
 }
+
+/// The SCIM error body (RFC 7644 §3.12).
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[derive(Debug, serde::Serialize)]
+pub struct ScimErrorBody<'a> {
+    /// Always `["urn:ietf:params:scim:api:messages:2.0:Error"]`.
+    pub schemas: [&'a str; 1],
+    /// The HTTP status, as a string.
+    pub status: String,
+    #[serde(rename = "scimType", skip_serializing_if = "Option::is_none")]
+    pub scim_type: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+pub const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 impl Render for Error {
     fn to_problem(&self) -> HttpResponse {
@@ -62,6 +80,16 @@ impl Render for Error {
     fn to_oauth(&self) -> HttpResponse {
         let body = OAuthErrorBody { error: self.kind.oauth_code(), error_description: &self.detail };
         respond(self, "application/json", serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    fn to_scim(&self) -> HttpResponse {
+        let body = ScimErrorBody {
+            schemas: [SCIM_ERROR_SCHEMA],
+            status: self.status().as_u16().to_string(),
+            scim_type: self.code,
+            detail: &self.detail,
+        };
+        respond(self, "application/scim+json", serde_json::to_vec(&body).unwrap_or_default())
     }
 
     fn to_html(&self) -> HttpResponse {

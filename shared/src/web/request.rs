@@ -12,12 +12,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// source of up to 100 KiB (escaped in JSON) or a component of up to 1 MiB
 /// (in base64).
 pub const MAX_ACTIONS_BODY_BYTES: usize = 1536 * 1024;
+/// SCIM bodies: a group's full member list (up to 10,000 ids) in one PUT.
+pub const MAX_SCIM_BODY_BYTES: usize = 1024 * 1024;
 
 /// The body limit of a path: [`MAX_BODY_BYTES`] but for the actions routes.
 pub fn body_limit(path: &str) -> usize {
     let path = path.split('?').next().unwrap_or(path);
     if path.ends_with("/api/v1/actions") || path.contains("/api/v1/actions/") {
         MAX_ACTIONS_BODY_BYTES
+    } else if path.contains("/scim/v2/") {
+        MAX_SCIM_BODY_BYTES
     } else {
         MAX_BODY_BYTES
     }

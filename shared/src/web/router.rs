@@ -27,6 +27,8 @@ pub enum Surface {
     Problem,
     /// `{"error", "error_description"}` (RFC 6749 §5.2).
     OAuth,
+    /// The SCIM error schema (RFC 7644 §3.12).
+    Scim,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +181,35 @@ pub enum RouteId {
     AdminUserUnblock,
     AdminUserPasswordReset,
     AdminUserMfaReset,
+    // Management API: SCIM configuration and tokens.
+    ScimConfigGet,
+    ScimConfigUpdate,
+    ScimTokensList,
+    ScimTokensCreate,
+    ScimTokenRotate,
+    ScimTokenRevoke,
+    // SCIM 2.0 (RFC 7644).
+    ScimServiceProviderConfig,
+    ScimResourceTypes,
+    ScimResourceType,
+    ScimSchemas,
+    ScimSchema,
+    ScimUsersList,
+    ScimUsersCreate,
+    ScimUsersSearch,
+    ScimUserGet,
+    ScimUserReplace,
+    ScimUserPatch,
+    ScimUserDelete,
+    ScimGroupsList,
+    ScimGroupsCreate,
+    ScimGroupsSearch,
+    ScimGroupGet,
+    ScimGroupReplace,
+    ScimGroupPatch,
+    ScimGroupDelete,
+    ScimSearch,
+    ScimBulk,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -212,16 +243,18 @@ pub enum Part {
     Pages,
     Api,
     Admin,
+    Scim,
 }
 
 /// Each surface's own route list, in matching order.
-const PARTS: [(Part, &[Route]); 6] = [
+const PARTS: [(Part, &[Route]); 7] = [
     (Part::Service, SERVICE),
     (Part::Internal, super::internal::ROUTES),
     (Part::OAuth, super::oauth::ROUTES),
     (Part::Pages, super::pages::ROUTES),
     (Part::Api, super::api::ROUTES),
     (Part::Admin, super::admin::ROUTES),
+    (Part::Scim, super::scim::ROUTES),
 ];
 
 const TOTAL: usize = {
@@ -340,7 +373,9 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The error format for a path no route claimed.
 fn surface_for(path: &str) -> Surface {
-    if path.contains("/oauth/") || path.ends_with("/userinfo") {
+    if path.contains("/scim/v2/") || path.ends_with("/scim/v2") {
+        Surface::Scim
+    } else if path.contains("/oauth/") || path.ends_with("/userinfo") {
         Surface::OAuth
     } else if path.contains("/api/") || path.contains("/.well-known/") || path == "/healthz" {
         Surface::Problem
@@ -354,6 +389,7 @@ fn render_error(surface: Surface, e: &Error) -> HttpResponse {
         Surface::Html => e.to_html(),
         Surface::Problem => e.to_problem(),
         Surface::OAuth => e.to_oauth(),
+        Surface::Scim => e.to_scim(),
     }
 }
 
@@ -495,6 +531,7 @@ async fn dispatch<H: Host>(part: Part, id: RouteId, cx: &Ctx<'_, H>) -> Result<H
         Part::Pages => super::pages::dispatch(id, cx).await,
         Part::Api => super::api::dispatch(id, cx).await,
         Part::Admin => super::admin::dispatch(id, cx).await,
+        Part::Scim => super::scim::dispatch(id, cx).await,
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod clients;
 pub mod log_streams;
+pub mod scim;
 pub mod users;
 
 use crate::error::{Error, Result};
@@ -79,6 +80,12 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/triggers", T, J, TriggersList),
     r("GET", "/api/v1/triggers/{trigger}", T, J, TriggerGet),
     r("PUT", "/api/v1/triggers/{trigger}", T, J, TriggerUpdate),
+    r("GET", "/api/v1/scim", T, J, ScimConfigGet),
+    r("PATCH", "/api/v1/scim", T, J, ScimConfigUpdate),
+    r("GET", "/api/v1/scim/tokens", T, J, ScimTokensList),
+    r("POST", "/api/v1/scim/tokens", T, J, ScimTokensCreate),
+    r("POST", "/api/v1/scim/tokens/{token_id}/rotate", T, J, ScimTokenRotate),
+    r("DELETE", "/api/v1/scim/tokens/{token_id}", T, J, ScimTokenRevoke),
 ];
 
 /// Who is calling the management API.
@@ -142,6 +149,8 @@ pub fn required_scope(id: RouteId) -> &'static str {
         ActionsCreate | ActionUpdate | ActionDelete | ActionDeploy | ActionRollback | ActionTest | TriggerUpdate => {
             "write:actions"
         }
+        ScimConfigGet | ScimTokensList => "read:scim",
+        ScimConfigUpdate | ScimTokensCreate | ScimTokenRotate | ScimTokenRevoke => "write:scim",
         _ => "read:logs",
     }
 }
@@ -205,6 +214,12 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         | RouteId::TriggersList
         | RouteId::TriggerGet
         | RouteId::TriggerUpdate => actions::dispatch(id, cx, &who).await,
+        RouteId::ScimConfigGet
+        | RouteId::ScimConfigUpdate
+        | RouteId::ScimTokensList
+        | RouteId::ScimTokensCreate
+        | RouteId::ScimTokenRotate
+        | RouteId::ScimTokenRevoke => scim::dispatch(id, cx, &who).await,
         _ => users::dispatch(id, cx, &who).await,
     }
 }

@@ -171,6 +171,33 @@ pub fn guard(id: RouteId) -> Guard {
         | TriggersList
         | TriggerGet
         | TriggerUpdate
+        | ScimConfigGet
+        | ScimConfigUpdate
+        | ScimTokensList
+        | ScimTokensCreate
+        | ScimTokenRotate
+        | ScimTokenRevoke
+        | ScimServiceProviderConfig
+        | ScimResourceTypes
+        | ScimResourceType
+        | ScimSchemas
+        | ScimSchema
+        | ScimUsersList
+        | ScimUsersCreate
+        | ScimUsersSearch
+        | ScimUserGet
+        | ScimUserReplace
+        | ScimUserPatch
+        | ScimUserDelete
+        | ScimGroupsList
+        | ScimGroupsCreate
+        | ScimGroupsSearch
+        | ScimGroupGet
+        | ScimGroupReplace
+        | ScimGroupPatch
+        | ScimGroupDelete
+        | ScimSearch
+        | ScimBulk
         | AdminActions
         | AdminActionCreate
         | AdminAction

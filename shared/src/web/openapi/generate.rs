@@ -704,8 +704,82 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         AdminUserMfaReset => {
             op("Admin UI: reset a user's second factors", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
         }
+        ScimConfigGet => page(
+            "The tenant's SCIM configuration and base URL",
+            "scim-settings",
+            Ok::Json(200, schema::<crate::web::api::scim::ScimSettings>(g)),
+        ),
+        ScimConfigUpdate => op(
+            "Switch SCIM on or off, set group sync, deprovisioning and the attribute mapping",
+            "scim-settings",
+            Body::Json(schema::<crate::scim::config::ScimConfigPatch>(g)),
+            Ok::Json(200, schema::<crate::web::api::scim::ScimSettings>(g)),
+        ),
+        ScimTokensList => page(
+            "The tenant's live SCIM tokens (never their secrets)",
+            "scim-settings",
+            Ok::Json(200, list_of::<crate::scim::tokens::ScimToken>(g, "tokens", false)),
+        ),
+        ScimTokensCreate => op(
+            "Create a SCIM token (its secret is in this response only)",
+            "scim-settings",
+            Body::Json(schema::<crate::web::api::scim::NewScimToken>(g)),
+            Ok::Json(201, with_secret::<crate::scim::tokens::ScimToken>(g, "token")),
+        ),
+        ScimTokenRotate => op(
+            "Replace a SCIM token; the old one works until the overlap ends",
+            "scim-settings",
+            Body::OptionalJson(schema::<crate::web::api::scim::RotateScimToken>(g)),
+            Ok::Json(201, with_secret::<crate::scim::tokens::ScimToken>(g, "token")),
+        ),
+        ScimTokenRevoke => page("Revoke a SCIM token at once", "scim-settings", Ok::Empty),
+        ScimServiceProviderConfig => page("SCIM: what this service supports (RFC 7644 §4)", "scim", scim_ok(200)),
+        ScimResourceTypes => page("SCIM: the resource types (User, Group)", "scim", scim_ok(200)),
+        ScimResourceType => page("SCIM: one resource type", "scim", scim_ok(200)),
+        ScimSchemas => page("SCIM: the schemas served (RFC 7643 §7)", "scim", scim_ok(200)),
+        ScimSchema => page("SCIM: one schema by URN", "scim", scim_ok(200)),
+        ScimUsersList => Op { query: SCIM_LIST, ..page("SCIM: list or filter users", "scim", scim_ok(200)) },
+        ScimUsersCreate => {
+            Op { query: SCIM_PROJECTION, ..op("SCIM: provision a user", "scim", scim_body(), scim_ok(201)) }
+        }
+        ScimUsersSearch => op("SCIM: search users (POST .search)", "scim", scim_body(), scim_ok(200)),
+        ScimUserGet => Op { query: SCIM_PROJECTION, ..page("SCIM: a user", "scim", scim_ok(200)) },
+        ScimUserReplace => {
+            Op { query: SCIM_PROJECTION, ..op("SCIM: replace a user", "scim", scim_body(), scim_ok(200)) }
+        }
+        ScimUserPatch => Op { query: SCIM_PROJECTION, ..op("SCIM: patch a user", "scim", scim_body(), scim_ok(200)) },
+        ScimUserDelete => page("SCIM: deprovision a user (block or delete, per configuration)", "scim", Ok::Empty),
+        ScimGroupsList => Op { query: SCIM_LIST, ..page("SCIM: list or filter groups", "scim", scim_ok(200)) },
+        ScimGroupsCreate => {
+            Op { query: SCIM_PROJECTION, ..op("SCIM: create a group", "scim", scim_body(), scim_ok(201)) }
+        }
+        ScimGroupsSearch => op("SCIM: search groups (POST .search)", "scim", scim_body(), scim_ok(200)),
+        ScimGroupGet => Op { query: SCIM_PROJECTION, ..page("SCIM: a group", "scim", scim_ok(200)) },
+        ScimGroupReplace => {
+            Op { query: SCIM_PROJECTION, ..op("SCIM: replace a group", "scim", scim_body(), scim_ok(200)) }
+        }
+        ScimGroupPatch => Op { query: SCIM_PROJECTION, ..op("SCIM: patch a group", "scim", scim_body(), scim_ok(200)) },
+        ScimGroupDelete => page("SCIM: delete a group", "scim", Ok::Empty),
+        ScimSearch => op("SCIM: search across resource types (not supported: 501)", "scim", scim_body(), scim_ok(200)),
+        ScimBulk => op("SCIM: bulk operations (not supported: 501)", "scim", scim_body(), scim_ok(200)),
     }
 }
+
+/// SCIM bodies are the resources `/Schemas` describes (RFC 7643); the
+/// document does not repeat them.
+fn scim_body() -> Body {
+    Body::Json(
+        json!({ "type": "object", "description": "A SCIM resource, PatchOp or SearchRequest (RFC 7643, RFC 7644)" }),
+    )
+}
+
+fn scim_ok(status: u16) -> Ok {
+    Ok::Json(status, json!({ "type": "object", "description": "A SCIM resource or ListResponse (RFC 7644)" }))
+}
+
+const SCIM_PROJECTION: &[&str] = &["attributes", "excludedAttributes"];
+const SCIM_LIST: &[&str] =
+    &["filter", "sortBy", "sortOrder", "startIndex", "count", "attributes", "excludedAttributes"];
 
 fn security(id: RouteId, scope: Scope, surface: Surface) -> Value {
     use crate::web::internal::{guard, Guard};
@@ -716,6 +790,7 @@ fn security(id: RouteId, scope: Scope, surface: Surface) -> Value {
         _ => match id {
             Token | Revoke | Introspect => json!([{ "clientSecretBasic": [] }, {}]),
             UserInfo => json!([{ "accessToken": [] }]),
+            _ if surface == Surface::Scim => json!([{ "scimToken": [] }]),
             _ if surface == Surface::Problem && id != Discovery && id != Jwks => {
                 json!([{ "managementApiKey": [] }, { "managementToken": [crate::web::api::required_scope(id)] }])
             }
@@ -745,8 +820,16 @@ fn error_statuses(route: &crate::web::router::Route, secured: bool, has_body: bo
         s.push(401);
     }
     s.push(404);
-    if writes && route.surface == Surface::Problem {
+    if writes && matches!(route.surface, Surface::Problem | Surface::Scim) {
         s.push(409);
+    }
+    if route.surface == Surface::Scim {
+        if matches!(route.method, "PUT" | "PATCH" | "DELETE") {
+            s.push(412);
+        }
+        if matches!(route.id, ScimSearch | ScimBulk) {
+            s.push(501);
+        }
     }
     if writes || has_body {
         s.extend([413, 415]);
@@ -775,6 +858,8 @@ fn error_description(status: u16, surface: Surface) -> &'static str {
         (413, _) => "The body is over 64 KiB",
         (415, _) => "The body's media type is not the one this operation takes",
         (429, _) => "Too many attempts; try again later",
+        (412, _) => "If-Match named a version the resource no longer has",
+        (501, _) => "Not supported by this service",
         _ => "The deployment is not configured yet",
     }
 }
@@ -800,7 +885,8 @@ pub fn generate() -> Value {
             .collect();
         for q in op.query {
             let schema = match *q {
-                "limit" | "n" | "max_age" => json!({ "type": "integer" }),
+                "limit" | "n" | "max_age" | "startIndex" | "count" => json!({ "type": "integer" }),
+                "sortOrder" => json!({ "type": "string", "enum": ["ascending", "descending"] }),
                 "take" => {
                     json!({ "type": "integer", "minimum": 1, "maximum": 100, "description": "Checkpoint pagination: how many events after `from` (default 50)" })
                 }
@@ -833,6 +919,7 @@ pub fn generate() -> Value {
             Surface::Problem => ("application/problem+json", problem.clone()),
             Surface::OAuth => ("application/json", oauth_error.clone()),
             Surface::Html => ("text/html; charset=utf-8", json!({ "type": "string" })),
+            Surface::Scim => ("application/scim+json", json!({ "$ref": "#/components/schemas/ScimErrorBody" })),
         };
         let mut responses = Map::new();
         match op.ok {
@@ -918,6 +1005,7 @@ pub fn generate() -> Value {
     // The error bodies' schemas come from the types `web::render` serialises.
     g.subschema_for::<crate::web::render::Problem>();
     g.subschema_for::<crate::web::render::OAuthErrorBody>();
+    g.subschema_for::<crate::web::render::ScimErrorBody>();
     let schemas = g.take_definitions(true);
     json!({
         "openapi": "3.1.0",
@@ -944,6 +1032,7 @@ pub fn generate() -> Value {
                 },
                 "clientSecretBasic": { "type": "http", "scheme": "basic", "description": "OAuth client authentication (client_secret_post and none are accepted too)." },
                 "accessToken": { "type": "http", "scheme": "bearer", "bearerFormat": "at+jwt" },
+                "scimToken": { "type": "http", "scheme": "bearer", "description": "A tenant's SCIM token (tsc_...)." },
             },
         },
     })
