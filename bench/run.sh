@@ -21,6 +21,7 @@ node scripts/spin-check.mjs | grep KB
 cargo bench -q -p tessera-native --bench argon2 2>/dev/null | grep argon2id
 cargo bench -q -p tessera-native --bench token 2>/dev/null | grep 'token endpoint'
 cargo bench -q -p tessera-native --bench audit_log 2>/dev/null | grep -E "audit log|events and users"
+cargo bench -q -p tessera-native --bench scim 2>/dev/null | grep -E "SCIM|ms"
 cargo bench -q -p tessera-actions-host --bench delivery 2>/dev/null | grep 'log delivery'
 SKIP_WORKER_BUILD=1 node bench/argon2-worker.mjs
 SKIP_WORKER_BUILD=1 node bench/mfa-login.mjs 2>&1 | grep -v WARNING

@@ -69,6 +69,16 @@ if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("mo
   .venv/bin/pip install -q "moto[server]==$MOTO_VERSION"
 fi
 
+# scim2-tester (a third-party SCIM 2.0 conformance checker) and its httpx
+# client, for the SCIM end-to-end test, in the same venv.
+SCIM2_TESTER_VERSION=0.5.2
+if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("scim2-tester"))' 2>/dev/null || true)" != "$SCIM2_TESTER_VERSION" ] \
+  || ! .venv/bin/python -c 'import httpx2, scim2_client.engines.httpx2' >/dev/null 2>&1; then
+  say "pip install scim2-tester[httpx2] $SCIM2_TESTER_VERSION (venv .venv)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install -q "scim2-tester[httpx2]==$SCIM2_TESTER_VERSION"
+fi
+
 # npm packages: reinstall when package-lock.json changed since the last install.
 stamp=node_modules/.tessera-lock-sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

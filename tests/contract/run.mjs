@@ -38,6 +38,9 @@ try {
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], scopes: ['openid', 'offline_access', 'read'],
   });
   const basic = Buffer.from(`${web.client_id}:${web.client_secret}`).toString('base64');
+  // SCIM on, with a token, so /scim/v2 is fuzzed past authentication.
+  await call('PATCH', '/t/demo/api/v1/scim', tmk, { enabled: true });
+  const scimToken = (await call('POST', '/t/demo/api/v1/scim/tokens', tmk, { name: 'fuzzer' })).token;
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-st-'));
   const config = path.join(dir, 'schemathesis.toml');
@@ -52,6 +55,10 @@ headers = { Authorization = "Bearer ${platformKey}" }
 [[operations]]
 include-path-regex = "^/t/\\\\{tenant\\\\}/api/v1/"
 headers = { Authorization = "Bearer ${tmk}" }
+
+[[operations]]
+include-path-regex = "^/t/\\\\{tenant\\\\}/scim/v2/"
+headers = { Authorization = "Bearer ${scimToken}" }
 
 [[operations]]
 include-path-regex = "^/t/\\\\{tenant\\\\}/oauth/"

@@ -5,7 +5,7 @@
 // authenticator app from the QR page and signs in with it, and the admin
 // resets it, blocks the user and sends a password reset from the users page;
 // an admin writes an action, deploys it, binds it, sees its runs, and rolls
-// it back.
+// it back; an admin switches SCIM on and creates, rotates and revokes a token.
 import http from 'node:http';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -306,5 +306,45 @@ test('an admin writes an action, deploys and binds it, sees its runs, and rolls 
   await Promise.all([page.waitForLoadState(), page.click('text=Delete this action')]);
   assert.ok(await page.isVisible('#no-actions'));
   assert.deepEqual((await api.call('GET', '/t/acme/api/v1/triggers/pre-login', { token: key })).json.bindings, []);
+  await context.close();
+});
+
+test('an admin switches SCIM on, creates a token the IdP uses, rotates and revokes it', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'admin@acme.test', 'admin password 1');
+  await page.click('nav >> text=SCIM');
+  const baseUrl = (await page.textContent('#scim-base-url')).trim();
+  assert.equal(baseUrl, `${server.url}/t/acme/scim/v2`);
+  await page.check('#enabled');
+  await page.selectOption('#deprovision', 'block');
+  await Promise.all([page.waitForLoadState(), page.click('#scim-settings button[type=submit]')]);
+  assert.ok(await page.isChecked('#enabled'));
+
+  await page.fill('#name', 'Okta');
+  await Promise.all([page.waitForLoadState(), page.click('#scim-token-form button[type=submit]')]);
+  const token = (await page.textContent('#scim-token')).trim();
+  assert.match(token, /^tsc_/);
+  const scimGet = (t) => api.call('GET', '/t/acme/scim/v2/Users?filter=userName%20eq%20%22user%40acme.test%22', { token: t });
+  const found = await scimGet(token);
+  assert.equal(found.status, 200, found.text);
+  assert.equal(found.json.totalResults, 1);
+  await page.screenshot({ path: 'target/admin-ui-scim.png', fullPage: true });
+
+  // Rotation shows the new token; the old one keeps working for the overlap.
+  await page.goto(`${server.url}/t/acme/admin/scim`);
+  assert.ok(!(await page.content()).includes(token), 'the secret is not shown again');
+  await Promise.all([page.waitForLoadState(), page.click('#scim-tokens >> text=Rotate')]);
+  const rotated = (await page.textContent('#scim-token')).trim();
+  assert.notEqual(rotated, token);
+  assert.equal((await scimGet(token)).status, 200);
+  assert.equal((await scimGet(rotated)).status, 200);
+  // Revoking both: neither works.
+  while (await page.isVisible('#scim-tokens >> text=Revoke')) {
+    await Promise.all([page.waitForLoadState(), page.click('#scim-tokens >> text=Revoke >> nth=0')]);
+  }
+  assert.ok(await page.isVisible('#no-tokens'));
+  assert.equal((await scimGet(token)).status, 401);
+  assert.equal((await scimGet(rotated)).status, 401);
   await context.close();
 });

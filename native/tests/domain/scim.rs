@@ -579,3 +579,99 @@ fn a_user_name_lookup_uses_an_index_not_a_scan() {
     assert!(text.contains("sqlite_autoindex_scim_users"), "{text}");
     assert!(text.contains("sqlite_autoindex_users"), "{text}");
 }
+
+/// The text of the element with this id in a page.
+fn element(page: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no #{id} in {page}")) + marker.len();
+    let end = page[start..].find('<').unwrap() + start;
+    page[start..end].to_string()
+}
+
+#[test]
+fn the_admin_ui_switches_scim_on_and_manages_its_tokens() {
+    let env = Env::new();
+    let key = env.tenant("demo");
+    let r = env.api(
+        "POST",
+        "/t/demo/api/v1/users",
+        &key,
+        Some(json!({ "email": "root@example.com", "password": "correct horse battery", "is_admin": true, "email_verified": true })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut b = Browser::default();
+    assert_eq!(env.login(&mut b, "demo", "root@example.com", "correct horse battery").status, 303);
+    let page = env.get(&mut b, "/t/demo/admin/scim");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(element(&page.body, "scim-base-url"), "http://127.0.0.1:8787/t/demo/scim/v2");
+    assert!(page.body.contains("id=\"no-tokens\""));
+
+    // Switched on, deleting users on deprovisioning, names from name.
+    let r = env.submit(
+        &mut b,
+        "/t/demo/admin/scim",
+        "/t/demo/admin/scim",
+        &[("enabled", "on"), ("deprovision", "delete"), ("email_from", "userName"), ("name_from", "name")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let c = env.api("GET", "/t/demo/api/v1/scim", &key, None).json();
+    assert_eq!((c["enabled"].as_bool(), c["groups_enabled"].as_bool()), (Some(true), Some(false)), "{c}");
+    assert_eq!(c["deprovision"], "delete");
+    assert_eq!(c["attribute_map"], json!({ "email": "userName", "name": "name" }));
+    let r =
+        env.submit(&mut b, "/t/demo/admin/scim", "/t/demo/admin/scim", &[("enabled", "on"), ("deprovision", "nuke")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // A token, shown once, works; the page lists it without its secret.
+    let r = env.submit(
+        &mut b,
+        "/t/demo/admin/scim",
+        "/t/demo/admin/scim/tokens",
+        &[("name", "Entra ID"), ("lifetime_days", "30")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let first = element(&r.body, "scim-token");
+    assert_eq!(scim(&env, "GET", "/t/demo/scim/v2/Users", &first, None).status, 200);
+    let page = env.get(&mut b, "/t/demo/admin/scim");
+    assert!(page.body.contains("Entra ID") && !page.body.contains(&first), "{}", page.body);
+    let bad = env.submit(
+        &mut b,
+        "/t/demo/admin/scim",
+        "/t/demo/admin/scim/tokens",
+        &[("name", "x"), ("lifetime_days", "9999")],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    // Rotated: both work for the overlap day; revoked: the new one stops.
+    let id = env.api("GET", "/t/demo/api/v1/scim/tokens", &key, None).json()["tokens"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = env.submit(&mut b, "/t/demo/admin/scim", &format!("/t/demo/admin/scim/tokens/{id}/rotate"), &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let second = element(&r.body, "scim-token");
+    assert_eq!(scim(&env, "GET", "/t/demo/scim/v2/Users", &first, None).status, 200);
+    assert_eq!(scim(&env, "GET", "/t/demo/scim/v2/Users", &second, None).status, 200);
+    let new_id = env.api("GET", "/t/demo/api/v1/scim/tokens", &key, None).json()["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] != id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = env.submit(&mut b, "/t/demo/admin/scim", &format!("/t/demo/admin/scim/tokens/{new_id}/revoke"), &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(scim(&env, "GET", "/t/demo/scim/v2/Users", &second, None).status, 401);
+    // Another tenant's token id is not found through this admin UI.
+    let b_key = env.tenant("other");
+    let other = env.api("POST", "/t/other/api/v1/scim/tokens", &b_key, Some(json!({ "name": "b" }))).json();
+    let r = env.submit(
+        &mut b,
+        "/t/demo/admin/scim",
+        &format!("/t/demo/admin/scim/tokens/{}/revoke", other["id"].as_str().unwrap()),
+        &[],
+    );
+    assert_eq!(r.status, 404, "{}", r.body);
+}

@@ -192,6 +192,10 @@ fn apply_one(resource: &mut Value, op: &Operation, schema: &dyn Schema) -> Resul
             }
             Ok(())
         }
+        (Some(PatchPath::Attr(path)), kind) if whole_extension(path, schema).is_some() => {
+            let urn = whole_extension(path, schema).unwrap_or_default();
+            patch_extension(resource, &urn, kind, op.value.as_ref(), schema)
+        }
         (Some(PatchPath::Attr(path)), OpKind::Remove) => remove_at(resource, path, op.value.as_ref(), schema),
         (Some(PatchPath::Attr(path)), kind) => {
             set_at(resource, path, op.value.clone().unwrap_or(Value::Null), kind, schema)
@@ -200,6 +204,47 @@ fn apply_one(resource: &mut Value, op: &Operation, schema: &dyn Schema) -> Resul
             filtered(resource, attr, filter, sub.as_deref(), kind, op.value.as_ref(), schema)
         }
     }
+}
+
+/// The extension URN a path names as a whole (`urn:...:enterprise:2.0:User`
+/// parses as the URN `urn:...:enterprise:2.0` and the attribute `User`).
+fn whole_extension(path: &AttrPath, schema: &dyn Schema) -> Option<String> {
+    let uri = path.uri.as_deref()?;
+    let urn = format!("{uri}:{}", path.name);
+    (path.sub.is_none() && schema.is_extension(&urn)).then_some(urn)
+}
+
+/// An operation on a whole extension: `remove` drops it, `replace` puts
+/// the value in its place, `add` sets the value's attributes. Okta and
+/// scim2-tester send the value with its own `schemas` member, ignored.
+fn patch_extension(
+    resource: &mut Value,
+    urn: &str,
+    kind: OpKind,
+    value: Option<&Value>,
+    schema: &dyn Schema,
+) -> Result<(), PatchError> {
+    let Some(object) = resource.as_object_mut() else {
+        return fail(ScimType::InvalidValue, "the resource is not an object");
+    };
+    let existing = key_of(object, urn);
+    if kind == OpKind::Remove || kind == OpKind::Replace {
+        if let Some(k) = &existing {
+            object.remove(k);
+        }
+        if kind == OpKind::Remove {
+            return Ok(());
+        }
+    }
+    let Some(Value::Object(attrs)) = value else {
+        return fail(ScimType::InvalidValue, format!("the value for \"{urn}\" must be an object of its attributes"));
+    };
+    for (name, v) in attrs.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("schemas")) {
+        let path = AttrPath::parse(&format!("{urn}:{name}"))
+            .map_err(|e| PatchError { scim_type: ScimType::InvalidPath, detail: e.0 })?;
+        set_at(resource, &path, v.clone(), OpKind::Add, schema)?;
+    }
+    Ok(())
 }
 
 /// The object an attribute of `path` lives in, created when `create`: the
@@ -624,6 +669,21 @@ mod tests {
         assert!(g.get("members").is_none());
         patch(&mut g, json!([{ "op": "replace", "value": { "displayName": "Ops EU" } }])).unwrap();
         assert_eq!(g["displayName"], "Ops EU");
+    }
+
+    #[test]
+    fn a_whole_extension_is_added_replaced_and_removed_by_its_urn() {
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let mut u = user();
+        u[ent] = json!({"department": "R&D", "costCenter": "1"});
+        let op = |op: &str, value: Value| json!([{"op": op, "path": ent, "value": value}]);
+        patch(&mut u, op("replace", json!({"schemas": [ent], "division": "EU"}))).unwrap();
+        assert_eq!(u[ent], json!({"division": "EU"}));
+        patch(&mut u, op("add", json!({"schemas": [ent], "department": "Ops"}))).unwrap();
+        assert_eq!(u[ent], json!({"division": "EU", "department": "Ops"}));
+        patch(&mut u, json!([{"op": "remove", "path": ent}])).unwrap();
+        assert!(u.get(ent).is_none());
+        assert!(patch(&mut u, op("add", json!("x"))).is_err());
     }
 
     #[test]

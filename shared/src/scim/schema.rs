@@ -109,7 +109,12 @@ const fn typed_value(types: &'static [&'static str]) -> [Attribute; 4] {
     ]
 }
 
-const EMAIL_SUBS: [Attribute; 4] = typed_value(&["work", "home", "other"]);
+const EMAIL_SUBS: [Attribute; 4] = {
+    // An entry without an address means nothing; a client that fills only
+    // required attributes then sends one.
+    let [value, display, kind, primary] = typed_value(&["work", "home", "other"]);
+    [Attribute { required: true, ..value }, display, kind, primary]
+};
 const PHONE_SUBS: [Attribute; 4] = typed_value(&["work", "home", "mobile", "fax", "pager", "other"]);
 
 const NAME_SUBS: [Attribute; 6] = [

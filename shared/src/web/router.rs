@@ -181,6 +181,11 @@ pub enum RouteId {
     AdminUserUnblock,
     AdminUserPasswordReset,
     AdminUserMfaReset,
+    AdminScim,
+    AdminScimUpdate,
+    AdminScimTokenCreate,
+    AdminScimTokenRotate,
+    AdminScimTokenRevoke,
     // Management API: SCIM configuration and tokens.
     ScimConfigGet,
     ScimConfigUpdate,

@@ -1,6 +1,6 @@
 //! The tenant's admin UI: OAuth clients (`clients`), users (`users`), log
-//! streams (`log_streams`), actions and their triggers (`actions`) and the
-//! audit log (`logs`).
+//! streams (`log_streams`), actions and their triggers (`actions`), SCIM
+//! provisioning (`scim`) and the audit log (`logs`).
 //!
 //! Server-rendered, no JavaScript, every form CSRF-protected; reached with the
 //! hosted-login session of a user marked `is_admin`.
@@ -11,6 +11,7 @@ mod actions;
 mod clients;
 mod log_streams;
 mod logs;
+mod scim;
 mod users;
 
 use crate::error::{Error, Result};
@@ -64,6 +65,11 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/admin/actions/{action_id}/rollback", T, H, AdminActionRollback),
     r("POST", "/admin/actions/{action_id}/delete", T, H, AdminActionDelete),
     r("POST", "/admin/triggers/{trigger}", T, H, AdminTriggerUpdate),
+    r("GET", "/admin/scim", T, H, AdminScim),
+    r("POST", "/admin/scim", T, H, AdminScimUpdate),
+    r("POST", "/admin/scim/tokens", T, H, AdminScimTokenCreate),
+    r("POST", "/admin/scim/tokens/{token_id}/rotate", T, H, AdminScimTokenRotate),
+    r("POST", "/admin/scim/tokens/{token_id}/revoke", T, H, AdminScimTokenRevoke),
 ];
 
 pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -96,6 +102,9 @@ pub async fn dispatch<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpRespo
         AdminActionUpdate => actions::update(cx).await,
         AdminActionDeploy | AdminActionRollback | AdminActionDelete => actions::action(id, cx).await,
         AdminTriggerUpdate => actions::update_trigger(cx).await,
+        AdminScim => scim::show(cx).await,
+        AdminScimUpdate => scim::update(cx).await,
+        AdminScimTokenCreate | AdminScimTokenRotate | AdminScimTokenRevoke => scim::token(id, cx).await,
         _ => Err(Error::not_found("no such admin page")),
     }
 }
@@ -139,12 +148,13 @@ pub(super) async fn admin_post<H: Host>(cx: &Ctx<'_, H>) -> Result<std::result::
 pub(super) fn render(t: &TenantCtx, a: &Admin, title: &str, body: &str) -> HttpResponse {
     let nav = format!(
         "<nav><a href=\"{}\">Clients</a><a href=\"{}\">New client</a><a href=\"{}\">Users</a><a href=\"{}\">Log streams</a>\
-         <a href=\"{}\">Actions</a><a href=\"{}\">Audit log</a><a href=\"{}\">Account</a></nav>",
+         <a href=\"{}\">Actions</a><a href=\"{}\">SCIM</a><a href=\"{}\">Audit log</a><a href=\"{}\">Account</a></nav>",
         escape(&t.path("/admin/clients")),
         escape(&t.path("/admin/clients/new")),
         escape(&t.path("/admin/users")),
         escape(&t.path("/admin/log-streams")),
         escape(&t.path("/admin/actions")),
+        escape(&t.path("/admin/scim")),
         escape(&t.path("/admin/logs")),
         escape(&t.path("/account")),
     );

@@ -171,6 +171,11 @@ pub fn guard(id: RouteId) -> Guard {
         | TriggersList
         | TriggerGet
         | TriggerUpdate
+        | AdminScim
+        | AdminScimUpdate
+        | AdminScimTokenCreate
+        | AdminScimTokenRotate
+        | AdminScimTokenRevoke
         | ScimConfigGet
         | ScimConfigUpdate
         | ScimTokensList

@@ -704,6 +704,35 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
         AdminUserMfaReset => {
             op("Admin UI: reset a user's second factors", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
         }
+        AdminScim => page("Admin UI: SCIM provisioning settings and tokens", "admin-ui", Ok::Html),
+        AdminScimUpdate => op(
+            "Admin UI: change the SCIM settings",
+            "admin-ui",
+            Body::Form(&[
+                ("csrf_token", true),
+                ("enabled", false),
+                ("groups_enabled", false),
+                ("deprovision", false),
+                ("email_from", false),
+                ("name_from", false),
+            ]),
+            Ok::Html,
+        ),
+        AdminScimTokenCreate => op(
+            "Admin UI: create a SCIM token (shown once)",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true), ("name", true), ("lifetime_days", false)]),
+            Ok::Html,
+        ),
+        AdminScimTokenRotate => op(
+            "Admin UI: rotate a SCIM token (a day's overlap)",
+            "admin-ui",
+            Body::Form(&[("csrf_token", true)]),
+            Ok::Html,
+        ),
+        AdminScimTokenRevoke => {
+            op("Admin UI: revoke a SCIM token", "admin-ui", Body::Form(&[("csrf_token", true)]), Ok::Html)
+        }
         ScimConfigGet => page(
             "The tenant's SCIM configuration and base URL",
             "scim-settings",
@@ -923,6 +952,19 @@ pub fn generate() -> Value {
         };
         let mut responses = Map::new();
         match op.ok {
+            Ok::Json(code, schema) if route.surface == Surface::Scim => {
+                // SCIM answers in its own media type (RFC 7644 §3.1), with
+                // the resource's version as its ETag.
+                let mut headers = json!({ "ETag": { "schema": { "type": "string" }, "description": "The resource's version (meta.version)" } });
+                if code == 201 {
+                    headers["Location"] =
+                        json!({ "schema": { "type": "string" }, "description": "The new resource's URI" });
+                }
+                responses.insert(
+                    code.to_string(),
+                    json!({ "description": "Success", "headers": headers, "content": { "application/scim+json": { "schema": schema } } }),
+                );
+            }
             Ok::Json(code, schema) => {
                 responses.insert(
                     code.to_string(),
@@ -984,6 +1026,12 @@ pub fn generate() -> Value {
         });
         match op.body {
             Body::None => {}
+            Body::Json(schema) if route.surface == Surface::Scim => {
+                operation["requestBody"] = json!({ "required": true, "content": {
+                    "application/scim+json": { "schema": schema.clone() },
+                    "application/json": { "schema": schema },
+                } });
+            }
             Body::Json(schema) => {
                 operation["requestBody"] =
                     json!({ "required": true, "content": { "application/json": { "schema": schema } } });
