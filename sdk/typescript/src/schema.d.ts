@@ -15731,7 +15731,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -15841,7 +15840,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -16031,7 +16029,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -16134,7 +16131,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -16312,7 +16308,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -16528,7 +16523,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -17065,7 +17059,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -17168,7 +17161,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -17346,7 +17338,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {
@@ -17562,7 +17553,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
-                "application/scim+json": Record<string, never>;
             };
         };
         responses: {

@@ -798,7 +798,7 @@ fn describe(id: RouteId, g: &mut SchemaGenerator) -> Op {
 /// document does not repeat them.
 fn scim_body() -> Body {
     Body::Json(
-        json!({ "type": "object", "description": "A SCIM resource, PatchOp or SearchRequest (RFC 7643, RFC 7644)" }),
+        json!({ "type": "object", "description": "A SCIM resource, PatchOp or SearchRequest (RFC 7643, RFC 7644); application/scim+json is accepted as well" }),
     )
 }
 
@@ -1026,12 +1026,6 @@ pub fn generate() -> Value {
         });
         match op.body {
             Body::None => {}
-            Body::Json(schema) if route.surface == Surface::Scim => {
-                operation["requestBody"] = json!({ "required": true, "content": {
-                    "application/scim+json": { "schema": schema.clone() },
-                    "application/json": { "schema": schema },
-                } });
-            }
             Body::Json(schema) => {
                 operation["requestBody"] =
                     json!({ "required": true, "content": { "application/json": { "schema": schema } } });
