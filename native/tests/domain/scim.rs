@@ -328,6 +328,24 @@ fn deactivation_ends_sessions_and_refresh_tokens() {
 }
 
 #[test]
+fn a_user_whose_email_is_another_users_user_name_is_deprovisioned_too() {
+    let env = Env::new();
+    let key = env.tenant("demo");
+    let t = enable(&env, "demo", &key);
+    // B is provisioned with userName "A@x.io" but another address; A then
+    // signs up (through the API here) with a@x.io, and shows with that
+    // userName too.
+    let b = provision(&env, &t, "A@x.io", json!({ "emails": [{ "value": "b@x.io" }] }));
+    let r = env.api("POST", "/t/demo/api/v1/users", &key, Some(json!({ "email": "a@x.io" })));
+    let a = r.json()["id"].as_str().unwrap().to_string();
+    let r = scim(&env, "DELETE", &format!("/t/demo/scim/v2/Users/{a}"), &t, None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_scim_error(&scim(&env, "GET", &format!("/t/demo/scim/v2/Users/{a}"), &t, None), 404, None);
+    assert_eq!(env.api("GET", &format!("/t/demo/api/v1/users/{a}"), &key, None).json()["blocked"], true);
+    assert_eq!(scim(&env, "GET", &format!("/t/demo/scim/v2/Users/{b}"), &t, None).status, 200);
+}
+
+#[test]
 fn an_administrators_account_is_not_managed_through_scim() {
     let env = Env::new();
     let key = env.tenant("demo");

@@ -166,16 +166,30 @@ pub async fn delete_user<H: Host>(host: &H, t: &TenantCtx, config: &ScimConfig, 
         }
         Deprovision::Block => {
             let now = host.now();
-            let mut stmts = vec![
-                Statement::new(
-                    "UPDATE users SET blocked = 1, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
-                    vec![now.into(), t.id().as_str().into(), id.as_str().into()],
-                ),
-                users::deprovision_statement(t.id(), id.as_str(), now, &current.user_name),
-                Statement::new("DELETE FROM scim_group_members WHERE user_id = ?1", vec![id.as_str().into()]),
-            ];
-            stmts.extend(super::account::end_everything(t.id(), id, now));
-            host.db().batch(stmts).await?;
+            let stmts = |user_name: &str| {
+                let mut stmts = vec![
+                    Statement::new(
+                        "UPDATE users SET blocked = 1, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
+                        vec![now.into(), t.id().as_str().into(), id.as_str().into()],
+                    ),
+                    users::deprovision_statement(t.id(), id.as_str(), now, user_name),
+                    Statement::new("DELETE FROM scim_group_members WHERE user_id = ?1", vec![id.as_str().into()]),
+                ];
+                stmts.extend(super::account::end_everything(t.id(), id, now));
+                stmts
+            };
+            match host.db().batch(stmts(&current.user_name)).await {
+                // A user no client wrote shows with userName = email, which a
+                // provisioned user may hold too (in another case): the row
+                // that hides them is then keyed by their id, and they come
+                // back through the admin UI or the API, not by that userName.
+                Err(e) if e.kind == DbErrorKind::Unique => {
+                    host.db().batch(stmts(id.as_str())).await?;
+                }
+                r => {
+                    r?;
+                }
+            }
         }
     }
     Ok(())

@@ -5,7 +5,7 @@
 
 use http::StatusCode;
 
-use super::{admin, admin_post, audit, render, small_form, Admin};
+use super::{admin, admin_post, audit, render, select, small_form, Admin};
 use crate::error::{Error, ErrorKind, Result};
 use crate::host::Host;
 use crate::logs::filter::{known_categories, Filter};
@@ -114,17 +114,6 @@ fn input(id: &str, label: &str, kind: &str, value: &str) -> String {
         escape(label),
         escape(value)
     )
-}
-
-fn select(id: &str, label: &str, options: &[(&str, &str)], selected: &str) -> String {
-    let opts: String = options
-        .iter()
-        .map(|(v, l)| {
-            let sel = if *v == selected { " selected" } else { "" };
-            format!("<option value=\"{}\"{sel}>{}</option>", escape(v), escape(l))
-        })
-        .collect();
-    format!("<label for=\"{id}\">{}</label><select id=\"{id}\" name=\"{id}\">{opts}</select>", escape(label))
 }
 
 const SEVERITIES: [(&str, &str); 4] =

@@ -163,6 +163,18 @@ pub(super) fn render(t: &TenantCtx, a: &Admin, title: &str, body: &str) -> HttpR
     with_cookies(html(StatusCode::OK, page), &a.set_cookie.iter().cloned().collect::<Vec<_>>())
 }
 
+/// A labelled `<select>` with `selected` chosen.
+pub(super) fn select(id: &str, label: &str, options: &[(&str, &str)], selected: &str) -> String {
+    let opts: String = options
+        .iter()
+        .map(|(v, l)| {
+            let sel = if *v == selected { " selected" } else { "" };
+            format!("<option value=\"{}\"{sel}>{}</option>", escape(v), escape(l))
+        })
+        .collect();
+    format!("<label for=\"{id}\">{}</label><select id=\"{id}\" name=\"{id}\">{opts}</select>", escape(label))
+}
+
 pub(super) fn small_form(action: &str, csrf_token: &str, hidden: &[(&str, &str)], button: &str) -> String {
     let fields: String = hidden
         .iter()

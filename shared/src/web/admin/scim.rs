@@ -5,7 +5,7 @@
 
 use http::StatusCode;
 
-use super::{admin, admin_post, audit, render, small_form, Admin};
+use super::{admin, admin_post, audit, render, select, small_form, Admin};
 use crate::error::{Error, ErrorKind, Result};
 use crate::host::Host;
 use crate::scim::config::{self, AttributeMap, Deprovision, EmailFrom, NameFrom, ScimConfigPatch};
@@ -15,17 +15,6 @@ use crate::web::request::Form;
 use crate::web::response::{see_other, HttpResponse};
 use crate::web::router::{Ctx, RouteId};
 use crate::web::ui::{escape, message};
-
-fn select(id: &str, label: &str, options: &[(&str, &str)], selected: &str) -> String {
-    let opts: String = options
-        .iter()
-        .map(|(v, l)| {
-            let sel = if *v == selected { " selected" } else { "" };
-            format!("<option value=\"{}\"{sel}>{}</option>", escape(v), escape(l))
-        })
-        .collect();
-    format!("<label for=\"{id}\">{}</label><select id=\"{id}\" name=\"{id}\">{opts}</select>", escape(label))
-}
 
 fn checkbox(name: &str, label: &str, on: bool) -> String {
     let checked = if on { " checked" } else { "" };

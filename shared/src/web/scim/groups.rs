@@ -118,21 +118,14 @@ async fn list_groups<H: Host>(s: &Scim<'_, '_, H>, q: ListQuery) -> Result<HttpR
             Some(f) => groups::indexed_candidates(host, tenant, f, with_members).await?,
             None => None,
         };
-        let mut matched: Vec<Value> = Vec::new();
-        match candidates {
-            Some(found) => matched.extend(found.iter().filter_map(keep)),
+        let mut matched: Vec<Value> = match candidates {
+            Some(found) => found.iter().filter_map(keep).collect(),
             None => {
-                let mut after = String::new();
-                loop {
-                    let chunk = groups::chunk(host, tenant, &after, SCAN_CHUNK, with_members).await?;
-                    matched.extend(chunk.iter().filter_map(keep));
-                    match chunk.last() {
-                        Some(last) if chunk.len() as i64 == SCAN_CHUNK => after = last.id.clone(),
-                        _ => break,
-                    }
-                }
+                let next =
+                    |after: String| async move { groups::chunk(host, tenant, &after, SCAN_CHUNK, with_members).await };
+                list::scan(SCAN_CHUNK, next, |g: &ScimGroup| g.id.clone(), keep).await?
             }
-        }
+        };
         if let Some(by) = &q.sort_by {
             list::sort(&GROUP_SCHEMA, &mut matched, by, q.descending);
         }

@@ -144,6 +144,31 @@ pub fn response(total: usize, start_index: i64, items: Vec<Value>) -> Value {
     })
 }
 
+/// Reads a whole tenant's resources `chunk` at a time in id order (`next`
+/// takes the last id read, "" first) and keeps what `keep` returns: a
+/// filter or a sort that no index serves.
+pub async fn scan<T, F, Fut>(
+    chunk: i64,
+    mut next: F,
+    id_of: impl Fn(&T) -> String,
+    keep: impl Fn(&T) -> Option<Value>,
+) -> Result<Vec<Value>>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>>>,
+{
+    let mut kept = Vec::new();
+    let mut after = String::new();
+    loop {
+        let read = next(after).await?;
+        kept.extend(read.iter().filter_map(&keep));
+        match read.last() {
+            Some(last) if read.len() as i64 == chunk => after = id_of(last),
+            _ => return Ok(kept),
+        }
+    }
+}
+
 /// The page `[start_index, start_index + count)` of `all`.
 pub fn page_of<T>(all: Vec<T>, start_index: i64, count: i64) -> Vec<T> {
     all.into_iter().skip((start_index - 1) as usize).take(count as usize).collect()

@@ -110,21 +110,13 @@ async fn list_users<H: Host>(s: &Scim<'_, '_, H>, q: ListQuery) -> Result<HttpRe
             Some(f) => users::indexed_candidates(host, tenant, f).await?,
             None => None,
         };
-        let mut matched: Vec<Value> = Vec::new();
-        match candidates {
-            Some(found) => matched.extend(found.iter().filter_map(keep)),
+        let mut matched: Vec<Value> = match candidates {
+            Some(found) => found.iter().filter_map(keep).collect(),
             None => {
-                let mut after = String::new();
-                loop {
-                    let chunk = users::chunk(host, tenant, &after, SCAN_CHUNK).await?;
-                    matched.extend(chunk.iter().filter_map(keep));
-                    match chunk.last() {
-                        Some(last) if chunk.len() as i64 == SCAN_CHUNK => after = last.user.id.0.clone(),
-                        _ => break,
-                    }
-                }
+                let next = |after: String| async move { users::chunk(host, tenant, &after, SCAN_CHUNK).await };
+                list::scan(SCAN_CHUNK, next, |u: &ScimUser| u.user.id.0.clone(), keep).await?
             }
-        }
+        };
         if let Some(by) = &q.sort_by {
             list::sort(&USER_SCHEMA, &mut matched, by, q.descending);
         }
