@@ -147,35 +147,13 @@ fn clean_single(
                     continue;
                 };
                 let sub_path = path.with_sub(sub.name);
-                if let Some(v) = clean_value_sub(schema, &sub_path, sub, v, &name)? {
+                if let Some(v) = clean_value(schema, &sub_path, sub, v)? {
                     out.insert(sub.name.to_string(), v);
                 }
             }
             Ok((!out.is_empty()).then_some(Value::Object(out)))
         }
         (kind, _) => invalid(format!("\"{name}\" must be {}", expected(kind, attr.multi_valued))),
-    }
-}
-
-fn clean_value_sub(
-    schema: &ResourceSchema,
-    path: &AttrPath,
-    attr: &Attribute,
-    value: &Value,
-    parent: &str,
-) -> Result<Option<Value>, ShapeError> {
-    if matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) || value.is_null() {
-        return Ok(None);
-    }
-    let value = schema.coerce(path, value.clone());
-    let name = format!("{parent}.{}", attr.name);
-    match (attr.kind, &value) {
-        (Kind::String | Kind::Reference, Value::String(s)) if s.len() <= MAX_STRING => Ok(Some(value)),
-        (Kind::String | Kind::Reference, Value::String(_)) => {
-            invalid(format!("\"{name}\" is longer than {MAX_STRING} bytes"))
-        }
-        (Kind::Boolean, Value::Bool(_)) => Ok(Some(value)),
-        (kind, _) => invalid(format!("\"{name}\" must be {}", expected(kind, false))),
     }
 }
 

@@ -46,9 +46,6 @@ fn check_password(t: &TenantCtx, input: &Input) -> Result<()> {
 /// The user name must not name someone else: a SCIM row's userName, or a
 /// user without one whose email it is.
 async fn check_user_name<H: Host>(host: &H, t: &TenantCtx, input: &Input, own: Option<&UserId>) -> Result<()> {
-    if input.user_name.is_empty() {
-        return Err(scim::error(ScimType::InvalidValue, "\"userName\" is required"));
-    }
     match users::find_by_user_name(host, t.id(), &input.user_name).await? {
         Some(other) if Some(&other.user.id) != own => {
             Err(scim::error(ScimType::Uniqueness, "another user has this userName"))
@@ -95,6 +92,9 @@ pub async fn create_user<H: Host>(host: &H, t: &TenantCtx, config: &ScimConfig, 
 /// the SCIM row, in one batch.
 async fn write_user<H: Host>(host: &H, t: &TenantCtx, user: &accounts::User, input: Input) -> Result<ScimUser> {
     let patch = accounts::UserPatch {
+        // The directory vouches for an address it sets (`read_input` has
+        // normalised it, so a change is a real one).
+        email_verified: (input.email != user.email).then_some(true),
         email: Some(input.email.clone()),
         name: Some(input.name.clone()),
         password: input.password.clone(),
@@ -102,21 +102,9 @@ async fn write_user<H: Host>(host: &H, t: &TenantCtx, user: &accounts::User, inp
         ..Default::default()
     };
     let p = accounts::patch(host, t.id(), user, patch).map_err(|e| scim::error(ScimType::InvalidValue, e.detail))?;
-    let mut next = p.user.clone();
-    if next.email != user.email {
-        // The directory vouches for the address it sets.
-        next.email_verified = true;
-    }
-    let mut stmts = vec![
-        p.statement,
-        Statement::new(
-            "UPDATE users SET email_verified = ?1 WHERE tenant_id = ?2 AND id = ?3",
-            vec![next.email_verified.into(), t.id().as_str().into(), user.id.as_str().into()],
-        ),
-        users::upsert_statement(t.id(), user.id.as_str(), &input),
-    ];
+    let mut stmts = vec![p.statement, users::upsert_statement(t.id(), user.id.as_str(), &input)];
     if p.ends_grants {
-        stmts.extend(super::account::end_everything(t.id(), &user.id, next.updated_at));
+        stmts.extend(super::account::end_everything(t.id(), &user.id, p.user.updated_at));
     }
     host.db().batch(stmts).await.map_err(|e| uniqueness(e, "email address or userName"))?;
     users::get(host, t.id(), user.id.as_str()).await?.ok_or_else(|| Error::server("a user vanished as it was written"))

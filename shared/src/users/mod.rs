@@ -32,7 +32,7 @@ pub struct User {
     pub user_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-pub const COLUMNS: &str =
+const COLUMNS: &str =
     "id, email, email_verified, name, blocked, is_admin, created_at, updated_at, last_login_at, app_metadata, user_metadata";
 
 /// Metadata of one user may total this much JSON per object.

@@ -130,7 +130,10 @@ pub fn from_search(body: &Value) -> Result<ListQuery> {
     if !schemas.is_some_and(|s| s.iter().any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(SEARCH_REQUEST)))) {
         return Err(scim::error(ScimType::InvalidSyntax, format!("\"schemas\" must hold \"{SEARCH_REQUEST}\"")));
     }
-    read(body.as_object().expect("a JSON object body"))
+    match body {
+        Value::Object(params) => read(params),
+        _ => Err(scim::error(ScimType::InvalidSyntax, "the body must be a JSON object")),
+    }
 }
 
 /// The list response (§3.4.2): `items` is the page already.
