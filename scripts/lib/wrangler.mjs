@@ -57,16 +57,33 @@ export function randomSecret(bytes = 32) {
   return randomBytes(bytes).toString('base64');
 }
 
-/** Applies migrations/ to the local D1 under `persistTo`. */
+/**
+ * Applies migrations/ to the local D1 under `persistTo`.
+ *
+ * Tries up to three times. Seen in CI: `wrangler d1 migrations apply
+ * --local` failed one migration with "false == true", wrangler's own
+ * `assert(Array.isArray(results))` on what miniflare's `batch()` returned,
+ * a hiccup of the local runtime rather than of the SQL. Wrangler sends each
+ * migration and its `d1_migrations` row as one batch, which D1 runs as one
+ * transaction, so a failed try leaves that migration either wholly applied
+ * and recorded or not at all, and the next try goes on from there. A real
+ * error in a migration fails all three tries and is reported.
+ */
 export function migrate(persistTo) {
   mkdirSync(persistTo, { recursive: true });
-  const r = spawnSync(wranglerBin, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo], {
-    cwd: root,
-    env: wranglerEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`d1 migrations apply failed:\n${r.stdout}\n${r.stderr}`);
+  let failure = '';
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const r = spawnSync(wranglerBin, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo], {
+      cwd: root,
+      env: wranglerEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
+    if (r.status === 0) return;
+    failure = `d1 migrations apply failed (try ${attempt} of 3):\n${r.stdout}\n${r.stderr}`;
+    if (attempt < 3) console.error(`${failure}\ntrying again`);
+  }
+  throw new Error(failure);
 }
 
 /**
