@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { root } from '../../scripts/lib/wrangler.mjs';
-import { HOST, PLATFORM_KEY as platformKey, startServer } from '../e2e/support.mjs';
+import { Browser, HOST, PLATFORM_KEY as platformKey, hidden, startServer } from '../e2e/support.mjs';
 import { startActionsHost } from '../../scripts/lib/actions-host.mjs';
 
 // The host under test: wrangler dev, or the Spin component on its test host
@@ -42,6 +42,24 @@ try {
   await call('PATCH', '/t/demo/api/v1/scim', tmk, { enabled: true });
   const scimToken = (await call('POST', '/t/demo/api/v1/scim/tokens', tmk, { name: 'fuzzer' })).token;
 
+  // The HTML forms (hosted pages and admin UI) are fuzzed in a tenant of
+  // their own, signed in as its administrator, with a real CSRF pair that
+  // hooks.py puts on every form request: what a form does to its tenant
+  // (SCIM switched off, a trigger failing closed) cannot change what the
+  // API, OAuth and SCIM operations meet in `demo`.
+  await call('POST', '/api/v1/internal/tenants', platformKey, { slug: 'forms' });
+  await call('POST', '/api/v1/internal/tenants', platformKey, { slug: 'keys' });
+  const formsKey = (await call('POST', '/api/v1/internal/tenants/forms/api-keys', platformKey)).key;
+  await call('POST', '/t/forms/api/v1/users', formsKey, { email: 'admin@forms.test', password: 'admin password 1', email_verified: true, is_admin: true });
+  const browser = new Browser(server.url);
+  const anonymousToken = hidden((await browser.get('/t/forms/login')).text, 'csrf_token');
+  const anonymous = { cookie: `tessera_csrf=${browser.cookies.get('tessera_csrf')}`, token: anonymousToken };
+  const signIn = await browser.post('/t/forms/login', { csrf_token: anonymousToken, email: 'admin@forms.test', password: 'admin password 1' });
+  if (signIn.status !== 303 || !browser.cookies.has('tessera_session')) throw new Error(`admin sign-in: ${signIn.status} ${signIn.text.slice(0, 300)}`);
+  const adminPage = await browser.get('/t/forms/admin/clients/new');
+  if (adminPage.status !== 200) throw new Error(`admin page: ${adminPage.status} ${adminPage.text.slice(0, 300)}`);
+  const signedIn = { cookie: browser.cookieHeader(), token: hidden(adminPage.text, 'csrf_token') };
+
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-st-'));
   const config = path.join(dir, 'schemathesis.toml');
   writeFileSync(config, `
@@ -53,8 +71,16 @@ include-path-regex = "^/api/v1/internal/"
 headers = { Authorization = "Bearer ${platformKey}" }
 
 [[operations]]
-include-path-regex = "^/t/\\\\{tenant\\\\}/api/v1/"
+include-path-regex = "^/t/\\\\{tenant\\\\}/api/v1/(?!scim$)"
 headers = { Authorization = "Bearer ${tmk}" }
+
+# SCIM's configuration is fuzzed in the forms' tenant: a fuzzed PATCH that
+# switches SCIM off in \`demo\` would leave every later SCIM operation there
+# with nothing but 403.
+[[operations]]
+include-path-regex = "^/t/\\\\{tenant\\\\}/api/v1/scim$"
+headers = { Authorization = "Bearer ${formsKey}" }
+parameters = { "path.tenant" = "forms" }
 
 [[operations]]
 include-path-regex = "^/t/\\\\{tenant\\\\}/scim/v2/(?!\\\\.search$|Bulk$)"
@@ -63,6 +89,13 @@ headers = { Authorization = "Bearer ${scimToken}" }
 [[operations]]
 include-path-regex = "^/t/\\\\{tenant\\\\}/oauth/"
 headers = { Authorization = "Basic ${basic}" }
+
+# A tenant's management API keys are fuzzed in a tenant of their own:
+# schemathesis reuses ids it reads from responses, so a listed key can be
+# revoked, and in \`demo\` that would be the key every API operation uses.
+[[operations]]
+include-path-regex = "^/api/v1/internal/tenants/\\\\{tenant\\\\}/api-keys"
+parameters = { "path.tenant" = "keys" }
 
 # Deleting the fixture tenant would turn every later call into a 404.
 [[operations]]
@@ -93,13 +126,10 @@ headers = { Authorization = "Bearer ${scimToken}" }
 [operations.checks.not_a_server_error]
 enabled = false
 
-# The admin UI's forms send a browser without a session to sign in (303)
-# before they read the body, so a request without one is not refused with
-# a 4xx there; signed in, the same request is a 400 (domain tests).
+# The HTML forms' tenant (see above; hooks.py signs their requests).
 [[operations]]
-include-path-regex = "^/t/\\\\{tenant\\\\}/admin/"
-[operations.checks.negative_data_rejection]
-enabled = false
+include-path-regex = "^/t/\\\\{tenant\\\\}/(?!api/|oauth/|scim/|\\\\.well-known/)"
+parameters = { "path.tenant" = "forms" }
 `);
   const st = path.join(root, '.venv/bin/schemathesis');
   const r = spawnSync(st, [
@@ -115,7 +145,16 @@ enabled = false
     '--report-dir', path.join(dir, 'report'),
     // CONTRACT_SEED replays a run (schemathesis prints its seed).
     ...(process.env.CONTRACT_SEED ? ['--seed', process.env.CONTRACT_SEED] : []),
-  ], { stdio: 'inherit', cwd: dir });
+  ], {
+    stdio: 'inherit',
+    cwd: dir,
+    env: {
+      ...process.env,
+      PYTHONPATH: path.join(root, 'tests/contract'),
+      SCHEMATHESIS_HOOKS: 'hooks',
+      TESSERA_CONTRACT_FORMS: JSON.stringify({ anonymous, signed_in: signedIn }),
+    },
+  });
   status = r.status ?? 1;
   rmSync(dir, { recursive: true, force: true });
 } finally {

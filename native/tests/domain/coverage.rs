@@ -666,3 +666,31 @@ fn the_admin_ui_reaches_no_other_tenants_users_and_needs_an_admin() {
         assert_eq!(s.env.api(m, &format!("/t/demo/api/v1/users/{b_id}{p}"), &s.key, None).status, 404, "{m} {p}");
     }
 }
+
+#[test]
+fn reset_and_resend_forms_without_an_address_are_refused_and_send_nothing() {
+    let env = Env::new();
+    env.tenant("demo");
+    env.signup_verified("demo", "ana@example.com", "correct horse battery");
+    let mut b = Browser::default();
+    let mails = env.mailbox_rows();
+    // Found by the contract fuzzer once it had a CSRF pair: these answered
+    // "check your email" (200) to a form with no address at all.
+    for fields in [&[][..], &[("email", "")], &[("email", "not an address")]] {
+        let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", fields);
+        assert_eq!(r.status, 400, "{fields:?}: {}", r.body);
+        assert!(r.body.contains("valid address"), "{}", r.body);
+        assert!(r.body.contains("name=\"csrf_token\""), "the form is shown again: {}", r.body);
+        let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/verify-email/resend", fields);
+        assert_eq!(r.status, 400, "{fields:?}: {}", r.body);
+    }
+    assert_eq!(env.mailbox_rows(), mails);
+    // An address, known or not, still gets the one answer, and mail goes
+    // only to the account (the address is matched case-insensitively).
+    for email in ["nobody@example.com", "Ana@Example.com"] {
+        let r = env.submit(&mut b, "/t/demo/password-reset", "/t/demo/password-reset", &[("email", email)]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("If an account exists"), "{}", r.body);
+    }
+    assert_eq!(env.mailbox_rows(), mails + 1);
+}

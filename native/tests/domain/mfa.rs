@@ -526,3 +526,46 @@ fn a_password_alone_cannot_add_a_factor_to_an_account_that_has_one() {
     let f = s.env.api("GET", &format!("/t/demo/api/v1/users/{}/mfa", s.user_id), &s.key, None).json();
     assert!(f["email"].is_null());
 }
+
+#[test]
+fn a_form_without_a_code_is_refused_with_400_and_not_counted() {
+    let s = setup();
+    import(&s, &b32(SECRET), "base32");
+    let mut b = Browser::default();
+    assert_eq!(s.env.login(&mut b, "demo", "ana@example.com", PW).status, 303);
+    // Found by the contract fuzzer: a form with no code used to be answered
+    // as if the factor were missing (303 to enrolment). Ten of them, more
+    // than the lockout threshold, lock nothing.
+    for fields in [&[("method", "totp")][..], &[("code", "  "), ("method", "totp")], &[("method", "recovery")]] {
+        for _ in 0..4 {
+            let r = s.env.submit(&mut b, "/t/demo/mfa", "/t/demo/mfa", fields);
+            assert_eq!(r.status, 400, "{fields:?}: {}", r.body);
+            assert!(r.body.contains("Enter the code"), "{}", r.body);
+        }
+    }
+    // A pending session of an enrolled account is sent to the challenge
+    // before its enrolment form is read.
+    let r = s.env.submit(&mut b, "/t/demo/mfa", "/t/demo/mfa/enroll", &[("method", "totp")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let c = code(&s.env, SECRET, 0);
+    let r = s.env.submit(&mut b, "/t/demo/mfa", "/t/demo/mfa", &[("code", &c), ("method", "totp")]);
+    assert_eq!(r.status, 303, "the right code still signs in: {}", r.body);
+}
+
+#[test]
+fn an_enrolment_form_without_a_code_is_refused_with_400() {
+    let s = setup();
+    let mut b = Browser::default();
+    assert_eq!(s.env.login(&mut b, "demo", "ana@example.com", PW).status, 303);
+    let r = s.env.submit(&mut b, "/t/demo/mfa/enroll", "/t/demo/mfa/enroll", &[("method", "totp")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("Enter the code"), "{}", r.body);
+    let confirmed: i64 = s
+        .env
+        .host
+        .db
+        .conn()
+        .query_row("SELECT COUNT(*) FROM mfa_totp WHERE confirmed_at IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(confirmed, 0);
+}

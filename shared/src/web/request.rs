@@ -126,16 +126,30 @@ impl Request {
         self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// The audit log's filters from the query (`type`, `category`,
-    /// `severity`); an empty value is no filter.
-    /// The audit-log filters of the query; dates are RFC 3339 (`since`
-    /// inclusive, `until` exclusive).
+    /// A query parameter that takes one value: given twice, it is refused
+    /// rather than read as whichever comes first (the form rule of RFC 6749
+    /// §3.1, applied to the query).
+    pub fn single_query_param(&self, name: &str) -> Result<Option<&str>> {
+        let mut values = self.query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(Error::bad_request(format!("query parameter '{name}' is repeated")));
+        }
+        Ok(first)
+    }
+
+    /// The audit-log filters of the query (`type`, `category`, `severity`,
+    /// `user_id`, `client_id`: an empty value is no filter; dates are RFC
+    /// 3339, `since` inclusive, `until` exclusive). Each is given at most
+    /// once.
     pub fn log_filter(&self) -> Result<crate::logs::ListFilter> {
-        let q = |n: &str| self.query_param(n).filter(|v| !v.is_empty()).map(str::to_owned);
+        let q = |n: &str| -> Result<Option<String>> {
+            Ok(self.single_query_param(n)?.filter(|v| !v.is_empty()).map(str::to_owned))
+        };
         // A date given empty is not a date (the empty value means "no
         // filter" only for the enumerated filters above).
         let date = |n: &str| -> Result<Option<i64>> {
-            self.query_param(n)
+            self.single_query_param(n)?
                 .map(|v| {
                     chrono::DateTime::parse_from_rfc3339(v).map(|d| d.timestamp_millis()).map_err(|_| {
                         Error::bad_request(format!("{n} must be an RFC 3339 date-time, like 2026-12-01T00:00:00Z"))
@@ -144,11 +158,11 @@ impl Request {
                 .transpose()
         };
         Ok(crate::logs::ListFilter {
-            kind: q("type"),
-            category: q("category"),
-            min_severity: q("severity"),
-            user_id: q("user_id"),
-            client_id: q("client_id"),
+            kind: q("type")?,
+            category: q("category")?,
+            min_severity: q("severity")?,
+            user_id: q("user_id")?,
+            client_id: q("client_id")?,
             since: date("since")?,
             until: date("until")?,
         })

@@ -15,14 +15,15 @@ pub async fn list<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         Err(r) => return Ok(r),
     };
     let t = cx.tenant();
-    let (filter, bad_date) = match cx.req.log_filter() {
+    let (filter, bad_filter) = match cx.req.log_filter() {
         Ok(f) => (f, None),
         Err(e) => (Default::default(), Some(e)),
     };
-    let listed = match bad_date {
+    let listed = match bad_filter {
         Some(e) => Err(e),
         None => crate::logs::list(cx.host, t.id(), &filter, 100).await,
     };
+    let refused = listed.is_err();
     let (events, error) = match listed {
         Ok(e) => (e, None),
         Err(e) if e.kind == crate::error::ErrorKind::InvalidRequest => (Vec::new(), Some(e.detail)),
@@ -74,5 +75,11 @@ pub async fn list<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
          <th>Client</th><th>IP</th></tr>{rows}</table>",
         error.map(|e| message("error", &e)).unwrap_or_default()
     );
-    Ok(render(t, &a, "Audit log", &body))
+    let mut page = render(t, &a, "Audit log", &body);
+    if refused {
+        // The page still renders, with the error above an empty table, but
+        // says by its status that the filter was not applied.
+        *page.status_mut() = http::StatusCode::BAD_REQUEST;
+    }
+    Ok(page)
 }

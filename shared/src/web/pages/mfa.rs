@@ -110,6 +110,29 @@ async fn audit_user<H: Host>(
     crate::logs::record(cx.host, e.with_user_name(&user.email)).await
 }
 
+/// The code a verification form carries, if it carries one.
+fn given_code(form: &Form) -> Option<&str> {
+    form.get("code").map(str::trim).filter(|c| !c.is_empty())
+}
+
+/// A verification form without a code is the client's mistake: refused
+/// before any factor is looked at, and not counted toward the lockout (no
+/// code was tried).
+fn no_code<H: Host>(cx: &Ctx<'_, H>, back: &str, return_to: &str) -> HttpResponse {
+    let t = cx.tenant();
+    let back = with_return(cx, back, return_to);
+    html(
+        StatusCode::BAD_REQUEST,
+        pages::notice(
+            t,
+            "Two-step verification",
+            "error",
+            "Enter the code, then submit the form.",
+            Some((&back, "Back")),
+        ),
+    )
+}
+
 /// The lock message, after which the pending session is gone.
 const LOCKED: &str = "Too many failed attempts for this account. Try again later.";
 
@@ -192,7 +215,9 @@ pub async fn challenge_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> 
         Ok(p) => p,
         Err(r) => return Ok(r),
     };
-    let code = form.get("code").unwrap_or("");
+    let Some(code) = given_code(&form) else {
+        return Ok(no_code(cx, "/mfa", &return_to));
+    };
     let remember = form.get("remember") == Some("1");
     let factors = mfa::factors(cx.host, t.id(), &s.user.id).await?;
     let method = form.get("method");
@@ -323,7 +348,9 @@ pub async fn enroll_submit<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         // that would walk around the factor it has.
         return Ok(see_other(&with_return(cx, "/mfa", &return_to)));
     }
-    let code = form.get("code").unwrap_or("");
+    let Some(code) = given_code(&form) else {
+        return Ok(no_code(cx, "/mfa/enroll", &return_to));
+    };
     let by_email = form.get("method") == Some("email");
     let accepted = if by_email {
         if !s.user.email_verified {

@@ -27,8 +27,19 @@ pub async fn submit_request<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let t = cx.tenant();
     let form = cx.req.form()?;
     csrf::verify(cx.host, cx.req, t, &form)?;
-    let email_in = form.get("email").unwrap_or("");
-    if let Some((user, _)) = users::find_by_email(cx.host, t.id(), email_in).await? {
+    // Every address gets the same answer; a form with no address at all (or
+    // something that is not one) is a mistake to show, not an address.
+    let email_in = match users::normalize_email(form.get("email").unwrap_or("")) {
+        Ok(e) => e,
+        Err(e) => {
+            let (token, set) = csrf::issue(cx.host, cx.req, t)?;
+            return Ok(with_cookies(
+                html(StatusCode::BAD_REQUEST, pages::reset_request(t, &token, Some(("error", &e.detail)))),
+                &set.into_iter().collect::<Vec<_>>(),
+            ));
+        }
+    };
+    if let Some((user, _)) = users::find_by_email(cx.host, t.id(), &email_in).await? {
         if crate::usecases::account::send_password_reset(cx.host, t, &user).await? {
             cx.audit(
                 EventType::PasswordResetRequested,

@@ -69,8 +69,21 @@ pub async fn resend<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let t = cx.tenant();
     let form = cx.req.form()?;
     csrf::verify(cx.host, cx.req, t, &form)?;
-    let email = form.get("email").unwrap_or("");
-    if let Some((user, _)) = users::find_by_email(cx.host, t.id(), email).await? {
+    // The form carries the address it was rendered for; without one it is
+    // a mistake, refused before any lookup.
+    let Ok(email) = users::normalize_email(form.get("email").unwrap_or("")) else {
+        return Ok(html(
+            StatusCode::BAD_REQUEST,
+            pages::notice(
+                t,
+                "Verify your email",
+                "error",
+                "The form did not carry a valid email address. Sign in again to get a new link.",
+                Some((&t.path("/login"), "Go to sign in")),
+            ),
+        ));
+    };
+    if let Some((user, _)) = users::find_by_email(cx.host, t.id(), &email).await? {
         if !user.email_verified && !user.blocked && throttle::allow_mail(cx.host, t.id(), &user.email).await? {
             let token = email_tokens::issue(cx.host, t.id(), &user.id, Purpose::VerifyEmail).await?;
             super::signup::send_verification(cx, &user.email, token.expose()).await?;
