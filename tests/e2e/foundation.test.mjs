@@ -152,10 +152,22 @@ test('discovery and JWKS: P-256 keys with kid, rotation keeps the old key', asyn
     assert.equal(key.asymmetricKeyType, 'ec');
     assert.equal(key.asymmetricKeyDetails.namedCurve, 'prime256v1');
   }
+  // A cache revalidates by ETag: 304 and no body while the set is the same,
+  // the new set once a rotation changed it (below).
+  const etag = j.headers.get('etag');
+  assert.match(etag, /^"[A-Za-z0-9_-]+"$/);
+  const again = await api.call('GET', '/t/alpha/.well-known/jwks.json', { headers: { 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.text, '');
+  assert.equal(again.headers.get('etag'), etag);
+  const d304 = await api.call('GET', '/t/alpha/.well-known/openid-configuration', { headers: { 'if-none-match': d.headers.get('etag') } });
+  assert.equal(d304.status, 304);
   const oldKid = j.json.keys[0].kid;
   const rot = await api.platform('POST', '/api/v1/internal/tenants/alpha/signing-keys');
   assert.equal(rot.status, 201);
-  const after = await api.call('GET', '/t/alpha/.well-known/jwks.json');
+  const after = await api.call('GET', '/t/alpha/.well-known/jwks.json', { headers: { 'if-none-match': etag } });
+  assert.equal(after.status, 200, 'the rotated set is a new version');
+  assert.notEqual(after.headers.get('etag'), etag);
   assert.deepEqual(after.json.keys.map((k) => k.kid), [rot.json.kid, oldKid]);
   assert.equal((await api.platform('POST', `/api/v1/internal/tenants/alpha/signing-keys/${oldKid}/retire`)).status, 204);
   const retired = await api.call('GET', '/t/alpha/.well-known/jwks.json');

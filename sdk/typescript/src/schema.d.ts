@@ -3071,6 +3071,8 @@ export interface operations {
             /** @description Success */
             200: {
                 headers: {
+                    /** @description The document's version, for If-None-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3078,6 +3080,15 @@ export interface operations {
                         keys?: unknown[];
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named this version */
+            304: {
+                headers: {
+                    /** @description The document's version, for If-None-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid */
             400: {
@@ -5396,6 +5407,8 @@ export interface operations {
             /** @description Success */
             200: {
                 headers: {
+                    /** @description The document's version, for If-None-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5403,6 +5416,15 @@ export interface operations {
                         keys: unknown[];
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match named this version */
+            304: {
+                headers: {
+                    /** @description The document's version, for If-None-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid */
             400: {
@@ -5447,11 +5469,22 @@ export interface operations {
             /** @description Success */
             200: {
                 headers: {
+                    /** @description The document's version, for If-None-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": Record<string, never>;
                 };
+            };
+            /** @description Not modified: If-None-Match named this version */
+            304: {
+                headers: {
+                    /** @description The document's version, for If-None-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid */
             400: {

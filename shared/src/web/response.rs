@@ -15,13 +15,27 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> HttpResponse {
         .expect("static headers")
 }
 
-/// JSON that may be cached by clients and edges for `max_age` seconds.
-pub fn json_cached(value: &serde_json::Value, max_age: u32) -> HttpResponse {
-    base(StatusCode::OK, "application/json")
+/// JSON that may be cached by clients and edges for `max_age` seconds,
+/// with a strong ETag (a digest of the bytes) so that a cache can
+/// revalidate: a request whose `If-None-Match` names it gets 304 and no body
+/// (RFC 9110 §13.1.2, §15.4.5).
+pub fn json_cached(if_none_match: Option<&str>, value: &serde_json::Value, max_age: u32) -> HttpResponse {
+    let body = value.to_string().into_bytes();
+    let etag = format!("\"{}\"", crate::crypto::b64url(&crate::crypto::sha256(&body)[..16]));
+    let fresh = if_none_match.is_some_and(|h| none_match_lists(h, &etag));
+    let status = if fresh { StatusCode::NOT_MODIFIED } else { StatusCode::OK };
+    base(status, "application/json")
         .header("cache-control", format!("public, max-age={max_age}"))
         .header("access-control-allow-origin", "*")
-        .body(value.to_string().into_bytes())
+        .header("etag", &etag)
+        .body(if fresh { Vec::new() } else { body })
         .expect("static headers")
+}
+
+/// Whether an `If-None-Match` value lists `etag`: `*`, or any listed tag
+/// by the weak comparison this header uses (a `W/` prefix is ignored).
+fn none_match_lists(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }
 
 pub fn no_content() -> HttpResponse {
@@ -64,4 +78,30 @@ pub fn with_cookies(mut resp: HttpResponse, cookies: &[String]) -> HttpResponse 
         }
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_document_revalidates_by_its_etag() {
+        let doc = serde_json::json!({ "keys": [] });
+        let first = json_cached(None, &doc, 300);
+        assert_eq!(first.status(), StatusCode::OK);
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 24, "{etag}");
+        for header in [etag.clone(), format!("W/{etag}"), format!("\"other\", {etag}"), "*".into()] {
+            let r = json_cached(Some(&header), &doc, 300);
+            assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "{header}");
+            assert!(r.body().is_empty());
+            assert_eq!(r.headers()["etag"], etag.as_str());
+            assert_eq!(r.headers()["cache-control"], "public, max-age=300");
+        }
+        // Another document, or a stale tag: the whole body again.
+        let changed = json_cached(Some(&etag), &serde_json::json!({ "keys": [1] }), 300);
+        assert_eq!(changed.status(), StatusCode::OK);
+        assert_ne!(changed.headers()["etag"], etag.as_str());
+        assert_eq!(json_cached(Some("\"stale\""), &doc, 300).status(), StatusCode::OK);
+    }
 }

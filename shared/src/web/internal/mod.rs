@@ -287,7 +287,7 @@ async fn record<H: Host>(cx: &Ctx<'_, H>, id: RouteId, who: Option<&Principal>, 
 
 async fn public<H: Host>(id: RouteId, cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     match id {
-        RouteId::PlatformJwks => Ok(json_cached(&jwt::jwks(cx.host).await?, 300)),
+        RouteId::PlatformJwks => Ok(json_cached(cx.req.header("if-none-match"), &jwt::jwks(cx.host).await?, 300)),
         _ => Err(Error::not_found("no such route")),
     }
 }

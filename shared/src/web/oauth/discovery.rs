@@ -36,5 +36,5 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
     });
-    Ok(json_cached(&doc, 300))
+    Ok(json_cached(cx.req.header("if-none-match"), &doc, 300))
 }

@@ -9,5 +9,5 @@ use crate::web::router::Ctx;
 pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let doc = crate::keys::jwks(cx.host, cx.tenant().id()).await?;
     // Short enough that a rotation is seen well before the new key signs.
-    Ok(json_cached(&doc, 300))
+    Ok(json_cached(cx.req.header("if-none-match"), &doc, 300))
 }

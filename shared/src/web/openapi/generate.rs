@@ -965,6 +965,21 @@ pub fn generate() -> Value {
                     json!({ "description": "Success", "headers": headers, "content": { "application/scim+json": { "schema": schema } } }),
                 );
             }
+            // Cacheable documents carry an ETag and answer a matching
+            // If-None-Match with 304 (web::response::json_cached).
+            Ok::Json(code, schema)
+                if matches!(route.id, RouteId::Discovery | RouteId::Jwks | RouteId::PlatformJwks) =>
+            {
+                let etag = json!({ "ETag": { "schema": { "type": "string" }, "description": "The document's version, for If-None-Match" } });
+                responses.insert(
+                    code.to_string(),
+                    json!({ "description": "Success", "headers": etag, "content": { "application/json": { "schema": schema } } }),
+                );
+                responses.insert(
+                    "304".into(),
+                    json!({ "description": "Not modified: If-None-Match named this version", "headers": etag }),
+                );
+            }
             Ok::Json(code, schema) => {
                 responses.insert(
                     code.to_string(),
