@@ -77,3 +77,38 @@ export async function startDevServer(config, persist, secrets = {}) {
   return { url, groups: { runtime, 'dev proxy': pids.filter((p) => !runtime.includes(p)) }, stop };
 }
 
+/**
+ * `requests` requests, `concurrency` at a time; `groups`: name -> pids, the
+ * row's CPU is their sum, with the split.
+ */
+export async function load(name, groups, makeRequest, { requests, concurrency }) {
+  const latencies = [];
+  let next = 0;
+  let failures = 0;
+  const names = Object.keys(groups);
+  const before = names.map((g) => cpuMs(groups[g]));
+  const started = process.hrtime.bigint();
+  const worker = async () => {
+    while (next < requests) {
+      next += 1;
+      const t = process.hrtime.bigint();
+      const r = await makeRequest();
+      await r.arrayBuffer();
+      if (r.status !== 200 && !name.includes('floor')) failures += 1;
+      latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const per = names.map((g, i) => (cpuMs(groups[g]) - before[i]) / latencies.length);
+  latencies.sort((a, b) => a - b);
+  const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  const parts = names.length > 1 ? Object.fromEntries(names.map((g, i) => [g, per[i]])) : undefined;
+  const cpuPerReq = per.reduce((a, b) => a + b, 0);
+  return { name, rps: latencies.length / seconds, p50: q(0.5), p99: q(0.99), cpuPerReq, parts, failures };
+}
+
+export function row(r) {
+  const split = r.parts ? `  (${Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : '';
+  return `${r.name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms   cpu ${r.cpuPerReq.toFixed(2).padStart(6)} ms/req${split}${r.failures ? `   FAILURES ${r.failures}` : ''}`;
+}

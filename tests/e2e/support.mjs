@@ -78,7 +78,7 @@ async function startSpin(vars) {
     while (Date.now() < deadline) {
       if (failed || deliver.exitCode !== null) break;
       // Printed once the database is open and migrated.
-      if (log.includes('delivering log streams from')) return { url, stop, log: () => log };
+      if (log.includes('delivering log streams from')) return { url, stop, log: () => log, pid: child.pid };
       await new Promise((r) => setTimeout(r, 100));
     }
   }
