@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
 use tessera_core::host::{
-    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, Statement,
-    Value,
+    Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, SignError,
+    Statement, Value,
 };
 use tessera_core::types::Secret;
+
+pub mod es256;
 
 /// The repository's `migrations/` folder.
 pub fn migrations_dir() -> PathBuf {
@@ -394,5 +396,13 @@ impl<'a, O: Outbound> Host for HostView<'a, O> {
     fn report_error(&self, message: &str) {
         self.host.errors.borrow_mut().push(message.to_string());
         eprintln!("tessera: {message}");
+    }
+
+    async fn sign_es256(&self, key: &p256::ecdsa::SigningKey, message: &[u8]) -> Result<[u8; 64], SignError> {
+        es256::sign(key, message).map_err(SignError)
+    }
+
+    async fn verify_es256(&self, key: &p256::ecdsa::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
+        es256::verify(key, message, signature)
     }
 }
