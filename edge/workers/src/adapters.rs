@@ -1,6 +1,8 @@
 //! `Host` over Workers bindings: D1 (`DB`), KV (`KV`), a Queue producer
 //! (`EVENTS`), `fetch`, and secrets/vars from the environment.
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use tessera_core::host::{
     Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, SignError,
     Statement, Value,
@@ -9,14 +11,19 @@ use tessera_core::types::Secret;
 use tessera_core::web::request::{body_limit, declared_too_large, read_capped};
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
+
 use worker::{
     AbortController, AbortSignal, Context, D1Database, D1PreparedStatement, Delay, Env, Fetch, Headers, KvStore,
     Method, Queue, Request, RequestInit, RequestRedirect, Response,
 };
 
+/// The bindings are looked up when first used, not per request: a request
+/// that the isolate's caches answer (discovery, JWKS, a cached token
+/// client) never touches D1 or KV, and each lookup is several calls into JS.
 pub struct WorkersHost<'a> {
-    db: D1Db,
-    kv: WorkersKv,
+    env: &'a Env,
+    db: OnceCell<D1Db>,
+    kv: OnceCell<WorkersKv>,
     events: QueueEvents<'a>,
     secrets: EnvSecrets,
 }
@@ -24,13 +31,12 @@ pub struct WorkersHost<'a> {
 impl<'a> WorkersHost<'a> {
     /// `ctx`: the fetch handler's context, to publish events after the
     /// response; without it (cron) they are published inline.
-    pub fn new(env: &Env, ctx: Option<&'a Context>) -> worker::Result<Self> {
+    pub fn new(env: &'a Env, ctx: Option<&'a Context>) -> worker::Result<Self> {
         Ok(WorkersHost {
-            db: D1Db(env.d1("DB")?),
-            kv: WorkersKv(env.kv("KV")?),
-            // The queue is optional: without the binding, events stay in the
-            // audit table only.
-            events: QueueEvents { queue: env.queue("EVENTS").ok(), ctx },
+            env,
+            db: OnceCell::new(),
+            kv: OnceCell::new(),
+            events: QueueEvents { env, queue: OnceCell::new(), ctx },
             secrets: EnvSecrets(env.clone()),
         })
     }
@@ -39,21 +45,27 @@ impl<'a> WorkersHost<'a> {
 pub async fn to_http(req: &mut Request) -> worker::Result<http::Request<Vec<u8>>> {
     // The method as it came: workers-rs maps one it does not know to GET,
     // which would answer `QUERY /login` as a page instead of 405.
-    let mut b = http::Request::builder().method(req.inner().method().as_str()).uri(req.url()?.as_str());
+    let method = req.inner().method();
+    // One parse of the URL (`Request::path` would parse it again).
+    let url = req.url()?;
+    let mut b = http::Request::builder().method(method.as_str()).uri(url.as_str());
     for (k, v) in req.headers().entries() {
         b = b.header(k, v);
     }
-    let ip = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
+    // Read back from the headers just copied, not from JS again.
+    let header =
+        |name: &str| b.headers_ref().and_then(|h| h.get(name)).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let ip = header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
     // A body declared too large is not read at all (the core answers 413 from
-    // the header); any other is read at most one chunk past the limit.
-    let declared = req.headers().get("content-length")?;
-    let limit = body_limit(req.path().as_str());
-    let body = if declared_too_large(declared.as_deref(), limit) {
+    // the header); any other is read at most one chunk past the limit. A GET
+    // or HEAD has none (the Fetch standard allows none).
+    let declared = header("content-length");
+    let limit = body_limit(url.path());
+    let body = if matches!(method.as_str(), "GET" | "HEAD") || declared_too_large(declared.as_deref(), limit) {
         Vec::new()
     } else {
         match req.stream() {
             Ok(stream) => read_capped(stream, limit).await,
-            // No body (a GET).
             Err(_) => Vec::new(),
         }
     };
@@ -103,12 +115,16 @@ fn db_err(e: worker::Error) -> DbError {
     DbError::from_message(e.to_string())
 }
 
-pub struct D1Db(D1Database);
+pub struct D1Db(Option<D1Database>);
 
 impl D1Db {
+    fn database(&self) -> Result<&D1Database, DbError> {
+        self.0.as_ref().ok_or_else(|| DbError::from_message("the DB binding (D1) is missing"))
+    }
+
     fn prepare(&self, sql: &str, params: &[Value]) -> Result<D1PreparedStatement, DbError> {
         let args: Vec<JsValue> = params.iter().map(js).collect();
-        self.0.prepare(sql).bind(&args).map_err(db_err)
+        self.database()?.prepare(sql).bind(&args).map_err(db_err)
     }
 }
 
@@ -127,20 +143,26 @@ impl Db for D1Db {
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>, DbError> {
         let prepared = statements.iter().map(|s| self.prepare(&s.sql, &s.params)).collect::<Result<Vec<_>, _>>()?;
         // D1 runs a batch as one transaction: all statements or none.
-        let results = self.0.batch(prepared).await.map_err(db_err)?;
+        let results = self.database()?.batch(prepared).await.map_err(db_err)?;
         results.iter().map(|r| Ok(r.meta().map_err(db_err)?.and_then(|m| m.changes).unwrap_or(0) as u64)).collect()
     }
 }
 
-pub struct WorkersKv(KvStore);
+pub struct WorkersKv(Option<KvStore>);
+
+impl WorkersKv {
+    fn store(&self) -> Result<&KvStore, KvError> {
+        self.0.as_ref().ok_or_else(|| KvError("the KV binding is missing".into()))
+    }
+}
 
 impl Kv for WorkersKv {
     async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
-        self.0.get(key).text().await.map_err(|e| KvError(e.to_string()))
+        self.store()?.get(key).text().await.map_err(|e| KvError(e.to_string()))
     }
 
     async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), KvError> {
-        self.0
+        self.store()?
             .put(key, value)
             .map_err(|e| KvError(e.to_string()))?
             .expiration_ttl(ttl_secs.max(60))
@@ -150,7 +172,7 @@ impl Kv for WorkersKv {
     }
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        self.0.delete(key).await.map_err(|e| KvError(e.to_string()))
+        self.store()?.delete(key).await.map_err(|e| KvError(e.to_string()))
     }
 }
 
@@ -173,7 +195,10 @@ impl Rng for CryptoRng {
 }
 
 pub struct QueueEvents<'a> {
-    queue: Option<Queue>,
+    env: &'a Env,
+    /// The queue is optional: without the binding, events stay in the audit
+    /// table only.
+    queue: OnceCell<Option<Queue>>,
     /// The request's context: with it, the message is sent after the
     /// response has gone (`waitUntil`), so a token request does not wait on
     /// the Queue. The event is already stored; a failed send is logged.
@@ -182,7 +207,7 @@ pub struct QueueEvents<'a> {
 
 impl Events for QueueEvents<'_> {
     async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
-        let Some(queue) = self.queue.clone() else { return Ok(()) };
+        let Some(queue) = self.queue.get_or_init(|| self.env.queue("EVENTS").ok()).clone() else { return Ok(()) };
         let body = event_json.to_string();
         match self.ctx {
             Some(ctx) => {
@@ -253,13 +278,37 @@ async fn fetch(req: http::Request<Vec<u8>>, signal: &AbortSignal) -> Result<http
 
 pub struct EnvSecrets(Env);
 
+thread_local! {
+    /// Vars and secrets as this isolate's environment holds them. They are
+    /// fixed for the isolate's life (a change is a new deployment, in new
+    /// isolates), and each read is several calls into JS; the core reads a
+    /// handful on every request (`config::missing`, the master key).
+    static ENV: RefCell<HashMap<(bool, String), Option<String>>> = RefCell::default();
+}
+
+impl EnvSecrets {
+    fn read(&self, secret: bool, name: &str) -> Option<String> {
+        let key = (secret, name.to_owned());
+        if let Some(v) = ENV.with(|c| c.borrow().get(&key).cloned()) {
+            return v;
+        }
+        let v = if secret {
+            self.0.secret(name).ok().map(|s| s.to_string())
+        } else {
+            self.0.var(name).ok().map(|v| v.to_string())
+        };
+        ENV.with(|c| c.borrow_mut().insert(key, v.clone()));
+        v
+    }
+}
+
 impl Secrets for EnvSecrets {
     fn secret(&self, name: &str) -> Option<Secret<String>> {
-        self.0.secret(name).ok().map(|s| Secret::new(s.to_string()))
+        self.read(true, name).map(Secret::new)
     }
 
     fn var(&self, name: &str) -> Option<String> {
-        self.0.var(name).ok().map(|v| v.to_string())
+        self.read(false, name)
     }
 }
 
@@ -273,10 +322,12 @@ impl<'a> Host for WorkersHost<'a> {
     type Secrets = EnvSecrets;
 
     fn db(&self) -> &D1Db {
-        &self.db
+        // The binding is in wrangler.toml; without it nothing can work, and
+        // the first query says so.
+        self.db.get_or_init(|| D1Db(self.env.d1("DB").ok()))
     }
     fn kv(&self) -> &WorkersKv {
-        &self.kv
+        self.kv.get_or_init(|| WorkersKv(self.env.kv("KV").ok()))
     }
     fn clock(&self) -> &JsClock {
         &JsClock
