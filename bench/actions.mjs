@@ -12,7 +12,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startActionsHost } from '../scripts/lib/actions-host.mjs';
-import { migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
+import { jsonCaller, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
 import { cpuMs, startDevServer } from './lib/measure.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS || 2000);
@@ -100,12 +100,7 @@ async function signInCost() {
   const server = await startDevServer(path.join(root, 'wrangler.toml'), persistTo, {
     MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey, DEV_MODE: 'true', ACTIONS_URL: host.url, ACTIONS_SECRET: host.secret,
   });
-  const call = async (method, p, token, json) => {
-    const r = await fetch(server.url + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json && JSON.stringify(json) });
-    const text = await r.text();
-    if (r.status >= 300) throw new Error(`${p}: ${r.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
+  const call = jsonCaller(server.url);
   try {
     await call('POST', '/api/v1/internal/tenants', platformKey, { slug: 'bench' });
     const key = (await call('POST', '/api/v1/internal/tenants/bench/api-keys', platformKey)).key;

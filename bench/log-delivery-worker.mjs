@@ -7,7 +7,7 @@ import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
+import { jsonCaller, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
 import { cpuMs, startDevServer } from './lib/measure.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS || 2000);
@@ -34,12 +34,7 @@ const tessera = await startDevServer(path.join(root, 'wrangler.toml'), persistTo
   MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey, DEV_MODE: 'true',
 });
 try {
-  const call = async (method, p, token, json) => {
-    const r = await fetch(tessera.url + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json && JSON.stringify(json) });
-    const body = await r.json();
-    if (r.status >= 300) throw new Error(`${p}: ${r.status} ${JSON.stringify(body)}`);
-    return body;
-  };
+  const call = jsonCaller(tessera.url);
   await call('POST', '/api/v1/internal/tenants', platformKey, { slug: 'bench' });
   const tmk = (await call('POST', '/api/v1/internal/tenants/bench/api-keys', platformKey)).key;
   await call('POST', '/t/bench/api/v1/log-streams', tmk, {

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { freePort, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
+import { freePort, jsonCaller, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
 import { load as measure, row, startDevServer } from './lib/measure.mjs';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS || 2000);
@@ -28,12 +28,7 @@ const platformKey = `bench-${randomSecret(18)}`;
 const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
 migrate(persistTo);
 const tessera = await startDevServer(path.join(root, 'wrangler.toml'), persistTo, { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: platformKey, DEV_MODE: 'true' });
-const call = async (method, p, token, json) => {
-  const r = await fetch(tessera.url + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json && JSON.stringify(json) });
-  const body = await r.json();
-  if (r.status >= 300) throw new Error(`${p}: ${r.status} ${JSON.stringify(body)}`);
-  return body;
-};
+const call = jsonCaller(tessera.url);
 const tmk = (await (async () => {
   await call('POST', '/api/v1/internal/tenants', platformKey, { slug: 'bench' });
   return (await call('POST', '/api/v1/internal/tenants/bench/api-keys', platformKey)).key;

@@ -12,6 +12,7 @@
 process.env.TESSERA_E2E_HOST = 'spin';
 const { startServer, PLATFORM_KEY } = await import('../tests/e2e/support.mjs');
 const { load: measure, row } = await import('./lib/measure.mjs');
+const { jsonCaller } = await import('../scripts/lib/wrangler.mjs');
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS || 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 8);
@@ -19,12 +20,7 @@ const AUDIENCE = 'https://api.example.test';
 
 const server = await startServer();
 try {
-  const call = async (method, p, token, json) => {
-    const r = await fetch(server.url + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json && JSON.stringify(json) });
-    const body = await r.json();
-    if (r.status >= 300) throw new Error(`${p}: ${r.status} ${JSON.stringify(body)}`);
-    return body;
-  };
+  const call = jsonCaller(server.url);
   await call('POST', '/api/v1/internal/tenants', PLATFORM_KEY, { slug: 'bench' });
   const tmk = (await call('POST', '/api/v1/internal/tenants/bench/api-keys', PLATFORM_KEY)).key;
   await call('POST', '/t/bench/api/v1/resource-servers', tmk, { identifier: AUDIENCE, scopes: ['read:things'] });

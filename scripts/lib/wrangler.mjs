@@ -157,3 +157,17 @@ export async function startWrangler({ port, persistTo, vars = {}, inherit = fals
   await stop();
   throw new Error(`wrangler dev did not become ready in ${timeoutMs} ms:\n${log}`);
 }
+
+/**
+ * A caller of Tessera's JSON APIs at `base`, for fixtures and benchmarks:
+ * `call(method, path, bearer, json)` answers the parsed body (null for none)
+ * and throws on any status of 300 or more, with the body in the message.
+ */
+export function jsonCaller(base) {
+  return async (method, p, token, json) => {
+    const r = await fetch(base + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json && JSON.stringify(json) });
+    const text = await r.text();
+    if (r.status >= 300) throw new Error(`${p}: ${r.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { root } from '../../scripts/lib/wrangler.mjs';
+import { jsonCaller, root } from '../../scripts/lib/wrangler.mjs';
 import { Browser, HOST, PLATFORM_KEY as platformKey, hidden, startServer } from '../e2e/support.mjs';
 import { startActionsHost } from '../../scripts/lib/actions-host.mjs';
 
@@ -21,12 +21,7 @@ const actionsHost = await startActionsHost();
 const server = await startServer({ ACTIONS_URL: actionsHost.url, ACTIONS_SECRET: actionsHost.secret });
 let status = 1;
 try {
-  const call = async (method, p, token, json) => {
-    const r = await fetch(server.url + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json && JSON.stringify(json) });
-    const body = await r.json();
-    if (r.status >= 300) throw new Error(`${p}: ${r.status} ${JSON.stringify(body)}`);
-    return body;
-  };
+  const call = jsonCaller(server.url);
   await call('POST', '/api/v1/internal/tenants', platformKey, { slug: 'demo' });
   const tmk = (await call('POST', '/api/v1/internal/tenants/demo/api-keys', platformKey)).key;
   await call('POST', '/t/demo/api/v1/users', tmk, { email: 'ana@example.com', password: 'correct horse battery', email_verified: true });
