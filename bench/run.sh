@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Prints Tessera's figures: Workers bundle size (raw and gzip), Argon2id,
-# recovery-code and TOTP checks natively and inside the Worker, what a second
-# factor adds to signing in; the token endpoint, discovery and JWKS against
-# oidc-provider, and on the Spin component; log-stream delivery; actions (per run, and per sign-in).
+# Prints Tessera's figures: Workers bundle size (raw and gzip) and startup, Argon2id,
+# recovery-code and TOTP checks natively and inside the Worker, a whole
+# authorization-code login and what a second factor adds to signing in; the token endpoint, discovery and JWKS against
+# oidc-provider, and on the Spin component; log-stream delivery; actions (per run, and per sign-in);
+# a soak of mixed traffic with the runtime's memory and the Worker's own heap.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -16,6 +17,7 @@ raw=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 jsraw=$(stat -c %s "$js")
 printf 'workers bundle: wasm %d KB raw, %d KB gzip; js glue %d KB\n' $((raw / 1024)) $((gz / 1024)) $((jsraw / 1024))
+node bench/worker-startup.mjs
 
 node scripts/spin-check.mjs | grep KB
 cargo bench -q -p tessera-native --bench argon2 2>/dev/null | grep argon2id
@@ -32,3 +34,4 @@ SKIP_WORKER_BUILD=1 node bench/log-delivery-worker.mjs 2>&1 | grep -v WARNING
 bash scripts/build-actions.sh >/dev/null 2>&1
 cargo build -q --release -p tessera-actions-host
 SKIP_WORKER_BUILD=1 node bench/actions.mjs 2>&1 | grep -v WARNING
+SKIP_WORKER_BUILD=1 SOAK_SECONDS=${SOAK_SECONDS:-30} SOAK_INSPECTOR_PORT=${SOAK_INSPECTOR_PORT:-9339} node bench/soak.mjs 2>&1 | grep -v WARNING

@@ -20,7 +20,9 @@ const worker = await unstable_startWorker({
   bindings,
   dev: {
     remote: false,
-    inspector: false,
+    // INSPECTOR_PORT (the soak's heap attribution) opens wrangler's
+    // inspector proxy there; otherwise there is none.
+    inspector: process.env.INSPECTOR_PORT ? { port: Number(process.env.INSPECTOR_PORT) } : false,
     persist: persist === '-' ? false : persist,
     server: { hostname: '127.0.0.1', port: Number(port) },
     logLevel: 'none',
