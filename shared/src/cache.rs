@@ -56,6 +56,23 @@ impl<V: Clone> TtlCache<V> {
     }
 }
 
+/// A JSON document served as it is to every caller for a while (discovery,
+/// the JWKS): serialised and given its strong ETag (a digest of the bytes,
+/// RFC 9110 §8.8.3) once, when it is cached, not on every request.
+#[derive(Debug)]
+pub struct PrebuiltJson {
+    pub body: Vec<u8>,
+    pub etag: String,
+}
+
+impl PrebuiltJson {
+    pub fn new(value: &serde_json::Value) -> Self {
+        let body = value.to_string().into_bytes();
+        let etag = format!("\"{}\"", crate::crypto::b64url(&crate::crypto::sha256(&body)[..16]));
+        PrebuiltJson { body, etag }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,9 +18,12 @@ pub mod rotation;
 pub mod jwk;
 pub mod jws;
 
+use std::rc::Rc;
+
 use p256::ecdsa::SigningKey;
 use serde::Serialize;
 
+use crate::cache::PrebuiltJson;
 use crate::crypto::envelope::{sealed_key_id, SymmetricKey};
 use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Kv, Row, Secrets, Statement};
@@ -306,7 +309,7 @@ pub async fn retire<H: Host>(host: &H, tenant: &TenantId, kid: &str) -> Result<R
 const JWKS_CACHE_MS: i64 = 10_000;
 
 thread_local! {
-    static JWKS: crate::cache::TtlCache<serde_json::Value> = const { crate::cache::TtlCache::new(JWKS_CACHE_MS) };
+    static JWKS: crate::cache::TtlCache<Rc<PrebuiltJson>> = const { crate::cache::TtlCache::new(JWKS_CACHE_MS) };
 }
 
 /// Drops the cached key sets (this isolate's and KV's) after a key change.
@@ -316,9 +319,10 @@ pub(crate) async fn forget_jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<
 }
 
 /// The JSON Web Key Set (RFC 7517 §5) of the keys that verify: active and
-/// verify-only. Cached in KV (and for seconds in the isolate); every change
-/// above drops the cached copies.
-pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Value> {
+/// verify-only, serialised once per read. Cached in KV (and for seconds in
+/// the isolate, as the bytes served); every change above drops the cached
+/// copies.
+pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<Rc<PrebuiltJson>> {
     let now = host.now();
     if let Some(doc) = JWKS.with(|c| c.get(tenant.as_str(), now)) {
         return Ok(doc);
@@ -326,8 +330,9 @@ pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Va
     let cache_key = jwks_cache_key(tenant);
     if let Some(cached) = host.kv().get(&cache_key).await? {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&cached) {
-            JWKS.with(|c| c.put(tenant.to_string(), now, v.clone()));
-            return Ok(v);
+            let doc = Rc::new(PrebuiltJson::new(&v));
+            JWKS.with(|c| c.put(tenant.to_string(), now, doc.clone()));
+            return Ok(doc);
         }
     }
     let rows = host
@@ -338,8 +343,9 @@ pub async fn jwks<H: Host>(host: &H, tenant: &TenantId) -> Result<serde_json::Va
             &[tenant.as_str().into()],
         )
         .await?;
-    let doc = jwk_set(&rows)?;
-    host.kv().put(&cache_key, &doc.to_string(), 60).await?;
+    let doc = Rc::new(PrebuiltJson::new(&jwk_set(&rows)?));
+    // The bytes are the document's canonical serialisation.
+    host.kv().put(&cache_key, std::str::from_utf8(&doc.body).map_err(|e| Error::server(e.to_string()))?, 60).await?;
     JWKS.with(|c| c.put(tenant.to_string(), now, doc.clone()));
     Ok(doc)
 }

@@ -2,6 +2,8 @@
 
 use http::{Response, StatusCode};
 
+use crate::cache::PrebuiltJson;
+
 pub type HttpResponse = Response<Vec<u8>>;
 
 fn base(status: StatusCode, content_type: &str) -> http::response::Builder {
@@ -20,15 +22,19 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> HttpResponse {
 /// revalidate: a request whose `If-None-Match` names it gets 304 and no body
 /// (RFC 9110 §13.1.2, §15.4.5).
 pub fn json_cached(if_none_match: Option<&str>, value: &serde_json::Value, max_age: u32) -> HttpResponse {
-    let body = value.to_string().into_bytes();
-    let etag = format!("\"{}\"", crate::crypto::b64url(&crate::crypto::sha256(&body)[..16]));
-    let fresh = if_none_match.is_some_and(|h| none_match_lists(h, &etag));
+    prebuilt_json(if_none_match, &PrebuiltJson::new(value), max_age)
+}
+
+/// [`json_cached`] for a document serialised once and kept (see
+/// [`PrebuiltJson`]): the request copies the bytes and nothing more.
+pub fn prebuilt_json(if_none_match: Option<&str>, doc: &PrebuiltJson, max_age: u32) -> HttpResponse {
+    let fresh = if_none_match.is_some_and(|h| none_match_lists(h, &doc.etag));
     let status = if fresh { StatusCode::NOT_MODIFIED } else { StatusCode::OK };
     base(status, "application/json")
         .header("cache-control", format!("public, max-age={max_age}"))
         .header("access-control-allow-origin", "*")
-        .header("etag", &etag)
-        .body(if fresh { Vec::new() } else { body })
+        .header("etag", &doc.etag)
+        .body(if fresh { Vec::new() } else { doc.body.clone() })
         .expect("static headers")
 }
 

@@ -1,15 +1,41 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414).
 
+use std::rc::Rc;
+
+use crate::cache::{PrebuiltJson, TtlCache};
 use crate::error::Result;
-use crate::host::Host;
+use crate::host::{Host, HostExt};
 use crate::oauth::clients::{AUTH_METHODS, GRANT_TYPES};
 use crate::oauth::scopes::OIDC_SCOPES;
-use crate::web::response::{json_cached, HttpResponse};
+use crate::tenant::TenantCtx;
+use crate::web::response::{prebuilt_json, HttpResponse};
 use crate::web::router::Ctx;
+
+/// The document depends on the issuer alone (and this build), so an isolate
+/// builds it once per issuer; the window only bounds how long an idle
+/// issuer's bytes stay in memory.
+const DISCOVERY_CACHE_MS: i64 = 3_600_000;
+
+thread_local! {
+    static DOCS: TtlCache<Rc<PrebuiltJson>> = const { TtlCache::new(DISCOVERY_CACHE_MS) };
+}
 
 pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let t = cx.tenant();
-    let doc = serde_json::json!({
+    let now = cx.host.now();
+    let doc = match DOCS.with(|c| c.get(&t.issuer, now)) {
+        Some(doc) => doc,
+        None => {
+            let doc = Rc::new(PrebuiltJson::new(&document(t)));
+            DOCS.with(|c| c.put(t.issuer.clone(), now, doc.clone()));
+            doc
+        }
+    };
+    Ok(prebuilt_json(cx.req.header("if-none-match"), &doc, 300))
+}
+
+fn document(t: &TenantCtx) -> serde_json::Value {
+    serde_json::json!({
         "issuer": t.issuer,
         "authorization_endpoint": t.url("/authorize"),
         "token_endpoint": t.url("/oauth/token"),
@@ -35,6 +61,5 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
-    });
-    Ok(json_cached(cx.req.header("if-none-match"), &doc, 300))
+    })
 }

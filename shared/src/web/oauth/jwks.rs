@@ -3,11 +3,11 @@
 
 use crate::error::Result;
 use crate::host::Host;
-use crate::web::response::{json_cached, HttpResponse};
+use crate::web::response::{prebuilt_json, HttpResponse};
 use crate::web::router::Ctx;
 
 pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
     let doc = crate::keys::jwks(cx.host, cx.tenant().id()).await?;
     // Short enough that a rotation is seen well before the new key signs.
-    Ok(json_cached(cx.req.header("if-none-match"), &doc, 300))
+    Ok(prebuilt_json(cx.req.header("if-none-match"), &doc, 300))
 }
