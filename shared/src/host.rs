@@ -189,9 +189,21 @@ pub trait Rng {
 pub struct EventsError(pub String);
 
 /// Hands audit events to the streaming pipeline (a Queue on Workers, the
-/// outbox table elsewhere). The audit table is written by the core itself.
+/// outbox table elsewhere). The audit table is written by the core itself,
+/// or, for an event handed over with [`Events::publish_unstored`], by the
+/// pipeline's consumer.
 pub trait Events {
     async fn publish(&self, event_json: &str) -> Result<(), EventsError>;
+
+    /// Hands over an event the audit table does not hold yet, for the
+    /// pipeline's consumer to store (idempotently, by event id) as well as
+    /// stream: a request that records nothing else then makes no database
+    /// round trip for its event. `Ok` only once the pipeline holds it
+    /// durably. A host without such a consumer refuses, and the caller
+    /// stores the event itself.
+    async fn publish_unstored(&self, _event_json: &str) -> Result<(), EventsError> {
+        Err(EventsError("this host's event pipeline does not store events".into()))
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -328,6 +328,20 @@ test('the management API accepts client-credentials tokens with the right scopes
   const denied = await api.call('POST', '/t/demo/api/v1/users', { token: t.access_token, json: { email: 'new@example.com' } });
   assert.equal(denied.status, 403, 'read:users does not allow writes');
   assert.equal(denied.headers.get('content-type'), 'application/problem+json');
+
+  // Client tokens are self-contained (no row): revocation puts one on a
+  // deny-list that the management API and introspection read.
+  const other = await client.clientCredentialsGrant(config, { audience: 'urn:tessera:management' });
+  await client.tokenRevocation(config, t.access_token, { token_type_hint: 'access_token' });
+  const after = await api.call('GET', '/t/demo/api/v1/users?email=ana@example.com', { token: t.access_token });
+  assert.equal(after.status, 401, after.text);
+  assert.equal((await client.tokenIntrospection(config, t.access_token)).active, false);
+  assert.equal((await client.tokenIntrospection(config, other.access_token)).active, true, 'only the revoked token');
+  assert.equal((await api.call('GET', '/t/demo/api/v1/users?email=ana@example.com', { token: other.access_token })).status, 200);
+  // A deleted client's tokens end with it (this Worker forgets its cached copy at once).
+  assert.equal((await api.call('DELETE', `/t/demo/api/v1/clients/${bot.json.client_id}`, { token: key })).status, 204);
+  const gone = await api.call('GET', '/t/demo/api/v1/users?email=ana@example.com', { token: other.access_token });
+  assert.equal(gone.status, 401, gone.text);
 });
 
 test('a password change, a reset or a block ends the user\'s refresh tokens', async () => {

@@ -221,6 +221,23 @@ impl Events for QueueEvents<'_> {
             None => queue.send(body).await.map_err(|e| EventsError(e.to_string())),
         }
     }
+
+    /// Sent as `{"store": event}` and awaited (not left to `waitUntil`):
+    /// the queue is then the event's only durable copy until the consumer
+    /// (`queue` in lib.rs) stores it, Auth0-style, seconds later.
+    async fn publish_unstored(&self, event_json: &str) -> Result<(), EventsError> {
+        let Some(queue) = self.queue.get_or_init(|| self.env.queue("EVENTS").ok()).clone() else {
+            return Err(EventsError("no EVENTS queue binding".into()));
+        };
+        // A struct, not `serde_json::json!`: serde-wasm-bindgen sends a
+        // `serde_json` map as a JS `Map`, which comes back out of the queue
+        // as an empty object.
+        #[derive(serde::Serialize)]
+        struct Unstored<'a> {
+            store: &'a str,
+        }
+        queue.send(Unstored { store: event_json }).await.map_err(|e| EventsError(e.to_string()))
+    }
 }
 
 pub struct FetchOutbound;

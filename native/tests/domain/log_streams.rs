@@ -689,3 +689,64 @@ fn the_admin_ui_manages_streams_and_shows_the_audit_log() {
     assert_eq!(r.status, 303);
     assert_eq!(s.env.api("GET", &format!("/t/demo/api/v1/log-streams/{id}"), &s.key, None).status, 404);
 }
+
+/// The Workers queue consumer stores events a request handed over unstored
+/// (`{"store": event}`, a self-contained token's `seccft`) through
+/// `logs::store_unstored`: the row is the one the request would have
+/// written, a redelivered batch adds nothing, and an event of a tenant that
+/// is gone does not refuse the rest of the batch.
+#[test]
+fn events_handed_over_unstored_are_stored_once_with_their_row() {
+    let s = setup();
+    let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let columns = "id, tenant_id, type, category, severity, description, user_id, client_ip, details, created_at, client_id, client_name, user_name, user_agent, hostname";
+    let row = |id: &str| -> Option<Vec<String>> {
+        s.env
+            .host
+            .db
+            .conn()
+            .query_row(&format!("SELECT {columns} FROM audit_events WHERE id = ?1"), [id], |r| {
+                (0..15).map(|i| r.get::<_, Option<rusqlite::types::Value>>(i).map(|v| format!("{v:?}"))).collect()
+            })
+            .ok()
+    };
+    // The event as the request stored it here (no consumer on this host),
+    // and its stream JSON from the outbox: what the queue would carry.
+    let json: String = s
+        .env
+        .host
+        .db
+        .conn()
+        .query_row("SELECT payload FROM event_outbox WHERE payload LIKE '%\"seccft\"%'", [], |r| r.get(0))
+        .unwrap();
+    let event: Value = serde_json::from_str(&json).unwrap();
+    let id = event["log_id"].as_str().unwrap().to_string();
+    let tenant = event["tenant_id"].as_str().unwrap().to_string();
+    let stored = row(&id).expect("stored by the request");
+    let seq: i64 =
+        s.env.host.db.conn().query_row("SELECT seq FROM audit_events WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    s.env.host.db.conn().execute("DELETE FROM audit_events WHERE id = ?1", [&id]).unwrap();
+    let gone = json.replace(&id, "evt_of_a_gone_tenant").replace(&tenant, "ten_gone");
+    let view = HostView::new(&s.env.host);
+    let events = [gone, json.clone(), json.clone()];
+    pollster::block_on(tessera_core::logs::store_unstored(&view, &events)).unwrap();
+    assert_eq!(row(&id).as_ref(), Some(&stored), "the consumer's row is the request's");
+    let again: i64 =
+        s.env.host.db.conn().query_row("SELECT seq FROM audit_events WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    assert!(again >= seq, "a place in the tenant's sequence");
+    pollster::block_on(tessera_core::logs::store_unstored(&view, &events)).unwrap();
+    let n: i64 =
+        s.env.host.db.conn().query_row("SELECT count(*) FROM audit_events WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "redelivered: stored once");
+    let n: i64 = s
+        .env
+        .host
+        .db
+        .conn()
+        .query_row("SELECT count(*) FROM audit_events WHERE id = 'evt_of_a_gone_tenant'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "a gone tenant's event is dropped, not the batch");
+    let listed = s.env.api("GET", "/t/demo/api/v1/logs?type=seccft", &s.key, None).json();
+    assert_eq!(listed["logs"].as_array().map_or(0, |a| a.len()), 1, "{listed}");
+}

@@ -694,32 +694,69 @@ fn changes_made_elsewhere_are_seen_within_the_cache_window() {
     assert_eq!(cc(&s).json()["error"], "invalid_client", "after the window");
 }
 
+/// A second confidential client for the same API: an audience of the
+/// first one's tokens, so it may introspect them (RFC 7662 §2.1).
+fn resource_client(s: &Setup) -> (String, String) {
+    let r = s.env.api(
+        "POST",
+        "/t/demo/api/v1/clients",
+        &s.key,
+        Some(json!({ "name": "Things API", "grant_types": ["client_credentials"], "audiences": [API] })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    (r.json()["client_id"].as_str().unwrap().to_string(), r.json()["client_secret"].as_str().unwrap().to_string())
+}
+
+fn introspect_as(s: &Setup, (id, secret): &(String, String), token: &str) -> serde_json::Value {
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let body: String = form_urlencoded::Serializer::new(String::new()).append_pair("token", token).finish();
+    let r = s.env.send(
+        "POST",
+        "/t/demo/oauth/introspect",
+        &[("authorization", &format!("Basic {basic}")), ("content-type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+        "10.0.0.3",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
 #[test]
-fn a_client_deleted_elsewhere_gets_no_token_even_from_a_cached_copy() {
+fn a_client_deleted_elsewhere_gets_tokens_and_keeps_them_only_within_the_cache_window() {
     let s = setup();
+    let api = resource_client(&s);
     let cc = |s: &Setup| s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
-    assert_eq!(cc(&s).status, 200);
+    let before = cc(&s).json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(introspect_as(&s, &api, &before)["active"], true);
+    // Another isolate deletes the client: this one trusts its cached copy
+    // for at most five seconds, for new tokens and presented ones alike.
     s.env.host.db.conn().execute("DELETE FROM oauth_clients WHERE id = ?1", [&s.client_id]).unwrap();
-    // The token's record points at the client, so the write refuses it.
+    let inside = cc(&s);
+    assert_eq!(inside.status, 200, "inside the window: {}", inside.body);
+    let inside = inside.json()["access_token"].as_str().unwrap().to_string();
+    s.env.host.clock.advance(5_000);
     let r = cc(&s);
     assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(r.json()["error"], "invalid_client");
     assert!(r.header("www-authenticate").starts_with("Basic"));
+    for token in [&before, &inside] {
+        assert_eq!(introspect_as(&s, &api, token)["active"], false, "a deleted client's tokens are refused");
+    }
     let stored: i64 = s.env.host.db.conn().query_row("SELECT count(*) FROM oauth_tokens", [], |r| r.get(0)).unwrap();
-    assert_eq!(stored, 0, "the deletion cascaded and nothing new was stored");
+    assert_eq!(stored, 0, "client tokens are self-contained: nothing was stored for them");
 }
 
 #[test]
-fn tokens_and_their_audit_event_are_stored_together() {
+fn a_client_token_is_self_contained_and_its_audit_event_is_stored() {
     let s = setup();
     let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
     assert_eq!(r.status, 200, "{}", r.body);
     let jti = verify_jwt(&s.env, r.json()["access_token"].as_str().unwrap())["jti"].as_str().unwrap().to_string();
     let conn = s.env.host.db.conn();
-    let stored: i64 = conn
-        .query_row("SELECT count(*) FROM oauth_tokens WHERE id = ?1 AND kind = 'access'", [&jti], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored, 1, "the access token is recorded by jti");
+    let stored: i64 = conn.query_row("SELECT count(*) FROM oauth_tokens WHERE id = ?1", [&jti], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 0, "a client_credentials token writes no token row");
+    // This host's event pipeline (the outbox) does not store events, so the
+    // core stored it itself (on Workers the queue consumer does).
     let events: Vec<String> = conn
         .prepare("SELECT details FROM audit_events WHERE type = ?1")
         .unwrap()
@@ -732,8 +769,53 @@ fn tokens_and_their_audit_event_are_stored_together() {
     let outbox: i64 = conn
         .query_row("SELECT count(*) FROM event_outbox WHERE payload LIKE '%\"seccft\"%'", [], |r| r.get(0))
         .unwrap();
-    assert!(outbox >= 1, "the event was handed to the stream");
-    assert_eq!(outbox, 1, "this token request's event, once");
+    assert_eq!(outbox, 1, "the event was handed to the stream, once");
+}
+
+#[test]
+fn a_revoked_client_token_is_refused_until_it_expires_and_then_forgotten() {
+    let s = setup();
+    let api = resource_client(&s);
+    let mint = || {
+        let r = s.token(&[("grant_type", "client_credentials"), ("audience", API)]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["access_token"].as_str().unwrap().to_string()
+    };
+    let (revoked, kept) = (mint(), mint());
+    assert_eq!(introspect_as(&s, &api, &revoked)["active"], true);
+    // Another client cannot revoke it (RFC 7009 §2.1: silently).
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", api.0, api.1));
+    let r = s.env.send(
+        "POST",
+        "/t/demo/oauth/revoke",
+        &[("authorization", &format!("Basic {basic}")), ("content-type", "application/x-www-form-urlencoded")],
+        format!("token={revoked}").as_bytes(),
+        "10.0.0.3",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(introspect_as(&s, &api, &revoked)["active"], true, "another client's revocation changes nothing");
+    assert_eq!(s.form("/t/demo/oauth/revoke", &[("token", &revoked)]).status, 200);
+    assert_eq!(introspect_as(&s, &api, &revoked)["active"], false, "on the deny-list");
+    assert_eq!(introspect_as(&s, &api, &kept)["active"], true, "only that token");
+    // The management API and userinfo read the same list.
+    let r = s.env.send("GET", "/t/demo/userinfo", &[("authorization", &format!("Bearer {revoked}"))], b"", "10.0.0.3");
+    assert_eq!(r.status, 401, "{}", r.body);
+    let listed = |s: &Setup| -> i64 {
+        s.env.host.db.conn().query_row("SELECT count(*) FROM revoked_access_tokens", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(listed(&s), 1);
+    // Maintenance keeps the entry while the token lives (and a day more),
+    // then drops it: the token's own expiry refuses it from then on.
+    s.env.platform("POST", "/api/v1/internal/maintenance", None);
+    assert_eq!(listed(&s), 1, "kept while the token could be presented");
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(revoked.split('.').nth(1).unwrap()).unwrap();
+    let exp_ms = serde_json::from_slice::<Value>(&payload).unwrap()["exp"].as_i64().unwrap() * 1000;
+    s.env.host.clock.advance(exp_ms - s.env.host.clock.now_ms_pub() + 86_400_000 - 60_000);
+    s.env.platform("POST", "/api/v1/internal/maintenance", None);
+    assert_eq!(listed(&s), 1, "kept until a day after the token's expiry");
+    s.env.host.clock.advance(61_000);
+    s.env.platform("POST", "/api/v1/internal/maintenance", None);
+    assert_eq!(listed(&s), 0, "dropped a day after the token expired");
 }
 
 #[test]

@@ -369,25 +369,76 @@ pub fn prepare<H: Host>(host: &H, audit: Audit<'_>) -> Prepared {
         format!(
             "{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_SEQ})"
         ),
-        vec![
-            id.as_str().into(),
-            event.tenant_id.into(),
-            event.kind.into(),
-            audit.kind.category().into(),
-            event.severity.into(),
-            event.description.into(),
-            event.user_id.into(),
-            event.ip.into(),
-            event.details.to_string().into(),
-            now.into(),
-            event.client_id.into(),
-            event.client_name.into(),
-            event.user_name.into(),
-            event.user_agent.into(),
-            event.hostname.into(),
-        ],
+        row_params(event, audit.kind.category(), now),
     );
     Prepared { id, statement, json }
+}
+
+/// The event's columns ?1..?15 (see [`INSERT_COLUMNS`]).
+fn row_params(event: LogEvent, category: &str, created_at: i64) -> Vec<crate::host::Value> {
+    vec![
+        event.log_id.into(),
+        event.tenant_id.into(),
+        event.kind.into(),
+        category.into(),
+        event.severity.into(),
+        event.description.into(),
+        event.user_id.into(),
+        event.ip.into(),
+        event.details.to_string().into(),
+        created_at.into(),
+        event.client_id.into(),
+        event.client_name.into(),
+        event.user_name.into(),
+        event.user_agent.into(),
+        event.hostname.into(),
+    ]
+}
+
+/// Records an event whose request writes nothing else (a self-contained
+/// `client_credentials` token): handed to the pipeline unstored, for its
+/// consumer to store, where the host has such a consumer (Workers' queue);
+/// stored here and published otherwise, and also when the hand-over fails,
+/// so the event is never lost.
+pub async fn record_unstored<H: Host>(host: &H, event: Prepared) -> Result<()> {
+    if host.events().publish_unstored(&event.json).await.is_ok() {
+        return Ok(());
+    }
+    host.db().execute(&event.statement.sql, &event.statement.params).await?;
+    publish(host, &event.json).await;
+    Ok(())
+}
+
+/// Stores events handed over unstored (their stream JSON), for the
+/// pipeline's consumer, in one batch: one write per event, each a no-op if
+/// the event is already stored (a redelivered message) or its tenant is
+/// gone (whose events would refuse the batch), so a batch can be retried
+/// whole.
+pub async fn store_unstored<H: Host>(host: &H, events: &[String]) -> Result<()> {
+    let writes = unstored_statements(events);
+    if !writes.is_empty() {
+        host.db().batch(writes).await?;
+    }
+    Ok(())
+}
+
+fn unstored_statements(events: &[String]) -> Vec<crate::host::Statement> {
+    events
+        .iter()
+        .filter_map(|raw| serde_json::from_str::<LogEvent>(raw).ok())
+        .filter_map(|event| {
+            let created_at = chrono::DateTime::parse_from_rfc3339(&event.date).ok()?.timestamp_millis();
+            let category = EventType::from_code(&event.kind)?.category();
+            Some(crate::host::Statement::new(
+                format!(
+                    "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_SEQ}
+                     WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE id = ?1)
+                       AND (?2 IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = ?2))"
+                ),
+                row_params(event, category, created_at),
+            ))
+        })
+        .collect()
 }
 
 /// Stores the event and hands it to the stream.

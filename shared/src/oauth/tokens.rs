@@ -77,6 +77,19 @@ pub struct Issue<'a> {
     pub id_token: bool,
 }
 
+impl Issue<'_> {
+    /// A client's own access token (`client_credentials`: no user, no
+    /// refresh token, no grant above the client) is self-contained: nothing
+    /// is stored when it is issued, as RFC 9068 access tokens allow. What a
+    /// row would decide is decided without one: the client must still exist
+    /// when the token is presented, and a revoked one is on a deny-list
+    /// (`revoked_access_tokens`). Tokens of a user keep their rows, which
+    /// consent withdrawal, blocking and family revocation update.
+    pub fn self_contained(&self) -> bool {
+        self.user.is_none() && !self.refresh && !self.id_token && matches!(self.parent, Parent::None)
+    }
+}
+
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
@@ -158,18 +171,21 @@ pub async fn issue<H: Host>(host: &H, t: &TenantCtx, i: Issue<'_>) -> Result<Min
     at.expiration = Some(now + Duration::seconds(i.access_ttl));
     let access_token = jws::sign(host, key.expose(), &kid, "at+jwt", &at).await?;
 
-    let mut stmts = vec![record(
-        t,
-        &i,
-        TokenRow {
-            kind: "access",
-            id: &jti,
-            scope: &scope,
-            audience: &audience,
-            now: now_ms,
-            expires_at: now_ms + i.access_ttl * 1000,
-        },
-    )];
+    let mut stmts = Vec::new();
+    if !i.self_contained() {
+        stmts.push(record(
+            t,
+            &i,
+            TokenRow {
+                kind: "access",
+                id: &jti,
+                scope: &scope,
+                audience: &audience,
+                now: now_ms,
+                expires_at: now_ms + i.access_ttl * 1000,
+            },
+        ));
+    }
 
     let refresh_token = if i.refresh {
         let rt = b64url(&host.random_bytes::<32>());
@@ -384,25 +400,52 @@ pub async fn verify_access<H: Host>(
         return Ok(Err(Rejected::Invalid));
     }
     // A blocked user's tokens are revoked when the block is made; the join
-    // also refuses one minted by a grant that raced the block.
+    // also refuses one minted by a grant that raced the block. The same
+    // round trip reads the deny-list of self-contained tokens.
     let rows = host
         .db()
         .query(
-            "SELECT t.revoked_at, t.user_id, u.blocked FROM oauth_tokens t
+            "SELECT 1 AS recorded, t.revoked_at, t.user_id, u.blocked FROM oauth_tokens t
              LEFT JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id
-             WHERE t.id = ?1 AND t.tenant_id = ?2 AND t.kind = 'access'",
+             WHERE t.id = ?1 AND t.tenant_id = ?2 AND t.kind = 'access'
+             UNION ALL
+             SELECT 0, revoked_at, NULL, NULL FROM revoked_access_tokens WHERE tenant_id = ?2 AND jti = ?1",
             &[claims.custom.jti.clone().into(), t.id().as_str().into()],
         )
         .await?;
-    match rows.first() {
-        None => Ok(Err(Rejected::Invalid)),
-        Some(r) if r.opt_int("revoked_at")?.is_some() => Ok(Err(Rejected::Revoked)),
-        Some(r) if r.opt_text("user_id")?.is_some() && r.opt_int("blocked")? != Some(0) => Ok(Err(Rejected::Revoked)),
-        Some(_) => {
-            let exp = claims.expiration.map_or(0, |e| e.timestamp());
-            Ok(Ok((claims.custom.clone(), exp)))
-        }
+    let exp = claims.expiration.map_or(0, |e| e.timestamp());
+    if let Some(r) = rows.iter().find(|r| r.int("recorded").ok() == Some(1)) {
+        return Ok(
+            if r.opt_int("revoked_at")?.is_some()
+                || (r.opt_text("user_id")?.is_some() && r.opt_int("blocked")? != Some(0))
+            {
+                Err(Rejected::Revoked)
+            } else {
+                Ok((claims.custom.clone(), exp))
+            },
+        );
     }
+    if !rows.is_empty() {
+        return Ok(Err(Rejected::Revoked));
+    }
+    // No row: only a client's own (self-contained) token may have none, and
+    // only while its client exists (the cached read; a client deleted
+    // through another isolate is seen within the client cache's window).
+    let own = claims.custom.sub == claims.custom.client_id;
+    if !own || crate::oauth::clients::get_with_secrets(host, t.id(), &claims.custom.client_id).await?.is_none() {
+        return Ok(Err(Rejected::Invalid));
+    }
+    Ok(Ok((claims.custom.clone(), exp)))
+}
+
+/// Puts a self-contained access token on the deny-list until it expires
+/// (`exp` in seconds); for a recorded token it is harmless.
+pub fn deny(t: &TenantCtx, jti: &str, exp: i64, now: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO revoked_access_tokens (tenant_id, jti, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (tenant_id, jti) DO NOTHING",
+        vec![t.id().as_str().into(), jti.into(), (exp * 1000).into(), now.into()],
+    )
 }
 
 /// Revokes every token of a family (code replay, refresh reuse, revocation).

@@ -36,6 +36,7 @@ fn housekeeping(now: i64) -> Vec<(&'static str, Statement)> {
     vec![
         ("oauth_codes", s("DELETE FROM oauth_codes WHERE expires_at < ?1", now - DAY_MS)),
         ("oauth_tokens", s("DELETE FROM oauth_tokens WHERE expires_at < ?1", now - DAY_MS)),
+        ("revoked_access_tokens", s("DELETE FROM revoked_access_tokens WHERE expires_at < ?1", now - DAY_MS)),
         ("oauth_pending_requests", s("DELETE FROM oauth_pending_requests WHERE expires_at < ?1", now)),
         ("email_tokens", s("DELETE FROM email_tokens WHERE expires_at < ?1", now - DAY_MS)),
         ("sessions", s("DELETE FROM sessions WHERE expires_at < ?1", now)),

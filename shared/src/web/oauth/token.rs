@@ -36,7 +36,9 @@ pub async fn post<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
 }
 
 /// Stores the tokens' records and the audit event in one batch, then
-/// answers: a token is never handed out before it can be revoked.
+/// answers: a token is never handed out before it can be revoked. A
+/// self-contained token has no record; its event is stored all the same
+/// (by the event pipeline's consumer where there is one).
 async fn store<H: Host>(
     cx: &Ctx<'_, H>,
     grant: &'static str,
@@ -53,6 +55,12 @@ async fn store<H: Host>(
     let event =
         cx.audit_event(kind, "token endpoint", None, details).with_client(&client.client_id, Some(&client.name));
     let event = logs::prepare(cx.host, event);
+    if minted.records.is_empty() {
+        // A self-contained token (see `Issue::self_contained`): nothing to
+        // store but its event, which the pipeline may store for us.
+        logs::record_unstored(cx.host, event).await?;
+        return Ok(no_store_json(body));
+    }
     match tokens::store(cx.host, minted, event).await? {
         Stored::Yes => Ok(no_store_json(body)),
         Stored::RowVanished => Err(vanished(cx, client).await),
