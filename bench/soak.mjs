@@ -1,17 +1,18 @@
 // A soak of the Worker under mixed traffic on wrangler's dev server (local
-// D1, KV and Queues; inspector off, see bench/lib/dev-server.mjs): for
-// SOAK_SECONDS (default 180), 8 at a time, discovery, JWKS, the login
-// page, client-credentials tokens, introspection, failed client
-// authentication, malformed token requests, and the users and logs lists
-// (SOAK_ONLY picks some of them).
-// Prints the requests, the 5xx, and the resident memory of the workerd that
-// runs the Worker at the start, every 30 s and at the end, so that growth
-// shows as a figure per request. The resident size is the whole runtime's
-// (the isolate's heap and wrangler's local simulators of D1/KV/Queues
-// inside the same process); it bounds what the Worker's own heap does.
+// D1, KV and Queues; see bench/lib/dev-server.mjs): for SOAK_SECONDS
+// (default 180), 8 at a time, discovery, JWKS, the login page,
+// client-credentials tokens, introspection, failed client authentication,
+// malformed token requests, and the users and logs lists (SOAK_ONLY picks
+// some of them).
+// Prints the requests and the 5xx per kind, and the resident memory of the
+// workerd that runs the Worker at the start, every 30 s and at the end, so
+// that growth shows as a figure per request. The resident size is the whole
+// runtime's (the isolate's heap and wrangler's local simulators of
+// D1/KV/Queues inside the same process), so two yardsticks run first for as
+// long: an empty JS Worker and a JS Worker that only writes and reads D1.
 // With SOAK_INSPECTOR_PORT set, wrangler's inspector is opened on that port
-// and the isolate's own heap is printed too (the inspector costs CPU, not
-// the Worker's memory).
+// and the Worker isolate's own heap (JS and Wasm linear memory) is printed
+// too (the inspector costs CPU, not the Worker's memory).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,7 +71,6 @@ async function inspector(port) {
     pending.set(id, (m) => { clearTimeout(timer); return m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result); });
     ws.send(JSON.stringify({ id, method, params }));
   });
-  if (process.env.SOAK_DEBUG) ws.on('message', (d) => { if (!String(d).includes('"Network.')) console.log('devtools:', String(d).slice(0, 200)); });
   await send('Network.disable');
   await send('Runtime.enable');
   const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MB`;
@@ -93,15 +93,15 @@ async function inspector(port) {
 }
 
 /**
- * Runs `send` CONCURRENCY at a time until SECONDS have passed, counting
- * requests and 5xx (per kind when `kind` names one), and calls `tick`
- * every 30 s.
+ * Sends what `next()` names (`[kind, send]`), CONCURRENCY at a time, until
+ * SECONDS have passed, counting requests and 5xx in all and per kind, and
+ * calls `tick` every 30 s before the end.
  */
 async function drive(next, tick) {
   const totals = { requests: 0, errors5xx: 0, kinds: {} };
   const began = Date.now();
   const deadline = began + SECONDS * 1000;
-  const ticker = setInterval(() => tick((Date.now() - began) / 1000, totals), 30_000);
+  const ticker = setInterval(() => { if (Date.now() < deadline - 1000) tick((Date.now() - began) / 1000, totals); }, 30_000);
   const worker = async () => {
     while (Date.now() < deadline) {
       const [kind, send] = next();

@@ -707,16 +707,21 @@ fn resource_client(s: &Setup) -> (String, String) {
     (r.json()["client_id"].as_str().unwrap().to_string(), r.json()["client_secret"].as_str().unwrap().to_string())
 }
 
-fn introspect_as(s: &Setup, (id, secret): &(String, String), token: &str) -> serde_json::Value {
+/// A form POST authenticated as `client` (`client_secret_basic`).
+fn form_as(s: &Setup, (id, secret): &(String, String), path: &str, fields: &[(&str, &str)]) -> Resp {
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-    let body: String = form_urlencoded::Serializer::new(String::new()).append_pair("token", token).finish();
-    let r = s.env.send(
+    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    s.env.send(
         "POST",
-        "/t/demo/oauth/introspect",
+        path,
         &[("authorization", &format!("Basic {basic}")), ("content-type", "application/x-www-form-urlencoded")],
         body.as_bytes(),
         "10.0.0.3",
-    );
+    )
+}
+
+fn introspect_as(s: &Setup, client: &(String, String), token: &str) -> serde_json::Value {
+    let r = form_as(s, client, "/t/demo/oauth/introspect", &[("token", token)]);
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
 }
@@ -784,26 +789,37 @@ fn a_revoked_client_token_is_refused_until_it_expires_and_then_forgotten() {
     let (revoked, kept) = (mint(), mint());
     assert_eq!(introspect_as(&s, &api, &revoked)["active"], true);
     // Another client cannot revoke it (RFC 7009 §2.1: silently).
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", api.0, api.1));
-    let r = s.env.send(
-        "POST",
-        "/t/demo/oauth/revoke",
-        &[("authorization", &format!("Basic {basic}")), ("content-type", "application/x-www-form-urlencoded")],
-        format!("token={revoked}").as_bytes(),
-        "10.0.0.3",
-    );
+    let r = form_as(&s, &api, "/t/demo/oauth/revoke", &[("token", &revoked)]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(introspect_as(&s, &api, &revoked)["active"], true, "another client's revocation changes nothing");
     assert_eq!(s.form("/t/demo/oauth/revoke", &[("token", &revoked)]).status, 200);
     assert_eq!(introspect_as(&s, &api, &revoked)["active"], false, "on the deny-list");
     assert_eq!(introspect_as(&s, &api, &kept)["active"], true, "only that token");
-    // The management API and userinfo read the same list.
+    // Userinfo reads the same list (the management API too: tests/e2e).
     let r = s.env.send("GET", "/t/demo/userinfo", &[("authorization", &format!("Bearer {revoked}"))], b"", "10.0.0.3");
     assert_eq!(r.status, 401, "{}", r.body);
     let listed = |s: &Setup| -> i64 {
         s.env.host.db.conn().query_row("SELECT count(*) FROM revoked_access_tokens", [], |r| r.get(0)).unwrap()
     };
     assert_eq!(listed(&s), 1);
+    // A user's access token has its row: revoking it marks the row and
+    // leaves the deny-list alone.
+    let mut b = Browser::default();
+    let (verifier, challenge) = pkce();
+    let q = s.code(&mut b, &challenge);
+    let user_at = s.exchange(&q["code"], &verifier).json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(s.form("/t/demo/oauth/revoke", &[("token", &user_at)]).status, 200);
+    assert_eq!(s.form("/t/demo/oauth/introspect", &[("token", &user_at)]).json()["active"], false);
+    let jti = verify_jwt(&s.env, &user_at)["jti"].as_str().unwrap().to_string();
+    let marked: i64 = s
+        .env
+        .host
+        .db
+        .conn()
+        .query_row("SELECT count(*) FROM oauth_tokens WHERE id = ?1 AND revoked_at IS NOT NULL", [&jti], |r| r.get(0))
+        .unwrap();
+    assert_eq!(marked, 1, "the user's token row is marked");
+    assert_eq!(listed(&s), 1, "and not put on the deny-list");
     // Maintenance keeps the entry while the token lives (and a day more),
     // then drops it: the token's own expiry refuses it from then on.
     s.env.platform("POST", "/api/v1/internal/maintenance", None);

@@ -7,7 +7,7 @@ use super::clients::Client;
 use super::tokens;
 use crate::crypto::token_hash;
 use crate::error::Result;
-use crate::host::{Db, Host, HostExt, Statement};
+use crate::host::{Db, Host, HostExt};
 use crate::tenant::TenantCtx;
 
 /// Revokes `token` if `client` owns it; says nothing either way.
@@ -24,17 +24,7 @@ pub async fn revoke<H: Host>(host: &H, t: &TenantCtx, client: &Client, token: &s
         host.db().batch(tokens::revoke_family(t, &r.text("family_id")?, now)).await?;
     } else if let Ok((claims, exp)) = tokens::verify_access(host, t, token).await? {
         if claims.client_id == client.client_id {
-            // A recorded token is marked; a self-contained one (no row) goes
-            // on the deny-list until it expires.
-            host.db()
-                .batch(vec![
-                    Statement::new(
-                        "UPDATE oauth_tokens SET revoked_at = ?1 WHERE id = ?2 AND tenant_id = ?3 AND revoked_at IS NULL",
-                        vec![now.into(), claims.jti.clone().into(), t.id().as_str().into()],
-                    ),
-                    tokens::deny(t, &claims.jti, exp, now),
-                ])
-                .await?;
+            host.db().batch(tokens::revoke_access(t, &claims.jti, exp, now)).await?;
         }
     }
     Ok(())

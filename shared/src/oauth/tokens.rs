@@ -438,14 +438,22 @@ pub async fn verify_access<H: Host>(
     Ok(Ok((claims.custom.clone(), exp)))
 }
 
-/// Puts a self-contained access token on the deny-list until it expires
-/// (`exp` in seconds); for a recorded token it is harmless.
-pub fn deny(t: &TenantCtx, jti: &str, exp: i64, now: i64) -> Statement {
-    Statement::new(
-        "INSERT INTO revoked_access_tokens (tenant_id, jti, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (tenant_id, jti) DO NOTHING",
-        vec![t.id().as_str().into(), jti.into(), (exp * 1000).into(), now.into()],
-    )
+/// Revokes the access token `jti` (`exp` in seconds): a recorded token is
+/// marked; a self-contained one, which has no row, goes on the deny-list
+/// until it expires.
+pub fn revoke_access(t: &TenantCtx, jti: &str, exp: i64, now: i64) -> Vec<Statement> {
+    vec![
+        Statement::new(
+            "UPDATE oauth_tokens SET revoked_at = ?1 WHERE id = ?2 AND tenant_id = ?3 AND revoked_at IS NULL",
+            vec![now.into(), jti.into(), t.id().as_str().into()],
+        ),
+        Statement::new(
+            "INSERT INTO revoked_access_tokens (tenant_id, jti, expires_at, revoked_at)
+             SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?2 AND tenant_id = ?1)
+             ON CONFLICT (tenant_id, jti) DO NOTHING",
+            vec![t.id().as_str().into(), jti.into(), (exp * 1000).into(), now.into()],
+        ),
+    ]
 }
 
 /// Revokes every token of a family (code replay, refresh reuse, revocation).
