@@ -218,6 +218,24 @@ fn an_action_is_parsed_once_and_later_runs_load_its_bytecode() {
 }
 
 #[test]
+fn a_script_sent_by_hash_runs_once_this_host_has_compiled_it() {
+    let source = "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('by', 'hash'); };";
+    let by_hash = ActionCode { code: None, ..js(source) };
+    let (kind, message) = error_of(&run_one(Trigger::PostLogin, by_hash.clone()));
+    assert_eq!(kind, ErrorKind::UnknownModule, "{message}");
+    assert_eq!(post_login(source).decisions[0]["value"], "hash");
+    let r = run_one(Trigger::PostLogin, by_hash);
+    assert!(r.error.is_none(), "{r:?}");
+    assert_eq!(r.decisions[0]["value"], "hash");
+    // A source that does not compile is asked for again: its error comes
+    // from the run that has it.
+    let broken = "exports.onExecutePostLogin = async () => { let x = ; };";
+    assert!(post_login(broken).error.is_some());
+    let (kind, _) = error_of(&run_one(Trigger::PostLogin, ActionCode { code: None, ..js(broken) }));
+    assert_eq!(kind, ErrorKind::UnknownModule);
+}
+
+#[test]
 fn state_left_on_global_this_by_one_run_is_not_seen_by_the_next() {
     let source = "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('seen', globalThis.leftover ?? 'nothing'); globalThis.leftover = 'from an earlier run'; Object.prototype.polluted = 1; };";
     for _ in 0..3 {

@@ -126,12 +126,27 @@ impl JsRunner {
     }
 
     pub fn run(&self, sandbox: &Sandbox, req: &RunRequest, action: &ActionCode) -> Result<Outcome, RunError> {
-        let Some(source) = &action.code else {
-            return Err(run_error(ErrorKind::Invalid, "a JavaScript action was sent without its source"));
+        // The edge sends an action by hash first; its source only when this
+        // host answered `unknown_module` (a restart, another replica, or a
+        // source that does not compile, whose error the run then reports).
+        let compiled = match &action.code {
+            Some(source) => self.bytecode(sandbox, source),
+            None => match self.bytecode.get(&action.hash.to_ascii_lowercase()) {
+                Some(c) if c.is_ok() => Some(c),
+                _ => {
+                    return Err(run_error(
+                        ErrorKind::UnknownModule,
+                        format!("action {} is not compiled here; send its code", action.hash),
+                    ))
+                }
+            },
         };
-        // The prelude puts `secrets` on the event (no copy of it here).
+        let code = compiled.as_deref().and_then(|c| c.as_ref().ok()).map(Vec::as_slice);
+        // The prelude puts `secrets` on the event (no copy of it here). The
+        // source goes in only when there is no bytecode to run instead: the
+        // runner would parse it as JSON for nothing.
         let input = serde_json::json!({
-            "source": source,
+            "source": if code.is_some() { "" } else { action.code.as_deref().unwrap_or_default() },
             "trigger": req.trigger,
             "event": req.event,
             "secrets": action.secrets,
@@ -143,8 +158,6 @@ impl JsRunner {
             RunState { limiter: Limiter::new(limits), now_us: req.now_ms as f64 * 1000.0 },
         );
         store.limiter(|s| &mut s.limiter);
-        let compiled = self.bytecode(sandbox, source);
-        let code = compiled.as_deref().and_then(|c| c.as_ref().ok()).map(Vec::as_slice);
         let output = sandbox
             .budget(&mut store)
             .and_then(|()| call(&self.pre, &mut store, "tessera_run", input.as_bytes(), code));

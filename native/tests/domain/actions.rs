@@ -216,7 +216,9 @@ fn post_login_claims_reach_the_id_and_access_tokens_and_survive_refresh() {
     assert_eq!(sent["event"]["user"]["email"], "ana@example.com");
     assert_eq!(sent["event"]["client"]["client_id"], s.client_id.as_str());
     assert_eq!(sent["actions"][0]["secrets"]["API_KEY"], "s3cret-value-42");
-    assert_eq!(sent["actions"][0]["code"], JS);
+    // By hash: the host has its bytecode, or asks for the source.
+    assert_eq!(sent["actions"][0]["hash"], tessera_core::crypto::hex(&tessera_core::crypto::sha256(JS.as_bytes())));
+    assert!(sent["actions"][0].get("code").is_none(), "{sent}");
 
     let t = s.exchange(&q["code"], &verifier).json();
     let id_token = verify_jwt(&s.env, t["id_token"].as_str().unwrap());
@@ -235,6 +237,31 @@ fn post_login_claims_reach_the_id_and_access_tokens_and_survive_refresh() {
     let logs = s.env.api("GET", "/t/demo/api/v1/logs?type=action_execution", &s.key, None).json();
     assert_eq!(logs["logs"][0]["details"]["action_id"], id.as_str());
     assert_eq!(logs["logs"][0]["details"]["version"], 1);
+}
+
+#[test]
+fn a_script_goes_by_hash_and_its_source_only_to_a_host_that_asks_for_it() {
+    let s = setup();
+    with_host(&s);
+    let id = create(&s, "roles", "post-login", JS);
+    deploy_and_bind(&s, &id, "post-login", "open");
+    let unknown = json!({ "kind": "unknown_module", "message": "not compiled here; send its code" });
+    answer(&s, json!([{ "action_id": id, "version": 1, "duration_us": 0, "decisions": [], "error": unknown }]));
+    let mut b = Browser::default();
+    let (_, challenge) = pkce();
+    // The scripted host asks again too: the flow fails open and goes on.
+    s.code(&mut b, &challenge);
+    let sent = s.env.host.outbound.sent.borrow();
+    let runs: Vec<Value> = sent
+        .iter()
+        .filter(|r| r.uri().path() == "/v1/run")
+        .map(|r| serde_json::from_slice(r.body()).unwrap())
+        .collect();
+    assert_eq!(runs.len(), 2, "one by hash, one with the source");
+    assert!(runs[0]["actions"][0].get("code").is_none());
+    assert_eq!(runs[1]["actions"][0]["code"], JS);
+    assert_eq!(runs[0]["actions"][0]["hash"], runs[1]["actions"][0]["hash"]);
+    assert_ne!(runs[0]["id"], runs[1]["id"], "a new request id, or the host refuses it as a replay");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::decision::{self, Decision, MetadataKind, Token};
-use super::protocol::{ActionCode, ErrorKind, RunRequest, RunResponse, RunResult, Runtime, RUN_PATH};
+use super::protocol::{ActionCode, ErrorKind, RunRequest, RunResponse, RunResult, RUN_PATH};
 use super::store::{self, FailureMode, NewExecution};
 use super::{signature, Trigger};
 use crate::crypto::b64url;
@@ -115,8 +115,10 @@ pub async fn run_bound<H: Host>(
             version: b.version,
             runtime: b.runtime,
             hash: b.code_hash.clone(),
-            // Components are sent by hash first: the host usually has them.
-            code: (b.runtime == Runtime::Js).then(|| b.code.clone()),
+            // Sent by hash first: the host usually has the compiled code
+            // (a component, or a script's bytecode) and answers
+            // `unknown_module` when it does not.
+            code: None,
             secrets: store::open_secrets(host, tenant, &b.action_id).await?,
         });
     }

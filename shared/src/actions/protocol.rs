@@ -71,9 +71,9 @@ pub struct ActionCode {
     pub runtime: Runtime,
     /// Hex SHA-256 of the code (the source's UTF-8, or the component's bytes).
     pub hash: String,
-    /// The JavaScript source, or the component base64-encoded. A component
-    /// may be left out: the host answers `unknown_module` when it has not
-    /// compiled that hash yet, and the edge sends it again with the code.
+    /// The JavaScript source, or the component base64-encoded. The edge
+    /// leaves it out at first: the host answers `unknown_module` when it has
+    /// not compiled that hash yet, and the edge sends it again with the code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Handed to the run as `event.secrets`.
@@ -108,7 +108,7 @@ pub enum ErrorKind {
     /// The module does not load: bad Wasm, a wrong world, an import that
     /// actions are not offered.
     Invalid,
-    /// A component hash the host has not compiled, sent without its code.
+    /// An action the host has not compiled, sent by hash without its code.
     UnknownModule,
 }
 
