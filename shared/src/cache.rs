@@ -9,8 +9,40 @@
 //! it can tolerate and says why. Time is the host's clock, so a pinned test
 //! clock ages entries too.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+
+thread_local! {
+    /// Bumped whenever any entry is forgotten: a host that keeps whole
+    /// responses outside the core (the Workers entry, see
+    /// [`ResponseCacheable`]) drops them all when it changes.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many times this isolate (or thread) has forgotten a cached entry.
+pub fn generation() -> u64 {
+    GENERATION.with(Cell::get)
+}
+
+fn bump() {
+    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+}
+
+/// How long a host may answer the same request (a GET of the same URL)
+/// with a response carrying [`ResponseCacheable`] without asking the core
+/// again. Short, so a change made elsewhere (another isolate rotating the
+/// keys, deleting the tenant) is seen within the entries' own windows plus
+/// this; a change made here is seen at once through [`generation`].
+pub const RESPONSE_CACHE_MS: u32 = 1_000;
+
+/// A response extension: this 200 is the same for every GET of its URL
+/// (discovery, the JWKS) until [`generation`] changes or `ttl_ms` passes.
+/// The Workers entry serves such responses from JavaScript without entering
+/// the module; other hosts ignore it.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseCacheable {
+    pub ttl_ms: u32,
+}
 
 /// Entries kept before expired ones are swept (and, if all are fresh, the
 /// whole map dropped): an isolate that serves many tenants stays bounded.
@@ -48,11 +80,13 @@ impl<V: Clone> TtlCache<V> {
 
     pub fn forget(&self, key: &str) {
         self.entries.borrow_mut().remove(key);
+        bump();
     }
 
     /// Forgets every key that starts with `prefix` (say, all of a tenant's).
     pub fn forget_prefix(&self, prefix: &str) {
         self.entries.borrow_mut().retain(|k, _| !k.starts_with(prefix));
+        bump();
     }
 }
 
@@ -86,11 +120,16 @@ mod tests {
         assert_eq!(c.get("t1/a", 10_999), Some(1));
         assert_eq!(c.get("t1/a", 11_000), None, "expired at the window's end");
         assert_eq!(c.get("t1/a", 9_999), None, "a clock that went back does not trust the entry");
+        let before = generation();
         c.forget_prefix("t1/");
         assert_eq!(c.get("t1/b", 10_001), None);
         assert_eq!(c.get("t2/a", 10_001), Some(3));
+        assert_eq!(generation(), before + 1, "a host keeping whole responses learns of it");
+        c.put("t2/b".into(), 10_000, 4);
+        assert_eq!(generation(), before + 1, "putting forgets nothing");
         c.forget("t2/a");
         assert_eq!(c.get("t2/a", 10_001), None);
+        assert_eq!(generation(), before + 2);
     }
 
     #[test]

@@ -174,6 +174,38 @@ test('discovery and JWKS: P-256 keys with kid, rotation keeps the old key', asyn
   assert.deepEqual(retired.json.keys.map((k) => k.kid), [rot.json.kid]);
 });
 
+test('a repeated GET of discovery or the JWKS answers exactly as the first, until the tenant is gone', async () => {
+  // The Workers entry answers repeats from what the core answered first
+  // (edge/workers/entry.mjs); every host must answer them alike.
+  await api.tenant('gamma');
+  const stable = (r) => [...r.headers].filter(([k]) => !['date', 'cf-ray', 'content-length'].includes(k));
+  for (const p of ['/t/gamma/.well-known/openid-configuration', '/t/gamma/.well-known/jwks.json']) {
+    const first = await api.call('GET', p);
+    assert.equal(first.status, 200, first.text);
+    for (let i = 0; i < 3; i += 1) {
+      const again = await api.call('GET', p);
+      assert.equal(again.status, 200);
+      assert.equal(again.text, first.text);
+      assert.deepEqual(stable(again), stable(first));
+    }
+    const etag = first.headers.get('etag');
+    const weak = await api.call('GET', p, { headers: { 'if-none-match': `"other", W/${etag}` } });
+    assert.equal(weak.status, 304, 'a weak match in a list');
+    assert.equal(weak.text, '');
+    assert.equal(weak.headers.get('etag'), etag);
+    const other = await api.call('GET', p, { headers: { 'if-none-match': '"other"' } });
+    assert.equal(other.status, 200);
+    assert.equal(other.text, first.text);
+    // Not for another method: HEAD and POST reach the core.
+    assert.equal((await api.call('POST', p)).status, 405);
+  }
+  const gone = await api.platform('DELETE', '/api/v1/internal/tenants/gamma');
+  assert.equal(gone.status, 204, gone.text);
+  for (const p of ['/t/gamma/.well-known/openid-configuration', '/t/gamma/.well-known/jwks.json']) {
+    assert.equal((await api.call('GET', p)).status, 404, `${p} once the tenant is deleted`);
+  }
+});
+
 test('management API: users CRUD, pagination, filter, block', async () => {
   const u = await api.call('POST', '/t/beta/api/v1/users', { token: keyB, json: { email: 'Mo@Example.com', password: 'long enough pw', email_verified: true } });
   assert.equal(u.status, 201, u.text);

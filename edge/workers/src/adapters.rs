@@ -12,9 +12,11 @@ use tessera_core::web::request::{body_limit, declared_too_large, read_capped};
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
 
+use crate::glue;
+
 use worker::{
     AbortController, AbortSignal, Context, D1Database, D1PreparedStatement, Delay, Env, Fetch, Headers, KvStore,
-    Method, Queue, Request, RequestInit, RequestRedirect, Response,
+    Method, Queue, Request, RequestInit, RequestRedirect,
 };
 
 /// The bindings are looked up when first used, not per request: a request
@@ -42,14 +44,18 @@ impl<'a> WorkersHost<'a> {
     }
 }
 
-pub async fn to_http(req: &mut Request) -> worker::Result<http::Request<Vec<u8>>> {
-    // The method as it came: workers-rs maps one it does not know to GET,
-    // which would answer `QUERY /login` as a page instead of 405.
-    let method = req.inner().method();
-    // One parse of the URL (`Request::path` would parse it again).
-    let url = req.url()?;
-    let mut b = http::Request::builder().method(method.as_str()).uri(url.as_str());
-    for (k, v) in req.headers().entries() {
+/// The request for the core, and its URL exactly as JavaScript has it (the
+/// key `glue` keeps a cacheable response under).
+pub async fn to_http(req: web_sys::Request) -> worker::Result<(http::Request<Vec<u8>>, String)> {
+    // The method as it came (workers-rs would map one it does not know to
+    // GET, answering `QUERY /login` as a page instead of 405), the URL and
+    // the headers, in one call into JavaScript.
+    let head = glue::Head::of(&req);
+    let url = head.url();
+    let path = url.split_once("://").map_or("/", |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let mut b = http::Request::builder().method(head.method()).uri(url);
+    for (k, v) in head.headers() {
         b = b.header(k, v);
     }
     // Read back from the headers just copied, not from JS again.
@@ -57,34 +63,25 @@ pub async fn to_http(req: &mut Request) -> worker::Result<http::Request<Vec<u8>>
         |name: &str| b.headers_ref().and_then(|h| h.get(name)).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let ip = header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
     // A body declared too large is not read at all (the core answers 413 from
-    // the header); any other is read at most one chunk past the limit. A GET
-    // or HEAD has none (the Fetch standard allows none).
+    // the header). One declared within the limit is read whole: the runtime
+    // holds a body to its declared length. One of no declared length is read
+    // at most one chunk past the limit. A GET or HEAD has none (the Fetch
+    // standard allows none).
     let declared = header("content-length");
-    let limit = body_limit(url.path());
-    let body = if matches!(method.as_str(), "GET" | "HEAD") || declared_too_large(declared.as_deref(), limit) {
+    let limit = body_limit(path);
+    let body = if matches!(head.method(), "GET" | "HEAD") || declared_too_large(declared.as_deref(), limit) {
         Vec::new()
+    } else if declared.as_deref().and_then(|d| d.trim().parse::<usize>().ok()).is_some_and(|n| n <= limit) {
+        glue::body(&req).await.unwrap_or_default()
     } else {
-        match req.stream() {
+        match Request::from(req).stream() {
             Ok(stream) => read_capped(stream, limit).await,
             Err(_) => Vec::new(),
         }
     };
     let mut r = b.body(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
     r.extensions_mut().insert(ClientIp(ip));
-    Ok(r)
-}
-
-pub fn from_http(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
-    let (parts, body) = resp.into_parts();
-    let headers = Headers::new();
-    for (k, v) in parts.headers.iter() {
-        if let Ok(v) = v.to_str() {
-            headers.append(k.as_str(), v)?;
-        }
-    }
-    // A null-body status (204, 304) must not carry even an empty body.
-    let r = if body.is_empty() { Response::empty()? } else { Response::from_bytes(body)? };
-    Ok(r.with_status(parts.status.as_u16()).with_headers(headers))
+    Ok((r, head.into_url()))
 }
 
 fn js(v: &Value) -> JsValue {

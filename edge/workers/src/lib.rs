@@ -2,20 +2,22 @@
 //! back. All behaviour lives in `tessera-core`.
 
 mod adapters;
+mod glue;
 mod webcrypto;
 
 use tessera_core::logs::delivery;
 use worker::{
-    event, Context, Env, MessageBatch, MessageBuilder, QueueRetryOptionsBuilder, Request, Response, Result,
-    ScheduleContext, ScheduledEvent,
+    event, Context, Env, MessageBatch, MessageBuilder, QueueRetryOptionsBuilder, Result, ScheduleContext,
+    ScheduledEvent,
 };
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
+    let started = tessera_core::cache::generation();
     let host = adapters::WorkersHost::new(&env, Some(&ctx))?;
-    let http_req = adapters::to_http(&mut req).await?;
+    let (http_req, url) = adapters::to_http(req).await?;
     let resp = tessera_core::handle(http_req, &host).await;
-    adapters::from_http(resp)
+    Ok(glue::response(resp, &url, started))
 }
 
 /// The cron trigger (`[triggers]` in wrangler.toml): scheduled maintenance

@@ -2,7 +2,7 @@
 
 use http::{Response, StatusCode};
 
-use crate::cache::PrebuiltJson;
+use crate::cache::{PrebuiltJson, ResponseCacheable, RESPONSE_CACHE_MS};
 
 pub type HttpResponse = Response<Vec<u8>>;
 
@@ -36,6 +36,16 @@ pub fn prebuilt_json(if_none_match: Option<&str>, doc: &PrebuiltJson, max_age: u
         .header("etag", &doc.etag)
         .body(if fresh { Vec::new() } else { doc.body.clone() })
         .expect("static headers")
+}
+
+/// Marks a 200 as the same for every GET of its URL, for a host to keep
+/// (see [`ResponseCacheable`]). Only for a public document that depends on
+/// the URL alone: no credentials, cookies or other request headers.
+pub fn same_for_every_get(mut r: HttpResponse) -> HttpResponse {
+    if r.status() == StatusCode::OK {
+        r.extensions_mut().insert(ResponseCacheable { ttl_ms: RESPONSE_CACHE_MS });
+    }
+    r
 }
 
 /// Whether an `If-None-Match` value lists `etag`: `*`, or any listed tag
@@ -109,5 +119,16 @@ mod tests {
         assert_eq!(changed.status(), StatusCode::OK);
         assert_ne!(changed.headers()["etag"], etag.as_str());
         assert_eq!(json_cached(Some("\"stale\""), &doc, 300).status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn only_a_whole_public_document_is_marked_the_same_for_every_get() {
+        let doc = serde_json::json!({ "keys": [] });
+        let cacheable = |r: &HttpResponse| r.extensions().get::<ResponseCacheable>().map(|c| c.ttl_ms);
+        assert_eq!(cacheable(&json_cached(None, &doc, 300)), None, "not unless the handler says so");
+        let first = same_for_every_get(json_cached(None, &doc, 300));
+        assert_eq!(cacheable(&first), Some(RESPONSE_CACHE_MS));
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        assert_eq!(cacheable(&same_for_every_get(json_cached(Some(&etag), &doc, 300))), None, "a 304 is not kept");
     }
 }

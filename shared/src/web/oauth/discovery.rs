@@ -8,7 +8,7 @@ use crate::host::{Host, HostExt};
 use crate::oauth::clients::{AUTH_METHODS, GRANT_TYPES};
 use crate::oauth::scopes::OIDC_SCOPES;
 use crate::tenant::TenantCtx;
-use crate::web::response::{prebuilt_json, HttpResponse};
+use crate::web::response::{prebuilt_json, same_for_every_get, HttpResponse};
 use crate::web::router::Ctx;
 
 /// The document depends on the issuer alone (and this build), so an isolate
@@ -31,7 +31,7 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
             doc
         }
     };
-    Ok(prebuilt_json(cx.req.header("if-none-match"), &doc, 300))
+    Ok(same_for_every_get(prebuilt_json(cx.req.header("if-none-match"), &doc, 300)))
 }
 
 fn document(t: &TenantCtx) -> serde_json::Value {
