@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, jsonCaller, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
+import { connect } from './lib/devtools.mjs';
 import { startDevServer } from './lib/measure.mjs';
 
 const REQUESTS = Number(process.env.PROFILE_REQUESTS || 3000);
@@ -45,29 +46,6 @@ const requests = {
 const send = requests[target];
 if (!send) throw new Error(`unknown target ${target}: one of ${Object.keys(requests).join(', ')}`);
 
-async function devtools(port) {
-  const { default: WebSocket } = await import('ws');
-  const [t] = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const ws = new WebSocket(t.webSocketDebuggerUrl, { maxPayload: 1 << 30 });
-  let id = 0;
-  const pending = new Map();
-  ws.on('message', (d) => {
-    const m = JSON.parse(String(d));
-    if (pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
-  });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  const cmd = (method, params = {}) => new Promise((resolve, reject) => {
-    id += 1;
-    const timer = setTimeout(() => { pending.delete(id); reject(new Error(`${method}: no reply in 60 s`)); }, 60_000);
-    pending.set(id, (m) => { clearTimeout(timer); return m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result); });
-    ws.send(JSON.stringify({ id, method, params }));
-  });
-  // Wrangler's proxy buffers D1 calls as network events while this domain
-  // is on; see bench/soak.mjs.
-  await cmd('Network.disable');
-  return { cmd, close: () => ws.close() };
-}
-
 async function drive(n) {
   let left = n;
   const worker = async () => {
@@ -83,12 +61,12 @@ async function drive(n) {
 
 try {
   await drive(200); // warm-up: caches, tier-up
-  const d = await devtools(inspectorPort);
-  await d.cmd('Profiler.enable');
-  await d.cmd('Profiler.setSamplingInterval', { interval: 50 });
-  await d.cmd('Profiler.start');
+  const d = await connect(inspectorPort, { timeoutMs: 60_000 });
+  await d.send('Profiler.enable');
+  await d.send('Profiler.setSamplingInterval', { interval: 50 });
+  await d.send('Profiler.start');
   await drive(REQUESTS);
-  const { profile } = await d.cmd('Profiler.stop');
+  const { profile } = await d.send('Profiler.stop');
   d.close();
   // Self time per function from the samples (each sample's node is the
   // function on top of the stack then).

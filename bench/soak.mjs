@@ -17,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { jsonCaller, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
+import { connect } from './lib/devtools.mjs';
 import { startDevServer } from './lib/measure.mjs';
 
 const SECONDS = Number(process.env.SOAK_SECONDS || 180);
@@ -47,31 +48,13 @@ function diskMb(dir) {
  * embedder's and array buffer backing stores (`Runtime.getHeapUsage`) after
  * a collection, and the Rust module's linear memory, a WebAssembly.Memory
  * whose backing store the figures above do not count.
- * One connection for the whole soak: wrangler's proxy relays every D1 call
- * as devtools network events and buffers them while no client is
- * connected, so the client switches that domain off and stays connected.
+ * One connection for the whole soak (bench/lib/devtools.mjs says why).
  */
 async function inspector(port) {
-  const { default: WebSocket } = await import('ws');
-  const [target] = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
   let contextId;
-  let id = 0;
-  const pending = new Map();
-  ws.on('message', (d) => {
-    const m = JSON.parse(String(d));
-    if (m.method === 'Runtime.executionContextCreated') contextId = m.params.context.id;
-    if (pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
+  const { send, close } = await connect(port, {
+    onEvent: (m) => { if (m.method === 'Runtime.executionContextCreated') contextId = m.params.context.id; },
   });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  // A bounded wait: a reply the proxy never relays is an error, not a hang.
-  const send = (method, params = {}) => new Promise((resolve, reject) => {
-    id += 1;
-    const timer = setTimeout(() => { pending.delete(id); reject(new Error(`${method}: no reply in 30 s`)); }, 30_000);
-    pending.set(id, (m) => { clearTimeout(timer); return m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result); });
-    ws.send(JSON.stringify({ id, method, params }));
-  });
-  await send('Network.disable');
   await send('Runtime.enable');
   const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MB`;
   return {
@@ -88,7 +71,7 @@ async function inspector(port) {
       const wasm = sizes.result.value.map(mb).join(' + ') || 'none';
       return `isolate: JS heap ${mb(usage.usedSize)} used of ${mb(usage.totalSize)}, embedder ${mb(usage.embedderHeapUsedSize)}, array buffers ${mb(usage.backingStorageSize)}, Wasm linear memory ${wasm}`;
     },
-    close: () => ws.close(),
+    close,
   };
 }
 
