@@ -33,5 +33,6 @@ node bench/token-spin.mjs 2>&1 | grep -v WARNING
 SKIP_WORKER_BUILD=1 node bench/log-delivery-worker.mjs 2>&1 | grep -v WARNING
 bash scripts/build-actions.sh >/dev/null 2>&1
 cargo build -q --release -p tessera-actions-host
+cargo bench -q -p tessera-actions-host --bench sandbox 2>/dev/null | grep -E "sandbox|p50"
 SKIP_WORKER_BUILD=1 node bench/actions.mjs 2>&1 | grep -v WARNING
 SKIP_WORKER_BUILD=1 SOAK_SECONDS=${SOAK_SECONDS:-30} SOAK_INSPECTOR_PORT=${SOAK_INSPECTOR_PORT:-9339} node bench/soak.mjs 2>&1 | grep -v WARNING
