@@ -7,6 +7,8 @@
 // Per run: p50/p99 of the signed request's round trip, the time inside the
 // sandbox (instantiate + run, as the host reports it), and the host's CPU
 // (its process, from /proc) divided by the runs.
+// BENCH_RUNS and BENCH_LOGINS set the counts; BENCH_SKIP_SIGNIN=1 leaves out
+// the sign-in part (no wrangler dev).
 import { createHmac } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';

@@ -44,17 +44,14 @@ impl<'a> WorkersHost<'a> {
     }
 }
 
-/// The request for the core, and its URL exactly as JavaScript has it (the
-/// key `glue` keeps a cacheable response under).
-pub async fn to_http(req: web_sys::Request) -> worker::Result<(http::Request<Vec<u8>>, String)> {
+/// The request for the core, and its head as JavaScript gave it (whose URL
+/// is the key `glue` keeps a cacheable response under).
+pub async fn to_http(req: web_sys::Request) -> worker::Result<(http::Request<Vec<u8>>, glue::Head)> {
     // The method as it came (workers-rs would map one it does not know to
     // GET, answering `QUERY /login` as a page instead of 405), the URL and
     // the headers, in one call into JavaScript.
     let head = glue::Head::of(&req);
-    let url = head.url();
-    let path = url.split_once("://").map_or("/", |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
-    let path = path.split(['?', '#']).next().unwrap_or("/");
-    let mut b = http::Request::builder().method(head.method()).uri(url);
+    let mut b = http::Request::builder().method(head.method()).uri(head.url());
     for (k, v) in head.headers() {
         b = b.header(k, v);
     }
@@ -68,7 +65,7 @@ pub async fn to_http(req: web_sys::Request) -> worker::Result<(http::Request<Vec
     // at most one chunk past the limit. A GET or HEAD has none (the Fetch
     // standard allows none).
     let declared = header("content-length");
-    let limit = body_limit(path);
+    let limit = body_limit(b.uri_ref().map_or("/", |u| u.path()));
     let body = if matches!(head.method(), "GET" | "HEAD") || declared_too_large(declared.as_deref(), limit) {
         Vec::new()
     } else if declared.as_deref().and_then(|d| d.trim().parse::<usize>().ok()).is_some_and(|n| n <= limit) {
@@ -81,7 +78,7 @@ pub async fn to_http(req: web_sys::Request) -> worker::Result<(http::Request<Vec
     };
     let mut r = b.body(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
     r.extensions_mut().insert(ClientIp(ip));
-    Ok((r, head.into_url()))
+    Ok((r, head))
 }
 
 fn js(v: &Value) -> JsValue {

@@ -117,10 +117,6 @@ impl Head {
         self.text.split('\n').nth(1).unwrap_or("")
     }
 
-    pub fn into_url(self) -> String {
-        self.url().to_owned()
-    }
-
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         let mut fields = self.text.split('\n').skip(2);
         std::iter::from_fn(move || Some((fields.next()?, fields.next()?)))

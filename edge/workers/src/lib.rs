@@ -15,9 +15,9 @@ use worker::{
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     let started = tessera_core::cache::generation();
     let host = adapters::WorkersHost::new(&env, Some(&ctx))?;
-    let (http_req, url) = adapters::to_http(req).await?;
+    let (http_req, head) = adapters::to_http(req).await?;
     let resp = tessera_core::handle(http_req, &host).await;
-    Ok(glue::response(resp, &url, started))
+    Ok(glue::response(resp, head.url(), started))
 }
 
 /// The cron trigger (`[triggers]` in wrangler.toml): scheduled maintenance
