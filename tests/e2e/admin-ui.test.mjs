@@ -137,6 +137,8 @@ test('an admin creates a log stream, sends a test event and reads the audit log'
   try {
     await signIn(page, 'admin@acme.test', 'admin password 1');
     await page.click('text=Log streams');
+    // The click starts a navigation; look once the new page has the list.
+    await page.locator('#no-streams, #streams').first().waitFor();
     assert.ok(await page.isVisible('#no-streams'));
     await page.fill('#name', 'Browser-made stream');
     await page.selectOption('#type', 'http');
