@@ -38,6 +38,8 @@ fi
 
 step "unit and domain tests (real SQLite, real migrations), and the actions sandbox against hostile code"
 cargo test -p tessera-core -p tessera-native -p tessera-actions-host
+# The Workers adapter's own logic that needs no runtime (the outbox's batching).
+cargo test -p tessera-workers --lib
 
 step "OpenAPI: the committed spec and SDKs match the code; Redocly's recommended rules, warnings as errors"
 npx redocly lint --config openapi/redocly.yaml openapi/openapi.json 2>&1 | grep -Ev '║|╔|╚|^\s*$' | tail -4

@@ -12,7 +12,7 @@ use tessera_core::web::request::{body_limit, declared_too_large, read_capped};
 use tessera_core::ClientIp;
 use wasm_bindgen::JsValue;
 
-use crate::glue;
+use crate::{glue, outbox};
 
 use worker::{
     AbortController, AbortSignal, Context, D1Database, D1PreparedStatement, Delay, Env, Fetch, Headers, KvStore,
@@ -193,44 +193,47 @@ pub struct QueueEvents<'a> {
     /// The queue is optional: without the binding, events stay in the audit
     /// table only.
     queue: OnceCell<Option<Queue>>,
-    /// The request's context: with it, the message is sent after the
-    /// response has gone (`waitUntil`), so a token request does not wait on
-    /// the Queue. The event is already stored; a failed send is logged.
+    /// The request's context: with it, the event goes to the isolate's
+    /// outbox and is sent after the response, batched with other requests'
+    /// (`outbox`). Without it (cron, the queue consumer) it is sent here.
     ctx: Option<&'a Context>,
+}
+
+impl QueueEvents<'_> {
+    fn queue(&self) -> Option<Queue> {
+        self.queue.get_or_init(|| self.env.queue("EVENTS").ok()).clone()
+    }
 }
 
 impl Events for QueueEvents<'_> {
     async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
-        let Some(queue) = self.queue.get_or_init(|| self.env.queue("EVENTS").ok()).clone() else { return Ok(()) };
-        let body = event_json.to_string();
+        let Some(queue) = self.queue() else { return Ok(()) };
         match self.ctx {
             Some(ctx) => {
-                ctx.wait_until(async move {
-                    if let Err(e) = queue.send(body).await {
-                        worker::console_error!("tessera: publishing an audit event to the queue failed: {e}");
-                    }
-                });
+                outbox::post(self.env, ctx, queue, outbox::Message::Stored(event_json.to_owned()));
                 Ok(())
             }
-            None => queue.send(body).await.map_err(|e| EventsError(e.to_string())),
+            None => queue.send(event_json).await.map_err(|e| EventsError(e.to_string())),
         }
     }
 
-    /// Sent as `{"store": event}` and awaited (not left to `waitUntil`):
-    /// the queue is then the event's only durable copy until the consumer
-    /// (`queue` in lib.rs) stores it, Auth0-style, seconds later.
+    /// From a request, the outbox takes the event: it is sent within
+    /// `outbox::GATHER`, and written to D1 by this isolate if the send
+    /// fails. The consumer (`queue` in lib.rs) stores it, Auth0-style,
+    /// seconds later.
     async fn publish_unstored(&self, event_json: &str) -> Result<(), EventsError> {
-        let Some(queue) = self.queue.get_or_init(|| self.env.queue("EVENTS").ok()).clone() else {
+        let Some(queue) = self.queue() else {
             return Err(EventsError("no EVENTS queue binding".into()));
         };
-        // A struct, not `serde_json::json!`: serde-wasm-bindgen sends a
-        // `serde_json` map as a JS `Map`, which comes back out of the queue
-        // as an empty object.
-        #[derive(serde::Serialize)]
-        struct Unstored<'a> {
-            store: &'a str,
+        match self.ctx {
+            Some(ctx) => {
+                outbox::post(self.env, ctx, queue, outbox::Message::Unstored(event_json.to_owned()));
+                Ok(())
+            }
+            None => outbox::send_now(&queue, outbox::Message::Unstored(event_json.to_owned()))
+                .await
+                .map_err(|e| EventsError(e.to_string())),
         }
-        queue.send(Unstored { store: event_json }).await.map_err(|e| EventsError(e.to_string()))
     }
 }
 

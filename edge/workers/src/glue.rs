@@ -56,14 +56,24 @@ export function tessera_request_head(req) {
 export function tessera_request_bytes(req) {
   return req.arrayBuffer().then((b) => new Uint8Array(b));
 }
-export function tessera_response(status, head, body, key, ttl, started, generation) {
-  const fields = head.split('\n');
-  const headers = [];
-  let etag = null;
+// The response's headers: a record (name to value), which the Response
+// constructor converts in about half the time of an array of pairs, unless a
+// name comes twice (Set-Cookie), which only pairs can carry.
+function headersOf(fields) {
+  const record = Object.create(null);
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    headers.push([fields[i], fields[i + 1]]);
-    if (fields[i] === 'etag') etag = fields[i + 1];
+    if (fields[i] in record) {
+      const pairs = [];
+      for (let j = 0; j + 1 < fields.length; j += 2) pairs.push([fields[j], fields[j + 1]]);
+      return pairs;
+    }
+    record[fields[i]] = fields[i + 1];
   }
+  return record;
+}
+
+export function tessera_response(status, head, body, key, ttl, started, generation) {
+  const headers = headersOf(head.split('\n'));
   // The body is copied out of the module's memory, which the next call
   // reuses.
   const bytes = body.length ? body.slice() : null;
@@ -72,11 +82,13 @@ export function tessera_response(status, head, body, key, ttl, started, generati
     responses.generation = generation;
   }
   // Kept only if nothing was forgotten while the request ran: it may have
-  // been built from what was forgotten.
-  if (key !== '' && started === generation) {
+  // been built from what was forgotten. Only the core's cacheable responses
+  // come here with a key, and they carry no name twice.
+  if (key !== '' && started === generation && !Array.isArray(headers)) {
     if (responses.entries.size >= MAX_ENTRIES) responses.entries.clear();
     // As a Headers object: a response copies one faster than it converts
-    // an array of pairs.
+    // a record.
+    const etag = headers.etag ?? null;
     responses.entries.set(key, { headers: new Headers(headers), body: bytes, etag, expires: Date.now() + ttl });
   }
   // A null-body status (204, 304) must not carry even an empty body.
@@ -148,4 +160,17 @@ pub fn response(resp: http::Response<Vec<u8>>, url: &str, started: u64) -> web_s
         }
     }
     tessera_response(parts.status.as_u16(), &head, &body, key, ttl, started as f64, generation() as f64)
+}
+
+/// A bare 500, for an error of the adapter itself.
+pub fn internal_error() -> web_sys::Response {
+    tessera_response(
+        500,
+        "content-type\ntext/plain;charset=UTF-8\n",
+        b"INTERNAL SERVER ERROR",
+        "",
+        0,
+        0.0,
+        generation() as f64,
+    )
 }

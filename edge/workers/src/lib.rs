@@ -3,21 +3,57 @@
 
 mod adapters;
 mod glue;
+mod outbox;
 mod webcrypto;
 
+use std::future::Future;
+use std::task;
+
 use tessera_core::logs::delivery;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 use worker::{
     event, Context, Env, MessageBatch, MessageBuilder, QueueRetryOptionsBuilder, Result, ScheduleContext,
     ScheduledEvent,
 };
 
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
+/// The fetch handler, exported under the name worker-build wires to the
+/// entrypoint's `fetch` (as `#[event(fetch)]` would), but not `async`: the
+/// request's future is polled once at once, and a route that finishes
+/// without waiting on I/O (the health check, a 404, a cached document)
+/// returns its `Response` itself. Only one that has to wait goes to
+/// wasm-bindgen's executor and answers with a promise; the runtime takes
+/// either. That skips, for such a route, the promise, the microtask and the
+/// task wake-up an async export costs on every request.
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    let mut answer = Box::pin(answer(req, env, Context::new(ctx)));
+    // A no-op waker is enough for the first poll: a future that is pending
+    // is polled again by the executor below, and every future stores the
+    // waker of its latest poll (`Future::poll`'s contract).
+    match answer.as_mut().poll(&mut task::Context::from_waker(task::Waker::noop())) {
+        task::Poll::Ready(resp) => resp.into(),
+        task::Poll::Pending => wasm_bindgen_futures::future_to_promise(async move { Ok(answer.await.into()) }).into(),
+    }
+}
+
+async fn answer(req: web_sys::Request, env: Env, ctx: Context) -> web_sys::Response {
     let started = tessera_core::cache::generation();
-    let host = adapters::WorkersHost::new(&env, Some(&ctx))?;
-    let (http_req, head) = adapters::to_http(req).await?;
-    let resp = tessera_core::handle(http_req, &host).await;
-    Ok(glue::response(resp, head.url(), started))
+    let answered = async {
+        let host = adapters::WorkersHost::new(&env, Some(&ctx))?;
+        let (http_req, head) = adapters::to_http(req).await?;
+        let resp = tessera_core::handle(http_req, &host).await;
+        Ok::<_, worker::Error>(glue::response(resp, head.url(), started))
+    };
+    match answered.await {
+        Ok(resp) => resp,
+        Err(e) => {
+            // What `#[event(fetch)]` answers on an error of the adapter (not
+            // of the core, which answers every error itself).
+            worker::console_error!("tessera: {e}");
+            glue::internal_error()
+        }
+    }
 }
 
 /// The cron trigger (`[triggers]` in wrangler.toml): scheduled maintenance
