@@ -749,4 +749,24 @@ fn events_handed_over_unstored_are_stored_once_with_their_row() {
     assert_eq!(n, 0, "a gone tenant's event is dropped, not the batch");
     let listed = s.env.api("GET", "/t/demo/api/v1/logs?type=seccft", &s.key, None).json();
     assert_eq!(listed["logs"].as_array().map_or(0, |a| a.len()), 1, "{listed}");
+
+    // Several events of one tenant in one batch take the next places of its
+    // sequence, in the order they came, after what it already holds.
+    let top: i64 = s
+        .env
+        .host
+        .db
+        .conn()
+        .query_row("SELECT MAX(seq) FROM audit_events WHERE tenant_id = ?1", [&tenant], |r| r.get(0))
+        .unwrap();
+    let more: Vec<String> =
+        ["evt_batch_a", "evt_batch_b", "evt_batch_c"].iter().map(|n| json.replace(&id, n)).collect();
+    pollster::block_on(tessera_core::logs::store_unstored(&view, &more)).unwrap();
+    let seqs: Vec<i64> = ["evt_batch_a", "evt_batch_b", "evt_batch_c"]
+        .iter()
+        .map(|n| {
+            s.env.host.db.conn().query_row("SELECT seq FROM audit_events WHERE id = ?1", [n], |r| r.get(0)).unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, vec![top + 1, top + 2, top + 3]);
 }

@@ -410,10 +410,11 @@ pub async fn record_unstored<H: Host>(host: &H, event: Prepared) -> Result<()> {
 }
 
 /// Stores events handed over unstored (their stream JSON), for the
-/// pipeline's consumer, in one batch: one write per event, each a no-op if
-/// the event is already stored (a redelivered message) or its tenant is
-/// gone (whose events would refuse the batch), so a batch can be retried
-/// whole.
+/// pipeline's consumer: one statement per chunk of events, which reads them
+/// as a JSON array (`json_each`) rather than binding 15 values per event, a
+/// no-op for an event already stored (a redelivered message) or whose
+/// tenant is gone (whose events would refuse the rest), so a batch can be
+/// retried whole.
 pub async fn store_unstored<H: Host>(host: &H, events: &[String]) -> Result<()> {
     let writes = unstored_statements(events);
     if !writes.is_empty() {
@@ -422,23 +423,71 @@ pub async fn store_unstored<H: Host>(host: &H, events: &[String]) -> Result<()> 
     Ok(())
 }
 
+/// Bound on one statement's JSON, well under D1's limits on a statement's
+/// bound values.
+const UNSTORED_CHUNK_BYTES: usize = 512 * 1024;
+
 fn unstored_statements(events: &[String]) -> Vec<crate::host::Statement> {
-    events
-        .iter()
-        .filter_map(|raw| serde_json::from_str::<LogEvent>(raw).ok())
-        .filter_map(|event| {
-            let created_at = chrono::DateTime::parse_from_rfc3339(&event.date).ok()?.timestamp_millis();
-            let category = EventType::from_code(&event.kind)?.category();
-            Some(crate::host::Statement::new(
-                format!(
-                    "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_SEQ}
-                     WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE id = ?1)
-                       AND (?2 IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = ?2))"
-                ),
-                row_params(event, category, created_at),
-            ))
-        })
-        .collect()
+    let mut seen = std::collections::HashSet::new();
+    let mut statements = Vec::new();
+    let mut chunk: Vec<serde_json::Value> = Vec::new();
+    let mut size = 0;
+    for raw in events {
+        let Ok(event) = serde_json::from_str::<LogEvent>(raw) else { continue };
+        // The same event twice in one statement would be inserted twice:
+        // its `NOT EXISTS` sees only rows stored before the statement.
+        if !seen.insert(event.log_id.clone()) {
+            continue;
+        }
+        let Some(created_at) = chrono::DateTime::parse_from_rfc3339(&event.date).ok().map(|d| d.timestamp_millis())
+        else {
+            continue;
+        };
+        let Some(category) = EventType::from_code(&event.kind).map(|k| k.category()) else { continue };
+        size += raw.len() + 64;
+        chunk.push(row_params(event, category, created_at).into_iter().map(json_value).collect());
+        if size > UNSTORED_CHUNK_BYTES {
+            statements.push(unstored_insert(std::mem::take(&mut chunk)));
+            size = 0;
+        }
+    }
+    if !chunk.is_empty() {
+        statements.push(unstored_insert(chunk));
+    }
+    statements
+}
+
+/// Inserts `rows` (each the 15 values of [`row_params`]). Each event takes
+/// the next places in its tenant's sequence: the statement reads the
+/// table as it was before it (SQLite evaluates an `INSERT ... SELECT` from
+/// its own table in full first), so the rows of one tenant are numbered
+/// after its highest `seq` in the order they came.
+fn unstored_insert(rows: Vec<serde_json::Value>) -> crate::host::Statement {
+    let columns: String =
+        (0..15).map(|i| format!("json_extract(value, '$[{i}]') AS c{i}")).collect::<Vec<_>>().join(", ");
+    let values: String = (0..15).map(|i| format!("e.c{i}")).collect::<Vec<_>>().join(", ");
+    crate::host::Statement::new(
+        format!(
+            "{INSERT_COLUMNS}
+             SELECT {values},
+                    (SELECT COALESCE(MAX(a.seq), 0) FROM audit_events a WHERE a.tenant_id IS e.c1)
+                      + ROW_NUMBER() OVER (PARTITION BY e.c1 ORDER BY e.k)
+             FROM (SELECT key AS k, {columns} FROM json_each(?1)) e
+             WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE id = e.c0)
+               AND (e.c1 IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = e.c1))"
+        ),
+        vec![serde_json::Value::Array(rows).to_string().into()],
+    )
+}
+
+fn json_value(v: crate::host::Value) -> serde_json::Value {
+    use crate::host::Value;
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Integer(i) => i.into(),
+        Value::Real(r) => r.into(),
+        Value::Text(t) => t.into(),
+    }
 }
 
 /// Stores the event and hands it to the stream.
