@@ -198,9 +198,11 @@ pub trait Events {
     /// Hands over an event the audit table does not hold yet, for the
     /// pipeline's consumer to store (idempotently, by event id) as well as
     /// stream: a request that records nothing else then makes no database
-    /// round trip for its event. `Ok` only once the pipeline holds it
-    /// durably. A host without such a consumer refuses, and the caller
-    /// stores the event itself.
+    /// round trip for its event. `Ok` once the pipeline has taken charge of
+    /// it: holds it durably, or (Workers) will send it after the response
+    /// and write it to the database itself if that send fails. A host
+    /// without such a consumer refuses, and the caller stores the event
+    /// itself.
     async fn publish_unstored(&self, _event_json: &str) -> Result<(), EventsError> {
         Err(EventsError("this host's event pipeline does not store events".into()))
     }
