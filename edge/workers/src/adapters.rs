@@ -213,7 +213,9 @@ impl Events for QueueEvents<'_> {
                 outbox::post(self.env, ctx, queue, outbox::Message::Stored(event_json.to_owned()));
                 Ok(())
             }
-            None => queue.send(event_json).await.map_err(|e| EventsError(e.to_string())),
+            None => outbox::send_now(&queue, &[outbox::Message::Stored(event_json.to_owned())])
+                .await
+                .map_err(|e| EventsError(e.to_string())),
         }
     }
 
@@ -230,7 +232,7 @@ impl Events for QueueEvents<'_> {
                 outbox::post(self.env, ctx, queue, outbox::Message::Unstored(event_json.to_owned()));
                 Ok(())
             }
-            None => outbox::send_now(&queue, outbox::Message::Unstored(event_json.to_owned()))
+            None => outbox::send_now(&queue, &[outbox::Message::Unstored(event_json.to_owned())])
                 .await
                 .map_err(|e| EventsError(e.to_string())),
         }

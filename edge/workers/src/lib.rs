@@ -75,10 +75,10 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 }
 
 /// The queue consumer (`[[queues.consumers]]` in wrangler.toml) of both the
-/// events queue and its dead-letter queue: each message is an audit event
-/// (a JSON string), an event to store in the audit table first
-/// (`{"store": event}`, from a request that wrote nothing else), or
-/// `{"wake": true}`, a timer this consumer set itself.
+/// events queue and its dead-letter queue: a message carries the audit
+/// events of many requests (`outbox`), some to store in the audit table
+/// first (from a request that wrote nothing else), or is `{"wake": true}`,
+/// a timer this consumer set itself.
 /// Events are queued for their streams in D1 and acknowledged; then every
 /// stream's due events are delivered. A failed delivery stays in D1 with its
 /// backoff, and a delayed wake-up message (Queues' own delay) brings the
@@ -89,21 +89,10 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
     let host = adapters::WorkersHost::new(&env, None)?;
     let messages = batch.messages()?;
-    // An event is a JSON string, or `{"store": event}` when the audit table
-    // does not hold it yet (see `Events::publish_unstored`).
     let mut events: Vec<String> = Vec::new();
     let mut unstored: Vec<String> = Vec::new();
     for m in &messages {
-        match m.body() {
-            serde_json::Value::String(e) => events.push(e.clone()),
-            serde_json::Value::Object(o) => {
-                if let Some(e) = o.get("store").and_then(|e| e.as_str()) {
-                    unstored.push(e.to_owned());
-                    events.push(e.to_owned());
-                }
-            }
-            _ => {}
-        }
+        outbox::read(m.body(), &mut events, &mut unstored);
     }
     // Stored before anything is acknowledged, idempotently by event id, so a
     // retried batch neither loses nor doubles an event.
