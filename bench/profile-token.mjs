@@ -95,6 +95,24 @@ try {
       if (!seen.has(name)) { seen.add(name); inclusive.set(name, (inclusive.get(name) || 0) + us); }
     }
   });
+  // Self time by kind of code: the module's Rust, the JavaScript bundled
+  // with it (wasm-bindgen's glue, the entry, wrangler's dev middleware), the
+  // runtime's own JavaScript, builtins and native calls (Response, crypto,
+  // bindings), and V8's own bookkeeping.
+  const kinds = new Map();
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const kind = f.url.startsWith('wasm') || /::|^<|shim$/.test(f.functionName) ? 'Rust (Wasm)'
+      : f.url.startsWith('cloudflare') || f.url.startsWith('node:') ? "the runtime's JavaScript"
+      : f.url ? 'bundled JavaScript (glue, entry, dev middleware)'
+      : /^\((program|garbage collector|idle)\)$/.test(f.functionName) ? f.functionName
+      : 'builtins and native calls';
+    kinds.set(kind, (kinds.get(kind) || 0) + (dt[i + 1] ?? 0));
+  });
+  console.log('by kind:');
+  for (const [kind, us] of [...kinds].sort((a, b) => b[1] - a[1])) {
+    console.log(`${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000 / REQUESTS).toFixed(4)} ms/req  ${kind}`);
+  }
   const rows = [...self].sort((a, b) => b[1] - a[1]);
   console.log(`${target}: ${REQUESTS} requests, ${(total / 1000).toFixed(0)} ms sampled, ${(total / 1000 / REQUESTS).toFixed(3)} ms a request`);
   for (const [name, us] of rows.slice(0, TOP)) {
