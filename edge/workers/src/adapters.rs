@@ -203,39 +203,34 @@ impl QueueEvents<'_> {
     fn queue(&self) -> Option<Queue> {
         self.queue.get_or_init(|| self.env.queue("EVENTS").ok()).clone()
     }
+
+    /// From a request, the outbox takes the message: it is sent within
+    /// `outbox::GATHER`, and written to D1 by this isolate if the send
+    /// fails. Outside one it is sent now.
+    async fn hand_over(&self, queue: Queue, message: outbox::Message) -> Result<(), EventsError> {
+        match self.ctx {
+            Some(ctx) => {
+                outbox::post(self.env, ctx, queue, message);
+                Ok(())
+            }
+            None => outbox::send_now(&queue, &[message]).await.map_err(|e| EventsError(e.to_string())),
+        }
+    }
 }
 
 impl Events for QueueEvents<'_> {
     async fn publish(&self, event_json: &str) -> Result<(), EventsError> {
         let Some(queue) = self.queue() else { return Ok(()) };
-        match self.ctx {
-            Some(ctx) => {
-                outbox::post(self.env, ctx, queue, outbox::Message::Stored(event_json.to_owned()));
-                Ok(())
-            }
-            None => outbox::send_now(&queue, &[outbox::Message::Stored(event_json.to_owned())])
-                .await
-                .map_err(|e| EventsError(e.to_string())),
-        }
+        self.hand_over(queue, outbox::Message::Stored(event_json.to_owned())).await
     }
 
-    /// From a request, the outbox takes the event: it is sent within
-    /// `outbox::GATHER`, and written to D1 by this isolate if the send
-    /// fails. The consumer (`queue` in lib.rs) stores it, Auth0-style,
+    /// The consumer (`queue` in lib.rs) stores the event, Auth0-style,
     /// seconds later.
     async fn publish_unstored(&self, event_json: &str) -> Result<(), EventsError> {
         let Some(queue) = self.queue() else {
             return Err(EventsError("no EVENTS queue binding".into()));
         };
-        match self.ctx {
-            Some(ctx) => {
-                outbox::post(self.env, ctx, queue, outbox::Message::Unstored(event_json.to_owned()));
-                Ok(())
-            }
-            None => outbox::send_now(&queue, &[outbox::Message::Unstored(event_json.to_owned())])
-                .await
-                .map_err(|e| EventsError(e.to_string())),
-        }
+        self.hand_over(queue, outbox::Message::Unstored(event_json.to_owned())).await
     }
 }
 
