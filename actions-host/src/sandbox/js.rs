@@ -113,7 +113,7 @@ impl JsRunner {
         store.limiter(|s| &mut s.limiter);
         let out = sandbox
             .budget(&mut store)
-            .and_then(|()| call(&self.pre, &mut store, "tessera_compile", source.as_bytes(), None))
+            .and_then(|()| call(&self.pre, &mut store, Entry::Compile, source.as_bytes()))
             .ok()?;
         let compiled = match out.split_first() {
             Some((1, code)) => Ok(code.to_vec()),
@@ -160,7 +160,7 @@ impl JsRunner {
         store.limiter(|s| &mut s.limiter);
         let output = sandbox
             .budget(&mut store)
-            .and_then(|()| call(&self.pre, &mut store, "tessera_run", input.as_bytes(), code));
+            .and_then(|()| call(&self.pre, &mut store, Entry::Run { bytecode: code }, input.as_bytes()));
         let output = match output {
             Ok(o) => o,
             Err(e) => return Err(classify(&e, store.data().limiter.hit, limits)),
@@ -179,15 +179,22 @@ impl JsRunner {
     }
 }
 
-/// Copies the input (and for a run, the bytecode) in, calls `export`
-/// (`tessera_run` or `tessera_compile`) in a fresh instance, and copies the
-/// outcome out.
+/// Which of the runner's exports a call enters.
+enum Entry<'a> {
+    /// `tessera_compile(source)`: the source's bytecode.
+    Compile,
+    /// `tessera_run(input, bytecode)`: the action run on the event, from
+    /// its bytecode when there is one, else from the source in the input.
+    Run { bytecode: Option<&'a [u8]> },
+}
+
+/// Copies the input (and for a run, the bytecode) in, calls the `entry`
+/// export in a fresh instance, and copies the outcome out.
 fn call(
     pre: &InstancePre<RunState>,
     store: &mut Store<RunState>,
-    export: &str,
+    entry: Entry<'_>,
     input: &[u8],
-    code: Option<&[u8]>,
 ) -> wasmtime::Result<Vec<u8>> {
     let instance = pre.instantiate(&mut *store)?;
     let memory = instance
@@ -201,15 +208,19 @@ fn call(
         Ok((ptr, len))
     };
     let (ptr, len) = copy_in(store, input)?;
-    let packed = if export == "tessera_compile" {
-        instance.get_typed_func::<(u32, u32), u64>(&mut *store, export)?.call(&mut *store, (ptr, len))?
-    } else {
-        let (code_ptr, code_len) = match code {
-            Some(c) if !c.is_empty() => copy_in(store, c)?,
-            _ => (0, 0),
-        };
-        let run = instance.get_typed_func::<(u32, u32, u32, u32), u64>(&mut *store, export)?;
-        run.call(&mut *store, (ptr, len, code_ptr, code_len))?
+    let packed = match entry {
+        Entry::Compile => {
+            let compile = instance.get_typed_func::<(u32, u32), u64>(&mut *store, "tessera_compile")?;
+            compile.call(&mut *store, (ptr, len))?
+        }
+        Entry::Run { bytecode } => {
+            let (code_ptr, code_len) = match bytecode {
+                Some(c) if !c.is_empty() => copy_in(store, c)?,
+                _ => (0, 0),
+            };
+            let run = instance.get_typed_func::<(u32, u32, u32, u32), u64>(&mut *store, "tessera_run")?;
+            run.call(&mut *store, (ptr, len, code_ptr, code_len))?
+        }
     };
     let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
     if len > MAX_OUTPUT_BYTES {
