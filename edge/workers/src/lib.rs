@@ -13,7 +13,7 @@ use tessera_core::logs::delivery;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use worker::{
-    event, Context, Env, MessageBatch, MessageBuilder, QueueRetryOptionsBuilder, Result, ScheduleContext,
+    event, Context, Env, MessageBatch, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, Result, ScheduleContext,
     ScheduledEvent,
 };
 
@@ -92,7 +92,9 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
     let mut events: Vec<String> = Vec::new();
     let mut unstored: Vec<String> = Vec::new();
     for m in &messages {
-        outbox::read(m.body(), &mut events, &mut unstored);
+        if !outbox::read(m.body(), &mut events, &mut unstored) {
+            worker::console_error!("tessera: the events queue held a message the consumer cannot read (id {})", m.id());
+        }
     }
     // Stored before anything is acknowledged, idempotently by event id, so a
     // retried batch neither loses nor doubles an event.

@@ -141,8 +141,10 @@ fn encode(messages: &[Message]) -> Vec<(String, &[Message])> {
 /// `{"events": "[...]"}` (the outbox's); an event's JSON string, or
 /// `{"store": "<event>"}` (one event a message, as sent before the outbox,
 /// still read for messages queued across a deploy); `{"wake": true}` (the
-/// consumer's own timer, which carries none).
-pub fn read(body: &serde_json::Value, events: &mut Vec<String>, unstored: &mut Vec<String>) {
+/// consumer's own timer, which carries none). `false` for anything else,
+/// which the consumer cannot read and says so (it is acknowledged: a retry
+/// would not read it either).
+pub fn read(body: &serde_json::Value, events: &mut Vec<String>, unstored: &mut Vec<String>) -> bool {
     #[derive(serde::Deserialize)]
     struct Store<'a> {
         #[serde(borrow)]
@@ -152,7 +154,7 @@ pub fn read(body: &serde_json::Value, events: &mut Vec<String>, unstored: &mut V
         serde_json::Value::String(e) => events.push(e.clone()),
         serde_json::Value::Object(o) => {
             if let Some(list) = o.get("events").and_then(|e| e.as_str()) {
-                let Ok(items) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(list) else { return };
+                let Ok(items) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(list) else { return false };
                 for item in items {
                     match serde_json::from_str::<Store<'_>>(item.get()) {
                         Ok(s) => {
@@ -165,10 +167,13 @@ pub fn read(body: &serde_json::Value, events: &mut Vec<String>, unstored: &mut V
             } else if let Some(e) = o.get("store").and_then(|e| e.as_str()) {
                 unstored.push(e.to_owned());
                 events.push(e.to_owned());
+            } else {
+                return o.contains_key("wake");
             }
         }
-        _ => {}
+        _ => return false,
     }
+    true
 }
 
 /// What the consumer would have done with `messages`, done here.
@@ -204,7 +209,7 @@ mod tests {
         let (mut events, mut unstored) = (Vec::new(), Vec::new());
         for (text, _) in texts {
             let body = serde_json::to_value(Events { events: text }).unwrap();
-            read(&body, &mut events, &mut unstored);
+            assert!(read(&body, &mut events, &mut unstored));
         }
         (events, unstored)
     }
@@ -241,10 +246,24 @@ mod tests {
     #[test]
     fn messages_of_one_event_as_sent_before_the_outbox_are_still_read() {
         let (mut events, mut unstored) = (Vec::new(), Vec::new());
-        read(&serde_json::json!(event("evt_a", 0)), &mut events, &mut unstored);
-        read(&serde_json::json!({ "store": event("evt_b", 0) }), &mut events, &mut unstored);
-        read(&serde_json::json!({ "wake": true }), &mut events, &mut unstored);
+        assert!(read(&serde_json::json!(event("evt_a", 0)), &mut events, &mut unstored));
+        assert!(read(&serde_json::json!({ "store": event("evt_b", 0) }), &mut events, &mut unstored));
+        assert!(read(&serde_json::json!({ "wake": true }), &mut events, &mut unstored));
         assert_eq!(events, vec![event("evt_a", 0), event("evt_b", 0)]);
         assert_eq!(unstored, vec![event("evt_b", 0)]);
+    }
+
+    #[test]
+    fn a_message_the_consumer_cannot_read_is_reported_and_adds_nothing() {
+        let (mut events, mut unstored) = (Vec::new(), Vec::new());
+        for body in [
+            serde_json::json!({ "events": "[not json" }),
+            serde_json::json!({ "something": "else" }),
+            serde_json::json!(42),
+            serde_json::json!([event("evt_a", 0)]),
+        ] {
+            assert!(!read(&body, &mut events, &mut unstored), "{body}");
+        }
+        assert!(events.is_empty() && unstored.is_empty());
     }
 }
