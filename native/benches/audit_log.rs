@@ -127,7 +127,7 @@ fn token_event(host: &NativeHost, tenant: &tessera_core::types::TenantId) -> tes
         client_ip: "203.0.113.42",
         details: serde_json::json!({ "scope": "read:things", "audience": "https://api.example.com" }),
     };
-    prepare(&tessera_native::HostView::new(host), audit).statement
+    prepare(&tessera_native::HostView::new(host), audit).into_statement().0
 }
 
 fn run(host: &NativeHost, st: &tessera_core::host::Statement) {

@@ -307,8 +307,9 @@ async fn store_records<H: Host>(
                 },
             },
         );
-        statements.push(prepared.statement);
-        events.push(prepared.json);
+        let (statement, json) = prepared.into_statement();
+        statements.push(statement);
+        events.push(json);
     }
     host.db().batch(statements).await?;
     for e in &events {

@@ -305,11 +305,15 @@ impl Audit<'_> {
     }
 }
 
-/// An event ready to store: its row, and the JSON the stream gets.
+/// An event ready to store: the JSON the stream gets, and its row, whose
+/// statement is built only when asked for (a Workers token hands the event
+/// over unstored, and never needs it).
 pub struct Prepared {
     pub id: EventId,
-    pub statement: crate::host::Statement,
     pub json: String,
+    event: LogEvent,
+    category: &'static str,
+    created_at: i64,
 }
 
 /// The event's columns, bound as ?1..?15, then its place in the tenant's
@@ -320,17 +324,26 @@ const INSERT_COLUMNS: &str = "INSERT INTO audit_events (id, tenant_id, type, cat
 const NEXT_SEQ: &str = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events WHERE tenant_id IS ?2)";
 
 impl Prepared {
-    /// The same event, stored only if the access token `jti` was recorded
-    /// earlier in the same batch (a token request whose conditional insert
-    /// found its grant revoked stores no success event).
-    pub fn when_token_stored(self, jti: &str) -> Self {
-        let mut params = self.statement.params;
+    /// The statement that stores the event, and its stream JSON.
+    pub fn into_statement(self) -> (crate::host::Statement, String) {
+        let sql = format!(
+            "{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_SEQ})"
+        );
+        (crate::host::Statement::new(sql, row_params(self.event, self.category, self.created_at)), self.json)
+    }
+
+    /// The statement that stores the event only if the access token `jti`
+    /// was recorded earlier in the same batch (a token request whose
+    /// conditional insert found its grant revoked stores no success event),
+    /// and its stream JSON.
+    pub fn into_statement_when_token_stored(self, jti: &str) -> (crate::host::Statement, String) {
+        let mut params = row_params(self.event, self.category, self.created_at);
         params.push(jti.into());
         let sql = format!(
             "{INSERT_COLUMNS} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_SEQ}
              WHERE EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?16 AND tenant_id IS ?2)"
         );
-        Prepared { id: self.id, statement: crate::host::Statement::new(sql, params), json: self.json }
+        (crate::host::Statement::new(sql, params), self.json)
     }
 }
 
@@ -365,13 +378,7 @@ pub fn prepare<H: Host>(host: &H, audit: Audit<'_>) -> Prepared {
         details: audit.details,
     };
     let json = serde_json::to_string(&event).unwrap_or_default();
-    let statement = crate::host::Statement::new(
-        format!(
-            "{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_SEQ})"
-        ),
-        row_params(event, audit.kind.category(), now),
-    );
-    Prepared { id, statement, json }
+    Prepared { id, json, event, category: audit.kind.category(), created_at: now }
 }
 
 /// The event's columns ?1..?15 (see [`INSERT_COLUMNS`]).
@@ -404,8 +411,9 @@ pub async fn record_unstored<H: Host>(host: &H, event: Prepared) -> Result<()> {
     if host.events().publish_unstored(&event.json).await.is_ok() {
         return Ok(());
     }
-    host.db().execute(&event.statement.sql, &event.statement.params).await?;
-    publish(host, &event.json).await;
+    let (statement, json) = event.into_statement();
+    host.db().execute(&statement.sql, &statement.params).await?;
+    publish(host, &json).await;
     Ok(())
 }
 
@@ -492,7 +500,7 @@ fn json_value(v: crate::host::Value) -> serde_json::Value {
 
 /// Stores the event and hands it to the stream.
 pub async fn record<H: Host>(host: &H, audit: Audit<'_>) -> Result<()> {
-    let Prepared { statement, json, .. } = prepare(host, audit);
+    let (statement, json) = prepare(host, audit).into_statement();
     host.db().execute(&statement.sql, &statement.params).await?;
     publish(host, &json).await;
     Ok(())

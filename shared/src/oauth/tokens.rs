@@ -355,7 +355,7 @@ pub enum Stored {
 /// Stores a grant's token records and its audit event in one batch; the
 /// event only with the records, and published only once they committed.
 pub async fn store<H: Host>(host: &H, minted: Minted, event: crate::logs::Prepared) -> Result<Stored> {
-    let crate::logs::Prepared { statement, json, .. } = event.when_token_stored(&minted.access_jti);
+    let (statement, json) = event.into_statement_when_token_stored(&minted.access_jti);
     let mut writes = minted.records;
     let n = writes.len();
     writes.push(statement);

@@ -349,24 +349,27 @@ impl<H: Host> Ctx<'_, H> {
 
 /// Matches `path` against a pattern; returns the captured parameters.
 fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
-    let pat: Vec<&str> = pattern.split('/').collect();
-    let segs: Vec<&str> = path.split('/').collect();
-    if pat.len() != segs.len() {
-        return None;
-    }
+    // Segment by segment, in step: a route that does not match (most of
+    // those tried) costs no allocation.
+    let (mut pat, mut segs) = (pattern.split('/'), path.split('/'));
     let mut params = Vec::new();
-    for (p, s) in pat.iter().zip(&segs) {
-        if let Some(name) = p.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
-            if s.is_empty() {
-                return None;
+    loop {
+        match (pat.next(), segs.next()) {
+            (None, None) => return Some(params),
+            (Some(p), Some(s)) => {
+                if let Some(name) = p.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                    if s.is_empty() {
+                        return None;
+                    }
+                    let decoded = percent_decode(s)?;
+                    params.push((name.to_string(), decoded));
+                } else if p != s {
+                    return None;
+                }
             }
-            let decoded = percent_decode(s)?;
-            params.push((name.to_string(), decoded));
-        } else if p != s {
-            return None;
+            _ => return None,
         }
     }
-    Some(params)
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -446,7 +449,7 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
         let e = Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {limit} bytes"));
         return render_error(fallback_surface, &e);
     }
-    match route(&mut req, host).await {
+    match route(&mut req, fallback_surface, host).await {
         Ok(resp) => resp,
         Err((surface, e)) => {
             if let Some(internal) = &e.internal {
@@ -458,8 +461,7 @@ pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Res
     }
 }
 
-async fn route<H: Host>(req: &mut Request, host: &H) -> Result<HttpResponse, (Surface, Error)> {
-    let fallback = surface_for(&req.path);
+async fn route<H: Host>(req: &mut Request, fallback: Surface, host: &H) -> Result<HttpResponse, (Surface, Error)> {
     // An incomplete configuration refuses everything from the first request
     // on (`crate::config`); the health check names what is missing.
     let missing = crate::config::missing(host);
