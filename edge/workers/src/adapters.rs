@@ -2,7 +2,6 @@
 //! (`EVENTS`), `fetch`, and secrets/vars from the environment.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
 use tessera_core::host::{
     Clock, Db, DbError, Events, EventsError, Host, Kv, KvError, Outbound, OutboundError, Rng, Row, Secrets, SignError,
     Statement, Value,
@@ -38,7 +37,7 @@ impl<'a> WorkersHost<'a> {
             env,
             db: OnceCell::new(),
             kv: OnceCell::new(),
-            events: QueueEvents { env, queue: OnceCell::new(), ctx },
+            events: QueueEvents { env, ctx },
             secrets: EnvSecrets(env.clone()),
         })
     }
@@ -51,24 +50,29 @@ pub async fn to_http(req: web_sys::Request) -> worker::Result<(http::Request<Vec
     // GET, answering `QUERY /login` as a page instead of 405), the URL and
     // the headers, in one call into JavaScript.
     let head = glue::Head::of(&req);
-    let mut b = http::Request::builder().method(head.method()).uri(head.url());
+    let bad = |e: &dyn std::fmt::Display| worker::Error::RustError(e.to_string());
+    let method = http::Method::from_bytes(head.method().as_bytes()).map_err(|e| bad(&e))?;
+    let uri = http::Uri::try_from(head.url()).map_err(|e| bad(&e))?;
+    // Into the map directly: `http::request::Builder::header` moves the whole
+    // request head through a `Result` for each header.
+    let mut headers = http::HeaderMap::with_capacity(16);
     for (k, v) in head.headers() {
-        b = b.header(k, v);
+        let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad(&e))?;
+        let value = http::HeaderValue::from_str(v).map_err(|e| bad(&e))?;
+        headers.append(name, value);
     }
-    // Read back from the headers just copied, not from JS again.
-    let header =
-        |name: &str| b.headers_ref().and_then(|h| h.get(name)).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let ip = header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let ip = header("cf-connecting-ip").unwrap_or("unknown").to_owned();
     // A body declared too large is not read at all (the core answers 413 from
     // the header). One declared within the limit is read whole: the runtime
     // holds a body to its declared length. One of no declared length is read
     // at most one chunk past the limit. A GET or HEAD has none (the Fetch
     // standard allows none).
     let declared = header("content-length");
-    let limit = body_limit(b.uri_ref().map_or("/", |u| u.path()));
-    let body = if matches!(head.method(), "GET" | "HEAD") || declared_too_large(declared.as_deref(), limit) {
+    let limit = body_limit(uri.path());
+    let body = if matches!(method, http::Method::GET | http::Method::HEAD) || declared_too_large(declared, limit) {
         Vec::new()
-    } else if declared.as_deref().and_then(|d| d.trim().parse::<usize>().ok()).is_some_and(|n| n <= limit) {
+    } else if declared.and_then(|d| d.trim().parse::<usize>().ok()).is_some_and(|n| n <= limit) {
         glue::body(&req).await.unwrap_or_default()
     } else {
         match Request::from(req).stream() {
@@ -76,7 +80,10 @@ pub async fn to_http(req: web_sys::Request) -> worker::Result<(http::Request<Vec
             Err(_) => Vec::new(),
         }
     };
-    let mut r = b.body(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut r = http::Request::new(body);
+    *r.method_mut() = method;
+    *r.uri_mut() = uri;
+    *r.headers_mut() = headers;
     r.extensions_mut().insert(ClientIp(ip));
     Ok((r, head))
 }
@@ -190,18 +197,22 @@ impl Rng for CryptoRng {
 
 pub struct QueueEvents<'a> {
     env: &'a Env,
-    /// The queue is optional: without the binding, events stay in the audit
-    /// table only.
-    queue: OnceCell<Option<Queue>>,
     /// The request's context: with it, the event goes to the isolate's
     /// outbox and is sent after the response, batched with other requests'
     /// (`outbox`). Without it (cron, the queue consumer) it is sent here.
     ctx: Option<&'a Context>,
 }
 
+thread_local! {
+    /// The `EVENTS` binding, looked up once per isolate (a binding is the
+    /// same object for the isolate's life; each lookup is several calls into
+    /// JS). Optional: without it, events stay in the audit table only.
+    static EVENTS_QUEUE: OnceCell<Option<Queue>> = const { OnceCell::new() };
+}
+
 impl QueueEvents<'_> {
     fn queue(&self) -> Option<Queue> {
-        self.queue.get_or_init(|| self.env.queue("EVENTS").ok()).clone()
+        EVENTS_QUEUE.with(|q| q.get_or_init(|| self.env.queue("EVENTS").ok()).clone())
     }
 
     /// From a request, the outbox takes the message: it is sent within
@@ -294,13 +305,15 @@ thread_local! {
     /// fixed for the isolate's life (a change is a new deployment, in new
     /// isolates), and each read is several calls into JS; the core reads a
     /// handful on every request (`config::missing`, the master key).
-    static ENV: RefCell<HashMap<(bool, String), Option<String>>> = RefCell::default();
+    /// A handful of names, so a list: looked up without allocating a key.
+    static ENV: RefCell<Vec<(bool, String, Option<String>)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl EnvSecrets {
     fn read(&self, secret: bool, name: &str) -> Option<String> {
-        let key = (secret, name.to_owned());
-        if let Some(v) = ENV.with(|c| c.borrow().get(&key).cloned()) {
+        let kept =
+            ENV.with(|c| c.borrow().iter().find(|(s, n, _)| *s == secret && n == name).map(|(_, _, v)| v.clone()));
+        if let Some(v) = kept {
             return v;
         }
         let v = if secret {
@@ -308,7 +321,7 @@ impl EnvSecrets {
         } else {
             self.0.var(name).ok().map(|v| v.to_string())
         };
-        ENV.with(|c| c.borrow_mut().insert(key, v.clone()));
+        ENV.with(|c| c.borrow_mut().push((secret, name.to_owned(), v.clone())));
         v
     }
 }

@@ -6,6 +6,8 @@
 //! SHA-256 of the key (the private scalar itself is held only inside the
 //! `CryptoKey`, which is not extractable).
 
+use std::cell::OnceCell;
+
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use tessera_core::cache::TtlCache;
@@ -19,6 +21,10 @@ use web_sys::{Crypto, CryptoKey, SubtleCrypto};
 const KEY_CACHE_MS: i64 = 3_600_000;
 
 thread_local! {
+    /// WebCrypto and the ES256 parameters, once per isolate: each is several
+    /// calls into JS to build, and neither changes.
+    static SUBTLE: OnceCell<SubtleCrypto> = const { OnceCell::new() };
+    static ES256: OnceCell<Object> = const { OnceCell::new() };
     static SIGNING: TtlCache<CryptoKey> = const { TtlCache::new(KEY_CACHE_MS) };
     static VERIFYING: TtlCache<CryptoKey> = const { TtlCache::new(KEY_CACHE_MS) };
 }
@@ -39,8 +45,23 @@ async fn cached<F: std::future::Future<Output = Result<CryptoKey, JsValue>>>(
     Ok(k)
 }
 
+/// The isolate's value in `cell`, made on first use.
+fn kept<T: Clone>(
+    cell: &'static std::thread::LocalKey<OnceCell<T>>,
+    make: impl FnOnce() -> Result<T, JsValue>,
+) -> Result<T, JsValue> {
+    if let Some(v) = cell.with(|c| c.get().cloned()) {
+        return Ok(v);
+    }
+    let v = make()?;
+    cell.with(|c| {
+        let _ = c.set(v.clone());
+    });
+    Ok(v)
+}
+
 fn subtle() -> Result<SubtleCrypto, JsValue> {
-    Ok(Reflect::get(&js_sys::global(), &"crypto".into())?.unchecked_into::<Crypto>().subtle())
+    kept(&SUBTLE, || Ok(Reflect::get(&js_sys::global(), &"crypto".into())?.unchecked_into::<Crypto>().subtle()))
 }
 
 fn object(entries: &[(&str, &str)]) -> Result<Object, JsValue> {
@@ -56,9 +77,10 @@ fn p256_params() -> Result<Object, JsValue> {
     object(&[("name", "ECDSA"), ("namedCurve", "P-256")])
 }
 
-/// `{ name: "ECDSA", hash: "SHA-256" }` for sign and verify: ES256.
+/// `{ name: "ECDSA", hash: "SHA-256" }` for sign and verify: ES256. WebCrypto
+/// only reads it, so one object serves every call.
 fn es256_params() -> Result<Object, JsValue> {
-    object(&[("name", "ECDSA"), ("hash", "SHA-256")])
+    kept(&ES256, || object(&[("name", "ECDSA"), ("hash", "SHA-256")]))
 }
 
 async fn import_signing(key: &SigningKey) -> Result<CryptoKey, JsValue> {
