@@ -13,6 +13,9 @@
 //! Header names and values cannot hold a line feed (RFC 9110 §5.5, and the
 //! Fetch standard rejects them), so `\n` separates the fields.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use tessera_core::cache::{generation, ResponseCacheable};
 use wasm_bindgen::prelude::*;
 
@@ -53,27 +56,33 @@ export function tessera_request_head(req) {
   for (const [name, value] of req.headers) head += name + '\n' + value + '\n';
   return head;
 }
+// Bodies edge/workers/entry.mjs read before entering the module, by request.
+const readBodies = (globalThis[Symbol.for('tessera.readBodies')] = new WeakMap());
+// The request's body read ahead, taken once; undefined if there is none.
+export function tessera_request_body(req) {
+  const bytes = readBodies.get(req);
+  if (bytes !== undefined) readBodies.delete(req);
+  return bytes;
+}
 export function tessera_request_bytes(req) {
   return req.arrayBuffer().then((b) => new Uint8Array(b));
 }
-// The response's headers: a record (name to value), which the Response
-// constructor converts in about half the time of an array of pairs, unless a
-// name comes twice (Set-Cookie), which only pairs can carry.
-function headersOf(fields) {
-  const record = Object.create(null);
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] in record) {
-      const pairs = [];
-      for (let j = 0; j + 1 < fields.length; j += 2) pairs.push([fields[j], fields[j + 1]]);
-      return pairs;
-    }
-    record[fields[i]] = fields[i + 1];
-  }
-  return record;
-}
+// Response heads by the id the module gave them (`Heads` in glue.rs), as
+// Headers objects: the module sends a head's text only the first time, and
+// a Response copies a Headers object faster than it converts a record or
+// pairs (no name or value to validate again). Most responses share a handful
+// of heads (the token's, a JSON error's, the health check's).
+const heads = [];
 
-export function tessera_response(status, head, body, key, ttl, started, generation) {
-  const headers = headersOf(head.split('\n'));
+export function tessera_response(status, id, head, body, key, ttl, started, generation) {
+  let headers = heads[id];
+  if (head !== undefined) {
+    const fields = head.split('\n');
+    const pairs = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) pairs.push([fields[i], fields[i + 1]]);
+    headers = new Headers(pairs);
+    heads[id] = headers;
+  }
   // The body is copied out of the module's memory, which the next call
   // reuses.
   const bytes = body.length ? body.slice() : null;
@@ -83,13 +92,10 @@ export function tessera_response(status, head, body, key, ttl, started, generati
   }
   // Kept only if nothing was forgotten while the request ran: it may have
   // been built from what was forgotten. Only the core's cacheable responses
-  // come here with a key, and they carry no name twice.
-  if (key !== '' && started === generation && !Array.isArray(headers)) {
+  // come here with a key.
+  if (key !== '' && started === generation) {
     if (responses.entries.size >= MAX_ENTRIES) responses.entries.clear();
-    // As a Headers object: a response copies one faster than it converts
-    // a record.
-    const etag = headers.etag ?? null;
-    responses.entries.set(key, { headers: new Headers(headers), body: bytes, etag, expires: Date.now() + ttl });
+    responses.entries.set(key, { headers, body: bytes, etag: headers.get('etag'), expires: Date.now() + ttl });
   }
   // A null-body status (204, 304) must not carry even an empty body.
   return new Response(bytes, { status, headers });
@@ -98,11 +104,14 @@ export function tessera_response(status, head, body, key, ttl, started, generati
 extern "C" {
     /// `METHOD\nURL\nname\nvalue\n...`
     fn tessera_request_head(req: &web_sys::Request) -> String;
+    /// The body entry.mjs read ahead, if it did.
+    fn tessera_request_body(req: &web_sys::Request) -> Option<js_sys::Uint8Array>;
     /// The whole body (for one whose declared length is within the limit).
     fn tessera_request_bytes(req: &web_sys::Request) -> js_sys::Promise;
     fn tessera_response(
         status: u16,
-        head: &str,
+        id: u32,
+        head: Option<&str>,
         body: &[u8],
         key: &str,
         ttl: u32,
@@ -135,8 +144,15 @@ impl Head {
     }
 }
 
-/// The whole body, read in one promise.
+/// The whole body: the one entry.mjs read before entering the module (a
+/// body within `MAX_BODY_BYTES`, such as a token request's form), so that
+/// such a request does not wait here on a promise of its own, with the
+/// closures, wake-up and executor task that costs; otherwise read in one
+/// promise.
 pub async fn body(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
+    if let Some(bytes) = tessera_request_body(req) {
+        return Ok(bytes.to_vec());
+    }
     let bytes = wasm_bindgen_futures::JsFuture::from(tessera_request_bytes(req)).await?;
     Ok(js_sys::Uint8Array::from(bytes).to_vec())
 }
@@ -159,18 +175,78 @@ pub fn response(resp: http::Response<Vec<u8>>, url: &str, started: u64) -> web_s
             head.push('\n');
         }
     }
-    tessera_response(parts.status.as_u16(), &head, &body, key, ttl, started as f64, generation() as f64)
+    send(parts.status.as_u16(), head, &body, key, ttl, started)
 }
 
 /// A bare 500, for an error of the adapter itself.
 pub fn internal_error() -> web_sys::Response {
-    tessera_response(
-        500,
-        "content-type\ntext/plain;charset=UTF-8\n",
-        b"INTERNAL SERVER ERROR",
-        "",
-        0,
-        0.0,
-        generation() as f64,
-    )
+    let started = generation();
+    send(500, "content-type\ntext/plain;charset=UTF-8\n".into(), b"INTERNAL SERVER ERROR", "", 0, started)
+}
+
+fn send(status: u16, head: String, body: &[u8], key: &str, ttl: u32, started: u64) -> web_sys::Response {
+    let (id, text) = HEADS.with(|h| h.borrow_mut().id(head));
+    tessera_response(status, id, text.as_deref(), body, key, ttl, started as f64, generation() as f64)
+}
+
+thread_local! {
+    static HEADS: RefCell<Heads> = RefCell::default();
+}
+
+/// The response heads this isolate has sent, by id: JavaScript keeps each
+/// as a `Headers` object, so a head seen before crosses as a number, not as
+/// text to decode, split and validate again. At most [`Heads::MAX`] are
+/// kept; past that (heads that differ per response, with a cookie or a
+/// redirect's code) the ids start over, and each is sent with its text again
+/// before it is used.
+#[derive(Default)]
+struct Heads {
+    ids: HashMap<String, u32>,
+}
+
+impl Heads {
+    const MAX: usize = 64;
+
+    /// The head's id, and its text if JavaScript does not hold it under
+    /// that id yet.
+    fn id(&mut self, head: String) -> (u32, Option<String>) {
+        if let Some(&id) = self.ids.get(&head) {
+            return (id, None);
+        }
+        if self.ids.len() >= Self::MAX {
+            self.ids.clear();
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(head.clone(), id);
+        (id, Some(head))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Heads;
+
+    #[test]
+    fn a_head_is_sent_once_per_id_and_again_after_the_ids_start_over() {
+        let mut heads = Heads::default();
+        let json = "content-type\napplication/json\n".to_string();
+        assert_eq!(heads.id(json.clone()), (0, Some(json.clone())));
+        assert_eq!(heads.id(json.clone()), (0, None));
+        let text = "content-type\ntext/plain\n".to_string();
+        assert_eq!(heads.id(text.clone()), (1, Some(text.clone())));
+        assert_eq!(heads.id(json.clone()), (0, None));
+        for i in 2..Heads::MAX {
+            let (id, sent) = heads.id(format!("location\n/{i}\n"));
+            assert_eq!((id, sent.is_some()), (i as u32, true));
+        }
+        // Full: a head still kept goes on without its text; a new one makes
+        // the ids start over, and every head asked for next goes with its
+        // text under an id JavaScript will overwrite.
+        assert_eq!(heads.id(text.clone()), (1, None));
+        let redirect = "location\n/new\n".to_string();
+        assert_eq!(heads.id(redirect.clone()), (0, Some(redirect)));
+        assert_eq!(heads.id(json.clone()), (1, Some(json)));
+        assert_eq!(heads.id(text.clone()), (2, Some(text.clone())));
+        assert_eq!(heads.id(text), (2, None));
+    }
 }
