@@ -1,0 +1,29 @@
+// For bench/in-isolate.mjs: `/loop?which=tessera&n=N&path=P` hands N
+// requests for P to Tessera's entry (edge/workers/entry.mjs), one after the
+// other, inside this one request; `which=empty` builds the same N requests
+// and answers each as the empty Worker does. A request carrying `x-body`
+// makes them POSTs with that body. Any other path is Tessera's, for setup.
+import tessera from '../../../edge/workers/entry.mjs';
+
+const empty = { fetch: () => new Response('ok') };
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname !== '/loop') return tessera.fetch(request, env, ctx);
+    const n = Number(url.searchParams.get('n') || 1000);
+    const worker = url.searchParams.get('which') === 'tessera' ? tessera : empty;
+    const target = `${url.origin}${url.searchParams.get('path') || '/healthz'}`;
+    const body = request.headers.get('x-body');
+    const headers = [...request.headers].filter(([k]) => k !== 'content-length' && k !== 'x-body');
+    const method = body === null ? 'GET' : 'POST';
+    let failed = 0;
+    for (let i = 0; i < n; i += 1) {
+      const resp = await worker.fetch(new Request(target, { method, headers, body }), env, ctx);
+      await resp.arrayBuffer();
+      if (resp.status !== 200) failed += 1;
+    }
+    return new Response(String(failed));
+  },
+  queue: (...args) => tessera.queue(...args),
+};
