@@ -17,6 +17,8 @@ export default {
     const body = request.headers.get('x-body');
     const headers = [...request.headers].filter(([k]) => k !== 'content-length' && k !== 'x-body');
     const method = body === null ? 'GET' : 'POST';
+    // As an HTTP client sends it (a Request built here has none).
+    if (body !== null) headers.push(['content-length', String(new TextEncoder().encode(body).length)]);
     let failed = 0;
     for (let i = 0; i < n; i += 1) {
       const resp = await worker.fetch(new Request(target, { method, headers, body }), env, ctx);
