@@ -75,14 +75,18 @@ export function tessera_request_bytes(req) {
 const heads = [];
 
 export function tessera_response(status, id, head, body, key, ttl, started, generation) {
-  let headers = heads[id];
+  let headers = id === undefined ? undefined : heads[id];
   if (head !== undefined) {
+    // Cleared first: a head that fails to build leaves no older one under
+    // its id.
+    if (id !== undefined) heads[id] = undefined;
     const fields = head.split('\n');
     const pairs = [];
     for (let i = 0; i + 1 < fields.length; i += 2) pairs.push([fields[i], fields[i + 1]]);
     headers = new Headers(pairs);
-    heads[id] = headers;
+    if (id !== undefined) heads[id] = headers;
   }
+  if (headers === undefined) throw new Error(`tessera: no response head under id ${id}`);
   // The body is copied out of the module's memory, which the next call
   // reuses.
   const bytes = body.length ? body.slice() : null;
@@ -110,7 +114,7 @@ extern "C" {
     fn tessera_request_bytes(req: &web_sys::Request) -> js_sys::Promise;
     fn tessera_response(
         status: u16,
-        id: u32,
+        id: Option<u32>,
         head: Option<&str>,
         body: &[u8],
         key: &str,
@@ -196,9 +200,11 @@ thread_local! {
 /// The response heads this isolate has sent, by id: JavaScript keeps each
 /// as a `Headers` object, so a head seen before crosses as a number, not as
 /// text to decode, split and validate again. At most [`Heads::MAX`] are
-/// kept; past that (heads that differ per response, with a cookie or a
-/// redirect's code) the ids start over, and each is sent with its text again
-/// before it is used.
+/// kept; past that the ids start over, and each is sent with its text again
+/// before it is used. A head with a `Set-Cookie` or a `Location` is never
+/// kept: those carry one response's secrets (a session, an authorization
+/// code), which must not outlive it, and they do not repeat, so keeping
+/// them would only push out the heads that do.
 #[derive(Default)]
 struct Heads {
     ids: HashMap<String, u32>,
@@ -207,18 +213,21 @@ struct Heads {
 impl Heads {
     const MAX: usize = 64;
 
-    /// The head's id, and its text if JavaScript does not hold it under
-    /// that id yet.
-    fn id(&mut self, head: String) -> (u32, Option<String>) {
+    /// The head's id (none for a head not kept), and its text if
+    /// JavaScript does not hold it under that id yet.
+    fn id(&mut self, head: String) -> (Option<u32>, Option<String>) {
+        if head.split('\n').step_by(2).any(|name| name == "set-cookie" || name == "location") {
+            return (None, Some(head));
+        }
         if let Some(&id) = self.ids.get(&head) {
-            return (id, None);
+            return (Some(id), None);
         }
         if self.ids.len() >= Self::MAX {
             self.ids.clear();
         }
         let id = self.ids.len() as u32;
         self.ids.insert(head.clone(), id);
-        (id, Some(head))
+        (Some(id), Some(head))
     }
 }
 
@@ -230,23 +239,37 @@ mod tests {
     fn a_head_is_sent_once_per_id_and_again_after_the_ids_start_over() {
         let mut heads = Heads::default();
         let json = "content-type\napplication/json\n".to_string();
-        assert_eq!(heads.id(json.clone()), (0, Some(json.clone())));
-        assert_eq!(heads.id(json.clone()), (0, None));
+        assert_eq!(heads.id(json.clone()), (Some(0), Some(json.clone())));
+        assert_eq!(heads.id(json.clone()), (Some(0), None));
         let text = "content-type\ntext/plain\n".to_string();
-        assert_eq!(heads.id(text.clone()), (1, Some(text.clone())));
-        assert_eq!(heads.id(json.clone()), (0, None));
+        assert_eq!(heads.id(text.clone()), (Some(1), Some(text.clone())));
+        assert_eq!(heads.id(json.clone()), (Some(0), None));
         for i in 2..Heads::MAX {
-            let (id, sent) = heads.id(format!("location\n/{i}\n"));
-            assert_eq!((id, sent.is_some()), (i as u32, true));
+            let (id, sent) = heads.id(format!("etag\n\"{i}\"\n"));
+            assert_eq!((id, sent.is_some()), (Some(i as u32), true));
         }
         // Full: a head still kept goes on without its text; a new one makes
         // the ids start over, and every head asked for next goes with its
         // text under an id JavaScript will overwrite.
-        assert_eq!(heads.id(text.clone()), (1, None));
-        let redirect = "location\n/new\n".to_string();
-        assert_eq!(heads.id(redirect.clone()), (0, Some(redirect)));
-        assert_eq!(heads.id(json.clone()), (1, Some(json)));
-        assert_eq!(heads.id(text.clone()), (2, Some(text.clone())));
-        assert_eq!(heads.id(text), (2, None));
+        assert_eq!(heads.id(text.clone()), (Some(1), None));
+        let other = "etag\n\"new\"\n".to_string();
+        assert_eq!(heads.id(other.clone()), (Some(0), Some(other)));
+        assert_eq!(heads.id(json.clone()), (Some(1), Some(json)));
+        assert_eq!(heads.id(text.clone()), (Some(2), Some(text.clone())));
+        assert_eq!(heads.id(text), (Some(2), None));
+    }
+
+    #[test]
+    fn a_head_with_a_cookie_or_a_redirect_is_sent_whole_every_time_and_never_kept() {
+        let mut heads = Heads::default();
+        for head in ["content-type\ntext/html\nset-cookie\nsid=a\n", "location\nhttps://app.test/cb?code=c\n"] {
+            assert_eq!(heads.id(head.to_string()), (None, Some(head.to_string())));
+            assert_eq!(heads.id(head.to_string()), (None, Some(head.to_string())));
+        }
+        assert!(heads.ids.is_empty());
+        // A value that merely mentions one is kept as any other.
+        let json = "content-type\napplication/json\nx-note\nlocation\n".to_string();
+        assert_eq!(heads.id(json.clone()), (Some(0), Some(json.clone())));
+        assert_eq!(heads.id(json), (Some(0), None));
     }
 }
