@@ -7,12 +7,13 @@
 // generated entrypoint class. A small body declared by its Content-Length (a
 // token request's form) is read here before the module is entered, so the
 // module does not wait for it (see `glue::body`). Everything else goes to
-// that class as the runtime would send it.
+// the module, through `directFetch` (enter.mjs), as the runtime would send it.
 import Tessera from './build/index.js';
+import { directFetch } from './enter.mjs';
 
 const cachedResponse = Symbol.for('tessera.cachedResponse');
 const to = (handler) => (arg, env, ctx) => new Tessera(ctx, env)[handler](arg);
-const fetchFromModule = to('fetch');
+const fetchFromModule = directFetch(Tessera, globalThis.__worker_init_state);
 const readBodies = Symbol.for('tessera.readBodies');
 // What every route accepts (`tessera_core::web::request::MAX_BODY_BYTES`);
 // a larger body is the module's to read or refuse by its own limits.
