@@ -96,8 +96,8 @@ export function tessera_response(status, id, head, body, key, ttl, started, gene
   }
   // Kept only if nothing was forgotten while the request ran: it may have
   // been built from what was forgotten. Only the core's cacheable responses
-  // come here with a key.
-  if (key !== '' && started === generation) {
+  // come here with a key (none crosses for the others: no string to decode).
+  if (key !== undefined && started === generation) {
     if (responses.entries.size >= MAX_ENTRIES) responses.entries.clear();
     responses.entries.set(key, { headers, body: bytes, etag: headers.get('etag'), expires: Date.now() + ttl });
   }
@@ -117,7 +117,7 @@ extern "C" {
         id: Option<u32>,
         head: Option<&str>,
         body: &[u8],
-        key: &str,
+        key: Option<&str>,
         ttl: u32,
         started: f64,
         generation: f64,
@@ -167,8 +167,8 @@ pub async fn body(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
 pub fn response(resp: http::Response<Vec<u8>>, url: &str, started: u64) -> web_sys::Response {
     let (parts, body) = resp.into_parts();
     let (key, ttl) = match parts.extensions.get::<ResponseCacheable>() {
-        Some(c) => (url, c.ttl_ms),
-        None => ("", 0),
+        Some(c) => (Some(url), c.ttl_ms),
+        None => (None, 0),
     };
     let mut head = String::with_capacity(parts.headers.len() * 32);
     for (name, value) in parts.headers.iter() {
@@ -185,10 +185,10 @@ pub fn response(resp: http::Response<Vec<u8>>, url: &str, started: u64) -> web_s
 /// A bare 500, for an error of the adapter itself.
 pub fn internal_error() -> web_sys::Response {
     let started = generation();
-    send(500, "content-type\ntext/plain;charset=UTF-8\n".into(), b"INTERNAL SERVER ERROR", "", 0, started)
+    send(500, "content-type\ntext/plain;charset=UTF-8\n".into(), b"INTERNAL SERVER ERROR", None, 0, started)
 }
 
-fn send(status: u16, head: String, body: &[u8], key: &str, ttl: u32, started: u64) -> web_sys::Response {
+fn send(status: u16, head: String, body: &[u8], key: Option<&str>, ttl: u32, started: u64) -> web_sys::Response {
     let (id, text) = HEADS.with(|h| h.borrow_mut().id(head));
     tessera_response(status, id, text.as_deref(), body, key, ttl, started as f64, generation() as f64)
 }

@@ -441,27 +441,31 @@ fn resolve(scope: Scope, method: &str, path: &str) -> Resolved<'static> {
 /// The one entry point: a pure function of the request and the host.
 pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Response<Vec<u8>> {
     let mut req = Request::from_http(req);
-    let fallback_surface = surface_for(&req.path);
     // The host adapters refuse a large body by its Content-Length before
     // reading it; this catches a body that arrived without one.
     let limit = body_limit(&req.path);
     if req.body.len() > limit || crate::web::request::declared_too_large(req.header("content-length"), limit) {
         let e = Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {limit} bytes"));
-        return render_error(fallback_surface, &e);
+        return render_error(surface_for(&req.path), &e);
     }
-    match route(&mut req, fallback_surface, host).await {
+    match route(&mut req, host).await {
         Ok(resp) => resp,
         Err((surface, e)) => {
             if let Some(internal) = &e.internal {
                 // The path only: queries can carry one-time tokens.
                 host.report_error(&format!("{} {}: {internal}", req.method, req.path));
             }
-            render_error(surface, &e)
+            // An error found before a route was: the path's surface, worked
+            // out only now (four substring searches a request does not need
+            // when it succeeds).
+            render_error(surface.unwrap_or_else(|| surface_for(&req.path)), &e)
         }
     }
 }
 
-async fn route<H: Host>(req: &mut Request, fallback: Surface, host: &H) -> Result<HttpResponse, (Surface, Error)> {
+/// On an error, the surface that answers it, if the route (or its absence)
+/// decided one; `None` leaves it to the path.
+async fn route<H: Host>(req: &mut Request, host: &H) -> Result<HttpResponse, (Option<Surface>, Error)> {
     // An incomplete configuration refuses everything from the first request
     // on (`crate::config`); the health check names what is missing.
     let missing = crate::config::missing(host);
@@ -474,10 +478,10 @@ async fn route<H: Host>(req: &mut Request, fallback: Surface, host: &H) -> Resul
                 ..Error::new(ErrorKind::Unavailable, "this deployment is not configured yet")
             }
         };
-        return Err((fallback, e));
+        return Err((None, e));
     }
     // A liveness probe needs no configuration to be right.
-    let public = if req.path == "/healthz" { None } else { PublicUrl::configured(host).map_err(|e| (fallback, e))? };
+    let public = if req.path == "/healthz" { None } else { PublicUrl::configured(host).map_err(|e| (None, e))? };
     let platform_path = req.path == "/healthz"
         || req.path == "/openapi.json"
         || req.path.starts_with("/api/v1/internal/")
@@ -495,19 +499,19 @@ async fn route<H: Host>(req: &mut Request, fallback: Surface, host: &H) -> Resul
                     None => (after, "/".to_string()),
                 };
                 let found = if tenant::validate_slug(slug).is_ok() {
-                    tenant::find_by_slug(host, slug).await.map_err(|e| (fallback, e))?
+                    tenant::find_by_slug(host, slug).await.map_err(|e| (None, e))?
                 } else {
                     None
                 };
-                let t = found.ok_or_else(|| (fallback, Error::not_found(format!("no tenant named '{slug}'"))))?;
+                let t = found.ok_or_else(|| (None, Error::not_found(format!("no tenant named '{slug}'"))))?;
                 (Scope::Tenant, Some(TenantCtx::new(t, &req.origin, false)), rest)
             } else {
-                return Err((fallback, Error::not_found("no tenant is served at this address; use /t/{tenant}/...")));
+                return Err((None, Error::not_found("no tenant is served at this address; use /t/{tenant}/...")));
             }
         }
         Arrival::Elsewhere { origin } => {
-            let found = tenant::find_by_domain(host, &req.host_name).await.map_err(|e| (fallback, e))?;
-            let t = found.ok_or_else(|| (fallback, origin::misdirected(&req.host_name)))?;
+            let found = tenant::find_by_domain(host, &req.host_name).await.map_err(|e| (None, e))?;
+            let t = found.ok_or_else(|| (None, origin::misdirected(&req.host_name)))?;
             // A custom domain serves its own tenant's routes only: no
             // `/t/{slug}` mount (another tenant's pages would borrow this
             // tenant's origin) and no platform API.
@@ -519,11 +523,11 @@ async fn route<H: Host>(req: &mut Request, fallback: Surface, host: &H) -> Resul
     let req: &Request = req;
     let (part, route, params) = match resolve(scope, req.method.as_str(), &rest) {
         Resolved::Route(part, r, p) => (part, r, p),
-        Resolved::NoMethod(allow) => return Err((surface_for(&rest), Error::method_not_allowed(allow))),
-        Resolved::NotFound => return Err((surface_for(&rest), Error::not_found(format!("no route for {}", req.path)))),
+        Resolved::NoMethod(allow) => return Err((Some(surface_for(&rest)), Error::method_not_allowed(allow))),
+        Resolved::NotFound => return Err((Some(surface_for(&rest)), Error::not_found(format!("no route for {}", req.path)))),
     };
     let cx = Ctx { host, req, tenant, params };
-    dispatch(part, route.id, &cx).await.map_err(|e| (route.surface, e))
+    dispatch(part, route.id, &cx).await.map_err(|e| (Some(route.surface), e))
 }
 
 /// Hands a route to the surface that owns it.
