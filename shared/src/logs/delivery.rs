@@ -47,10 +47,18 @@ pub fn backoff_ms(attempts: i64, random: u64) -> i64 {
 /// by stream and event), so a redelivered queue message or outbox row does
 /// no harm.
 pub async fn ingest_statements<H: Host>(host: &H, events: &[String]) -> Result<Vec<Statement>> {
-    let parsed: Vec<(LogEvent, &String)> =
-        events.iter().filter_map(|raw| serde_json::from_str::<LogEvent>(raw).ok().map(|e| (e, raw))).collect();
+    // Only the tenant first: most tenants have no stream, and their events
+    // (every token's, in the Worker's queue consumer) are then never parsed
+    // whole here.
+    #[derive(serde::Deserialize)]
+    struct TenantOf<'a> {
+        #[serde(borrow)]
+        tenant_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    let tenant_of: Vec<Option<std::borrow::Cow<'_, str>>> =
+        events.iter().map(|raw| serde_json::from_str::<TenantOf<'_>>(raw).ok().and_then(|e| e.tenant_id)).collect();
     let tenants: Vec<&str> = {
-        let mut t: Vec<&str> = parsed.iter().filter_map(|(e, _)| e.tenant_id.as_deref()).collect();
+        let mut t: Vec<&str> = tenant_of.iter().filter_map(|t| t.as_deref()).collect();
         t.sort_unstable();
         t.dedup();
         t
@@ -70,6 +78,12 @@ pub async fn ingest_statements<H: Host>(host: &H, events: &[String]) -> Result<V
         let filter: Filter = serde_json::from_str(&r.text("filters")?).unwrap_or_default();
         streams.entry(r.text("tenant_id")?).or_default().push((r.text("id")?, filter));
     }
+    let parsed: Vec<(LogEvent, &String)> = events
+        .iter()
+        .zip(&tenant_of)
+        .filter(|(_, tenant)| tenant.as_deref().is_some_and(|t| streams.contains_key(t)))
+        .filter_map(|(raw, _)| serde_json::from_str::<LogEvent>(raw).ok().map(|e| (e, raw)))
+        .collect();
     let now = host.now();
     let mut statements = Vec::new();
     let mut chunk: Vec<serde_json::Value> = Vec::new();
