@@ -67,6 +67,22 @@ try {
   await d.send('Profiler.start');
   await drive(REQUESTS);
   const { profile } = await d.send('Profiler.stop');
+  // PROFILE_SOURCE=1: each bundled JavaScript function in the lists is
+  // followed by the start of its source, since the bundle's line numbers
+  // (wrangler's esbuild output, minified glue) name nothing by themselves.
+  const sources = new Map();
+  if (process.env.PROFILE_SOURCE) {
+    await d.send('Debugger.enable');
+    for (const n of profile.nodes) {
+      const f = n.callFrame;
+      if (!f.url || f.url.startsWith('wasm') || sources.has(f.scriptId)) continue;
+      sources.set(f.scriptId, (await d.send('Debugger.getScriptSource', { scriptId: f.scriptId })).scriptSource.split('\n'));
+    }
+  }
+  const snippet = (f) => {
+    const lines = sources.get(f.scriptId);
+    return lines ? `  | ${lines.slice(f.lineNumber, f.lineNumber + 3).join(' ').slice(Math.max(0, f.columnNumber - 40), f.columnNumber + 140).replace(/\s+/g, ' ')}` : '';
+  };
   d.close();
   // Self time per function from the samples (each sample's node is the
   // function on top of the stack then).
@@ -77,7 +93,7 @@ try {
   profile.samples.forEach((id, i) => {
     const n = byId.get(id);
     const f = n.callFrame;
-    const name = `${f.functionName || '(anonymous)'}${f.url && !f.url.startsWith('wasm') ? ` ${path.basename(f.url)}:${f.lineNumber + 1}` : ''}`;
+    const name = `${f.functionName || '(anonymous)'}${f.url && !f.url.startsWith('wasm') ? ` ${path.basename(f.url)}:${f.lineNumber + 1}${snippet(f)}` : ''}`;
     const us = dt[i + 1] ?? 0;
     self.set(name, (self.get(name) || 0) + us);
     total += us;
@@ -116,7 +132,7 @@ try {
   const rows = [...self].sort((a, b) => b[1] - a[1]);
   console.log(`${target}: ${REQUESTS} requests, ${(total / 1000).toFixed(0)} ms sampled, ${(total / 1000 / REQUESTS).toFixed(3)} ms a request`);
   for (const [name, us] of rows.slice(0, TOP)) {
-    console.log(`${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000 / REQUESTS).toFixed(4)} ms/req  ${name.slice(0, 120)}`);
+    console.log(`${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000 / REQUESTS).toFixed(4)} ms/req  ${name.slice(0, process.env.PROFILE_SOURCE ? 220 : 120)}`);
   }
   // PROFILE_CALLERS=regex: the stacks (Rust frames) that lead to a function.
   if (process.env.PROFILE_CALLERS) {
