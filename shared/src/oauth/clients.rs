@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{b64url, ct_eq_str, hex, token_hash};
+use crate::crypto::{b64url, ct_eq, hex, token_hash};
 use crate::error::{Error, Result};
 use crate::host::{Db, Host, HostExt, Row, Statement, Value};
 use crate::types::{Secret, TenantId};
@@ -461,10 +461,13 @@ pub async fn get_with_secrets<H: Host>(
 }
 
 /// Whether `presented` matches one of `digests`; every digest is compared,
-/// in constant time each.
+/// in constant time each. Both sides are digests of one fixed length, so
+/// they are compared directly, not through `ct_eq_str`'s two further
+/// SHA-256s that hide a length (a comparison that fails on length alone
+/// tells nothing about the secret either: its digest is always that long).
 pub fn secret_matches(digests: &[String], presented: &str) -> bool {
     let digest = token_hash(presented);
-    digests.iter().fold(false, |ok, d| ok | ct_eq_str(d, &digest))
+    digests.iter().fold(false, |ok, d| ok | ct_eq(d.as_bytes(), digest.as_bytes()))
 }
 
 pub async fn get<H: Host>(host: &H, tenant: &TenantId, client_id: &str) -> Result<Option<Client>> {
@@ -554,6 +557,20 @@ pub async fn rotate_secret<H: Host>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_matches_any_of_its_live_digests_and_nothing_else() {
+        let (old, new) = ("first-secret-of-the-client", "second-secret-after-rotation");
+        let digests = vec![token_hash(old), token_hash(new)];
+        assert!(secret_matches(&digests, old));
+        assert!(secret_matches(&digests, new));
+        assert!(!secret_matches(&digests, "another-secret-entirely"));
+        assert!(!secret_matches(&digests, ""));
+        assert!(!secret_matches(&[], old));
+        // A stored value that is not a digest of the same form never matches.
+        assert!(!secret_matches(&[token_hash(old)[..20].to_string()], old));
+        assert!(!secret_matches(&[old.to_string()], old));
+    }
 
     #[test]
     fn redirect_uris() {

@@ -6,7 +6,7 @@ use super::{Grant, GrantCx, TokenRequest};
 use crate::actions::decision::DENY_CODES;
 use crate::actions::execute::{self, RunContext, Verdict};
 use crate::actions::Trigger;
-use crate::crypto::{b64url, sha256};
+use crate::crypto::b64url;
 use crate::host::{Host, HostExt};
 use crate::oauth::clients::Client;
 use crate::oauth::tokens::{self, Issue, Minted};
@@ -45,7 +45,7 @@ impl Grant for ClientCredentials {
         }
         scopes::check(&scope, &client.scopes, Some(&api.scopes)).map_err(OAuthError::invalid_scope)?;
         let action_claims = credentials_exchange(cx, client, &audience, &scope, req).await?;
-        let family = format!("cc_{}", b64url(&sha256(&cx.host.random_bytes::<16>())[..12]));
+        let family = format!("cc_{}", b64url(&cx.host.random_bytes::<12>()));
         let issue = Issue {
             client,
             user: None,
