@@ -2,16 +2,18 @@
 //! arithmetic compiled to Wasm, which costs about a millisecond a signature
 //! (most of a token request's CPU).
 //!
-//! Imported keys are kept per isolate in the core's `TtlCache`, under the
-//! SHA-256 of the key (the private scalar itself is held only inside the
-//! `CryptoKey`, which is not extractable).
+//! Imported keys are kept per isolate in the core's `TtlCache`, under their
+//! public point (the private scalar itself is held only inside the
+//! `CryptoKey`, which is not extractable): a key pair's public point names
+//! it as well as a digest of its scalar would, and needs no SHA-256 on
+//! every signature.
 
 use std::cell::OnceCell;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use tessera_core::cache::TtlCache;
-use tessera_core::crypto::{b64url, hex, sha256};
+use tessera_core::crypto::b64url;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Crypto, CryptoKey, SubtleCrypto};
@@ -29,13 +31,14 @@ thread_local! {
     static VERIFYING: TtlCache<CryptoKey> = const { TtlCache::new(KEY_CACHE_MS) };
 }
 
-/// The imported key for `bytes`, importing it on first use.
+/// The imported key for the public point `point`, importing it on first
+/// use.
 async fn cached<F: std::future::Future<Output = Result<CryptoKey, JsValue>>>(
     cache: &'static std::thread::LocalKey<TtlCache<CryptoKey>>,
-    bytes: &[u8],
+    point: &[u8],
     import: F,
 ) -> Result<CryptoKey, JsValue> {
-    let id = hex(&sha256(bytes));
+    let id = b64url(point);
     let now = js_sys::Date::now() as i64;
     if let Some(k) = cache.with(|c| c.get(&id, now)) {
         return Ok(k);
@@ -103,7 +106,8 @@ async fn import_verifying(point: &[u8]) -> Result<CryptoKey, JsValue> {
 /// The 64-byte `R || S` (WebCrypto's ECDSA output is already IEEE P1363,
 /// the form RFC 7518 §3.4 wants).
 pub async fn sign(key: &SigningKey, message: &[u8]) -> Result<[u8; 64], JsValue> {
-    let crypto_key = cached(&SIGNING, &key.to_bytes(), import_signing(key)).await?;
+    let point = key.verifying_key().to_encoded_point(false);
+    let crypto_key = cached(&SIGNING, point.as_bytes(), import_signing(key)).await?;
     let promise = subtle()?.sign_with_object_and_u8_array(&es256_params()?, &crypto_key, message)?;
     let signature = Uint8Array::new(&JsFuture::from(promise).await?).to_vec();
     signature.try_into().map_err(|_| JsValue::from_str("ECDSA P-256 signature is not 64 bytes"))
