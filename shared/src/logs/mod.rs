@@ -14,6 +14,8 @@ pub mod sigv4;
 pub mod sinks;
 pub mod streams;
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 pub use record::LogEvent;
@@ -435,42 +437,101 @@ pub async fn store_unstored<H: Host>(host: &H, events: &[String]) -> Result<()> 
 /// bound values.
 const UNSTORED_CHUNK_BYTES: usize = 512 * 1024;
 
+/// An event's columns, borrowed from its stream JSON: the consumer parses
+/// each event once, without building it (a dozen strings and the details'
+/// tree) only to write it out again as the statement's JSON.
+#[derive(serde::Deserialize)]
+struct Columns<'a> {
+    #[serde(borrow)]
+    log_id: Cow<'a, str>,
+    #[serde(borrow)]
+    date: Cow<'a, str>,
+    #[serde(borrow, rename = "type")]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    description: Cow<'a, str>,
+    #[serde(borrow)]
+    severity: Cow<'a, str>,
+    #[serde(borrow)]
+    tenant_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    client_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    client_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ip: Cow<'a, str>,
+    #[serde(borrow)]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    hostname: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_name: Option<Cow<'a, str>>,
+    /// As it came: serde's compact JSON of the event's details, the text
+    /// [`row_params`] stores for them.
+    #[serde(borrow)]
+    details: &'a serde_json::value::RawValue,
+}
+
 fn unstored_statements(events: &[String]) -> Vec<crate::host::Statement> {
     let mut seen = std::collections::HashSet::new();
     let mut statements = Vec::new();
-    let mut chunk: Vec<serde_json::Value> = Vec::new();
-    let mut size = 0;
+    // The rows of one statement, each a JSON array of the 15 columns of
+    // [`row_params`], in their order.
+    let mut rows = String::from("[");
     for raw in events {
-        let Ok(event) = serde_json::from_str::<LogEvent>(raw) else { continue };
+        let Ok(e) = serde_json::from_str::<Columns<'_>>(raw) else { continue };
         // The same event twice in one statement would be inserted twice:
         // its `NOT EXISTS` sees only rows stored before the statement.
-        if !seen.insert(event.log_id.clone()) {
+        if !seen.insert(e.log_id.clone()) {
             continue;
         }
-        let Some(created_at) = chrono::DateTime::parse_from_rfc3339(&event.date).ok().map(|d| d.timestamp_millis())
-        else {
+        let Some(created_at) = chrono::DateTime::parse_from_rfc3339(&e.date).ok().map(|d| d.timestamp_millis()) else {
             continue;
         };
-        let Some(category) = EventType::from_code(&event.kind).map(|k| k.category()) else { continue };
-        size += raw.len() + 64;
-        chunk.push(row_params(event, category, created_at).into_iter().map(json_value).collect());
-        if size > UNSTORED_CHUNK_BYTES {
-            statements.push(unstored_insert(std::mem::take(&mut chunk)));
-            size = 0;
+        let Some(category) = EventType::from_code(&e.kind).map(|k| k.category()) else { continue };
+        let row = (
+            &e.log_id,
+            &e.tenant_id,
+            &e.kind,
+            category,
+            &e.severity,
+            &e.description,
+            &e.user_id,
+            &e.ip,
+            e.details.get(),
+            created_at,
+            &e.client_id,
+            &e.client_name,
+            &e.user_name,
+            &e.user_agent,
+            &e.hostname,
+        );
+        if rows.len() > 1 {
+            rows.push(',');
+        }
+        let Ok(text) = serde_json::to_string(&row) else { continue };
+        rows.push_str(&text);
+        if rows.len() > UNSTORED_CHUNK_BYTES {
+            rows.push(']');
+            statements.push(unstored_insert(std::mem::replace(&mut rows, String::from("["))));
         }
     }
-    if !chunk.is_empty() {
-        statements.push(unstored_insert(chunk));
+    if rows.len() > 1 {
+        rows.push(']');
+        statements.push(unstored_insert(rows));
     }
     statements
 }
 
-/// Inserts `rows` (each the 15 values of [`row_params`]). Each event takes
-/// the next places in its tenant's sequence: the statement reads the
-/// table as it was before it (SQLite evaluates an `INSERT ... SELECT` from
-/// its own table in full first), so the rows of one tenant are numbered
-/// after its highest `seq` in the order they came.
-fn unstored_insert(rows: Vec<serde_json::Value>) -> crate::host::Statement {
+/// Inserts `rows` (a JSON array of rows, each the 15 values of
+/// [`row_params`]). Each event takes the next places in its tenant's
+/// sequence: the statement reads the table as it was before it (SQLite
+/// evaluates an `INSERT ... SELECT` from its own table in full first), so the
+/// rows of one tenant are numbered after its highest `seq` in the order they
+/// came.
+fn unstored_insert(rows: String) -> crate::host::Statement {
     let columns: String =
         (0..15).map(|i| format!("json_extract(value, '$[{i}]') AS c{i}")).collect::<Vec<_>>().join(", ");
     let values: String = (0..15).map(|i| format!("e.c{i}")).collect::<Vec<_>>().join(", ");
@@ -484,18 +545,8 @@ fn unstored_insert(rows: Vec<serde_json::Value>) -> crate::host::Statement {
              WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE id = e.c0)
                AND (e.c1 IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = e.c1))"
         ),
-        vec![serde_json::Value::Array(rows).to_string().into()],
+        vec![rows.into()],
     )
-}
-
-fn json_value(v: crate::host::Value) -> serde_json::Value {
-    use crate::host::Value;
-    match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Integer(i) => i.into(),
-        Value::Real(r) => r.into(),
-        Value::Text(t) => t.into(),
-    }
 }
 
 /// Stores the event and hands it to the stream.
