@@ -72,35 +72,43 @@ try {
   for (const f of [tokenRequest(`${tessera.url}/t/bench/oauth/token`), tokenRequest(`http://127.0.0.1:${opPort}/token`)]) {
     for (let i = 0; i < 50; i += 1) { const r = await f(); const text = await r.text(); if (r.status !== 200) throw new Error(`warm-up: ${r.status} ${text}`); }
   }
-  // Tessera's token response as it stands, for the token-shaped
-  // calibration row.
-  const sample = await tokenRequest(`${tessera.url}/t/bench/oauth/token`)();
-  const sampleBody = await sample.text();
-  const sampleHeaders = JSON.stringify([...sample.headers].filter(([name]) => !['content-length', 'date'].includes(name)));
-  const results = [];
   // BENCH_ONLY=regex: only the endpoints whose label matches (the empty
   // Worker's rows are always run), for a quicker look at one of them.
   const only = new RegExp(process.env.BENCH_ONLY || '.');
-  for (const [label, tReq, oReq] of [
-    ['token (client_credentials, ES256)', tokenRequest(`${tessera.url}/t/bench/oauth/token`), tokenRequest(`http://127.0.0.1:${opPort}/token`)],
-    ['discovery', get(`${tessera.url}/t/bench/.well-known/openid-configuration`), get(`http://127.0.0.1:${opPort}/.well-known/openid-configuration`)],
-    ['jwks', get(`${tessera.url}/t/bench/.well-known/jwks.json`), get(`http://127.0.0.1:${opPort}/jwks`)],
+  const endpoints = [
+    ['token (client_credentials, ES256)', '/t/bench/oauth/token', tokenRequest, `http://127.0.0.1:${opPort}/token`],
+    ['discovery', '/t/bench/.well-known/openid-configuration', get, `http://127.0.0.1:${opPort}/.well-known/openid-configuration`],
+    ['jwks', '/t/bench/.well-known/jwks.json', get, `http://127.0.0.1:${opPort}/jwks`],
     // The floor: a route that touches no storage (oidc-provider: a 404).
-    ['floor (no storage)', get(`${tessera.url}/healthz`), get(`http://127.0.0.1:${opPort}/healthz`)],
-  ].filter(([label]) => only.test(label))) {
-    const t = await load(`tessera       ${label}`, tGroups, tReq);
-    const o = await load(`oidc-provider ${label}`, oGroups, oReq);
-    results.push([label, t, o]);
+    ['floor (no storage)', '/healthz', get, `http://127.0.0.1:${opPort}/healthz`],
+  ].filter(([label]) => only.test(label));
+  // Tessera's responses as they stand, headers and body, for the shaped
+  // calibration rows.
+  const shapes = {};
+  for (const [, p, send] of endpoints) {
+    const r = await send(`${tessera.url}${p}`)();
+    shapes[p] = { body: await r.text(), headers: [...r.headers].filter(([name]) => !['content-length', 'date', 'content-encoding', 'transfer-encoding'].includes(name)) };
+  }
+  const results = [];
+  for (const [label, p, send, oUrl] of endpoints) {
+    const t = await load(`tessera       ${label}`, tGroups, send(`${tessera.url}${p}`));
+    const o = await load(`oidc-provider ${label}`, oGroups, send(oUrl));
+    results.push([label, t, o, p, send]);
   }
   await tessera.stop();
-  // Calibration: the same runtime serving the smallest possible Worker.
-  // The same Worker reads a token request's form and answers Tessera's
-  // token response, headers and body, with no work behind it: what the
-  // exchange's shape alone costs the runtime and the dev proxy.
-  const empty = await startDevServer(path.join(root, 'bench/lib/empty-worker/wrangler.toml'), null, { TOKEN_BODY: sampleBody, TOKEN_HEADERS: sampleHeaders });
+  // Calibration: the same runtime serving the smallest possible Worker; then
+  // the same Worker answering each endpoint's request (reading a token
+  // request's form) with Tessera's own response to it, with no work behind
+  // it: what the exchange's shape alone costs the runtime and the dev proxy.
+  const empty = await startDevServer(path.join(root, 'bench/lib/empty-worker/wrangler.toml'));
   const calibration = await load('empty JS Worker (no Tessera code)', empty.groups, get(`${empty.url}/`));
-  const shaped = await load('empty JS Worker, token-shaped', empty.groups, tokenRequest(`${empty.url}/token`));
   await empty.stop();
+  const shapedWorker = await startDevServer(path.join(root, 'bench/lib/shaped-worker/wrangler.toml'), null, { SHAPES: JSON.stringify(shapes) });
+  const shaped = new Map();
+  for (const [label, , , p, send] of results) {
+    shaped.set(label, await load(`empty JS Worker, ${label.split(' ')[0]}-shaped`, shapedWorker.groups, send(`${shapedWorker.url}${p}`)));
+  }
+  await shapedWorker.stop();
 
   console.log(`${REQUESTS} requests per endpoint, ${CONCURRENCY} concurrent, loopback; server CPU from /proc`);
   console.log('Tessera: "runtime" is the workerd running the Worker with local D1/KV/Queues; "dev proxy" is wrangler\'s proxy workerd and node.');
@@ -110,7 +118,7 @@ try {
     console.log(`${''.padEnd(34)} ratio tessera/oidc-provider: throughput ${(t.rps / o.rps).toFixed(2)}x, cpu per request ${(t.cpuPerReq / o.cpuPerReq).toFixed(2)}x, runtime only ${(t.parts.runtime / o.cpuPerReq).toFixed(2)}x`);
   }
   console.log(row(calibration));
-  console.log(row(shaped));
+  for (const r of shaped.values()) console.log(row(r));
   const token = results.find(([label]) => label.startsWith('token'));
   if (token) console.log(`${''.padEnd(34)} the runtime's own floor is ${(calibration.parts.runtime / token[2].cpuPerReq).toFixed(2)}x oidc-provider's whole token request`);
   // Tessera's own cost: its runtime CPU minus the empty Worker's in this same
@@ -124,13 +132,13 @@ try {
     const extra = label.startsWith('token') ? `; req/s ${(t.rps / calibration.rps * 100).toFixed(0)} % of the empty Worker's (target >= 85 %)` : '';
     console.log(`  ${label.padEnd(34)} ${own.toFixed(2)} ms (target <= ${limit.toFixed(2)})${extra}`);
   }
-  // Not a target: the same figures against the token-shaped empty Worker,
-  // whose request and response are the token's, so what is left is the
-  // work behind the answer.
-  if (token) {
-    const [, t] = token;
-    console.log(`Beside the token-shaped empty Worker (reads the form, answers Tessera's token response, ${(shaped.rps / calibration.rps * 100).toFixed(0)} % of the empty Worker's req/s):`);
-    console.log(`  ${token[0].padEnd(34)} ${(t.parts.runtime - shaped.parts.runtime).toFixed(2)} ms of runtime CPU more; req/s ${(t.rps / shaped.rps * 100).toFixed(0)} % of its`);
+  // Not a target: the same figures against the empty Worker answering the
+  // same request with the same response, so what is left is the work
+  // behind the answer.
+  console.log("Beside the empty Worker giving Tessera's own response to the same request (its req/s as a share of the plain empty Worker's):");
+  for (const [label, t] of results) {
+    const y = shaped.get(label);
+    console.log(`  ${label.padEnd(34)} ${(t.parts.runtime - y.parts.runtime).toFixed(2)} ms of runtime CPU more; req/s ${(t.rps / y.rps * 100).toFixed(0)} % of its (it: ${(y.rps / calibration.rps * 100).toFixed(0)} %)`);
   }
 } finally {
   op.kill('SIGTERM');
