@@ -524,7 +524,9 @@ async fn route<H: Host>(req: &mut Request, host: &H) -> Result<HttpResponse, (Op
     let (part, route, params) = match resolve(scope, req.method.as_str(), &rest) {
         Resolved::Route(part, r, p) => (part, r, p),
         Resolved::NoMethod(allow) => return Err((Some(surface_for(&rest)), Error::method_not_allowed(allow))),
-        Resolved::NotFound => return Err((Some(surface_for(&rest)), Error::not_found(format!("no route for {}", req.path)))),
+        Resolved::NotFound => {
+            return Err((Some(surface_for(&rest)), Error::not_found(format!("no route for {}", req.path))))
+        }
     };
     let cx = Ctx { host, req, tenant, params };
     dispatch(part, route.id, &cx).await.map_err(|e| (Some(route.surface), e))
