@@ -2,9 +2,10 @@
 // called directly, not through the class worker-build exports. That class is
 // a Proxy whose construction makes, per request, the entrypoint instance, a
 // Proxy around it with a fresh handler object, and a Proxy around the
-// method; its only work is to recover from a Wasm trap. Skipping it took
-// about 0.02 ms of runtime CPU off each request on wrangler dev
-// (bench/token-endpoint.mjs, the floor and the token).
+// method; its only work is to recover from a Wasm trap. Skipping it takes
+// about 3.5 µs off each request inside one isolate (bench/in-isolate.mjs,
+// interleaved rounds against the class); over HTTP that is within the
+// benchmark's noise.
 //
 // The recovery stays. A trap leaves the Wasm instance unusable; worker-build
 // notes it in `globalThis.__worker_init_state.criticalError` (the Rust panic

@@ -508,10 +508,10 @@ fn unstored_statements(events: &[String]) -> Vec<crate::host::Statement> {
             &e.user_agent,
             &e.hostname,
         );
+        let Ok(text) = serde_json::to_string(&row) else { continue };
         if rows.len() > 1 {
             rows.push(',');
         }
-        let Ok(text) = serde_json::to_string(&row) else { continue };
         rows.push_str(&text);
         if rows.len() > UNSTORED_CHUNK_BYTES {
             rows.push(']');
