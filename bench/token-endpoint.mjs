@@ -72,8 +72,9 @@ try {
   for (const f of [tokenRequest(`${tessera.url}/t/bench/oauth/token`), tokenRequest(`http://127.0.0.1:${opPort}/token`)]) {
     for (let i = 0; i < 50; i += 1) { const r = await f(); const text = await r.text(); if (r.status !== 200) throw new Error(`warm-up: ${r.status} ${text}`); }
   }
-  // BENCH_ONLY=regex: only the endpoints whose label matches (the empty
-  // Worker's rows are always run), for a quicker look at one of them.
+  // BENCH_ONLY=regex: only the endpoints whose label matches (and their
+  // shaped rows; the empty Worker's row is always run), for a quicker look
+  // at one of them.
   const only = new RegExp(process.env.BENCH_ONLY || '.');
   const endpoints = [
     ['token (client_credentials, ES256)', '/t/bench/oauth/token', tokenRequest, `http://127.0.0.1:${opPort}/token`],
