@@ -5,12 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, randomSecret, startWrangler } from '../scripts/lib/wrangler.mjs';
+import { randomSecret, startWrangler } from '../scripts/lib/wrangler.mjs';
 
 const key = `bench-${randomSecret(18)}`;
 const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
 const server = await startWrangler({
-  port: await freePort(),
   persistTo,
   vars: { MASTER_KEY: randomSecret(32), PLATFORM_API_KEY: key, DEV_MODE: 'true' },
 });

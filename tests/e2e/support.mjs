@@ -101,8 +101,7 @@ export async function startServer(overrides = {}) {
   if (HOST === 'spin') return startSpin(vars);
   if (!process.env.SKIP_WORKER_BUILD || !workerBuilt()) buildWorker();
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));
-  const port = await freePort();
-  const server = await startWrangler({ port, persistTo, vars: { PUBLIC_URL: `http://127.0.0.1:${port}`, ...vars } });
+  const server = await startWrangler({ persistTo, vars: (url) => ({ PUBLIC_URL: url, ...vars }) });
   const stop = async () => {
     await server.stop();
     rmSync(persistTo, { recursive: true, force: true });
