@@ -82,16 +82,22 @@ struct Record {
     decisions: Vec<Decision>,
 }
 
-/// Runs `trigger`'s bound actions against `event` (Auth0's event object).
+/// Runs `trigger`'s bound actions against the event `event` builds (Auth0's
+/// event object). It is built only when an action is bound: most tenants
+/// bind none, and a `client_credentials` token would otherwise build a
+/// JSON tree on every request for nothing.
 pub async fn run<H: Host>(
     host: &H,
     tenant: &TenantId,
     trigger: Trigger,
-    event: serde_json::Value,
+    event: impl FnOnce() -> serde_json::Value,
     cx: &RunContext<'_>,
 ) -> Result<Verdict> {
     let bound = store::bound(host, tenant, trigger).await?;
-    run_bound(host, tenant, trigger, bound, event, cx).await
+    if bound.is_empty() {
+        return Ok(Verdict::Continue(Applied::default()));
+    }
+    run_bound(host, tenant, trigger, bound, event(), cx).await
 }
 
 /// Runs the given bound actions (a caller that already read them, as

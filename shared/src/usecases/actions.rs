@@ -70,24 +70,26 @@ pub async fn post_login<H: Host>(
     request: &RequestInfo<'_>,
 ) -> Result<Verdict> {
     let user = &session.user;
-    let event = serde_json::json!({
-        "tenant": { "id": t.id() },
-        "user": user_event(user),
-        "client": { "client_id": ar.client.client_id, "name": ar.client.name },
-        "request": request.event(),
-        "transaction": {
-            "protocol": "oidc-basic-profile",
-            "requested_scopes": ar.scope,
-            "redirect_uri": ar.redirect_uri,
-            "acr_values": ar.acr_values,
-            "prompt": ar.prompt,
-            "login_hint": ar.login_hint,
-        },
-        "resource_server": ar.audience.as_ref().map(|a| serde_json::json!({ "identifier": a })),
-        "authentication": {
-            "methods": session.amr.0.iter().map(|m| serde_json::json!({ "name": m, "timestamp": iso_date(session.auth_time) })).collect::<Vec<_>>(),
-        },
-    });
+    let event = || {
+        serde_json::json!({
+            "tenant": { "id": t.id() },
+            "user": user_event(user),
+            "client": { "client_id": ar.client.client_id, "name": ar.client.name },
+            "request": request.event(),
+            "transaction": {
+                "protocol": "oidc-basic-profile",
+                "requested_scopes": ar.scope,
+                "redirect_uri": ar.redirect_uri,
+                "acr_values": ar.acr_values,
+                "prompt": ar.prompt,
+                "login_hint": ar.login_hint,
+            },
+            "resource_server": ar.audience.as_ref().map(|a| serde_json::json!({ "identifier": a })),
+            "authentication": {
+                "methods": session.amr.0.iter().map(|m| serde_json::json!({ "name": m, "timestamp": iso_date(session.auth_time) })).collect::<Vec<_>>(),
+            },
+        })
+    };
     let verdict = execute::run(
         host,
         t.id(),
@@ -112,11 +114,13 @@ async fn apply_metadata<H: Host>(host: &H, t: &TenantCtx, user: &User, applied: 
 /// `pre-login`: before the password is checked. The user may not exist, so
 /// the event names the address that was typed.
 pub async fn pre_login<H: Host>(host: &H, t: &TenantCtx, email: &str, request: &RequestInfo<'_>) -> Result<Verdict> {
-    let event = serde_json::json!({
-        "tenant": { "id": t.id() },
-        "user": { "email": email },
-        "request": request.event(),
-    });
+    let event = || {
+        serde_json::json!({
+            "tenant": { "id": t.id() },
+            "user": { "email": email },
+            "request": request.event(),
+        })
+    };
     execute::run(host, t.id(), Trigger::PreLogin, event, &request.run_context(None, None)).await
 }
 
@@ -129,12 +133,14 @@ pub async fn pre_user_registration<H: Host>(
     name: Option<&str>,
     request: &RequestInfo<'_>,
 ) -> Result<Verdict> {
-    let event = serde_json::json!({
-        "tenant": { "id": t.id() },
-        "user": { "email": email, "name": name },
-        "request": request.event(),
-        "connection": { "name": "Username-Password-Authentication", "strategy": "auth0" },
-    });
+    let event = || {
+        serde_json::json!({
+            "tenant": { "id": t.id() },
+            "user": { "email": email, "name": name },
+            "request": request.event(),
+            "connection": { "name": "Username-Password-Authentication", "strategy": "auth0" },
+        })
+    };
     execute::run(host, t.id(), Trigger::PreUserRegistration, event, &request.run_context(None, None)).await
 }
 

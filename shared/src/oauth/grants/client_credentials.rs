@@ -79,14 +79,16 @@ async fn credentials_exchange<H: Host>(
     req: &TokenRequest,
 ) -> OResult<Option<serde_json::Value>> {
     let t = cx.tenant;
-    let event = serde_json::json!({
-        "tenant": { "id": t.id() },
-        "client": { "client_id": client.client_id, "name": client.name },
-        "request": { "ip": cx.client_ip },
-        "resource_server": { "identifier": audience },
-        "accessToken": { "scope": scope },
-        "transaction": { "requested_scopes": req.scope.as_deref().map(split_scopes).unwrap_or_default() },
-    });
+    let event = || {
+        serde_json::json!({
+            "tenant": { "id": t.id() },
+            "client": { "client_id": client.client_id, "name": client.name },
+            "request": { "ip": cx.client_ip },
+            "resource_server": { "identifier": audience },
+            "accessToken": { "scope": scope },
+            "transaction": { "requested_scopes": req.scope.as_deref().map(split_scopes).unwrap_or_default() },
+        })
+    };
     let run_cx =
         RunContext { client_ip: cx.client_ip, user: None, client_id: Some(&client.client_id), user_agent: None };
     match execute::run(cx.host, t.id(), Trigger::CredentialsExchange, event, &run_cx).await? {
