@@ -2,7 +2,7 @@
 # Prints Tessera's figures: Workers bundle size (raw and gzip) and startup, Argon2id,
 # recovery-code and TOTP checks natively and inside the Worker, a whole
 # authorization-code login and what a second factor adds to signing in; the token endpoint, discovery and JWKS against
-# oidc-provider, the floor and the token inside one isolate, and on the Spin component; log-stream delivery; actions (per run, and per sign-in);
+# oidc-provider (with and without the local runtime's emulated compression), the floor and the token inside one isolate, and on the Spin component; log-stream delivery; actions (per run, and per sign-in);
 # a soak of mixed traffic with the runtime's memory and the Worker's own heap.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +28,7 @@ cargo bench -q -p tessera-actions-host --bench delivery 2>/dev/null | grep 'log 
 SKIP_WORKER_BUILD=1 node bench/argon2-worker.mjs
 SKIP_WORKER_BUILD=1 node bench/mfa-login.mjs 2>&1 | grep -v WARNING
 SKIP_WORKER_BUILD=1 node bench/token-endpoint.mjs 2>&1 | grep -v WARNING
+SKIP_WORKER_BUILD=1 BENCH_IDENTITY=1 node bench/token-endpoint.mjs 2>&1 | grep -v WARNING
 SKIP_WORKER_BUILD=1 node bench/in-isolate.mjs 2>&1 | grep -v WARNING
 cargo build -q -p tessera-spin-test-host -p tessera-actions-host
 node bench/token-spin.mjs 2>&1 | grep -v WARNING

@@ -56,13 +56,20 @@ await new Promise((resolve, reject) => {
   op.once('exit', (c) => reject(new Error(`oidc-provider exited ${c}`)));
 });
 
+// BENCH_IDENTITY=1: every request says `accept-encoding: identity`. By
+// default it says what Node's fetch says (`br, gzip`), and wrangler's local
+// runtime then compresses each compressible response inside the measured
+// workerd (miniflare's entry Worker emulating the compression Cloudflare's
+// front line does outside the Worker in production), the empty Worker's
+// "ok" included.
+const encoding = process.env.BENCH_IDENTITY ? { 'accept-encoding': 'identity' } : {};
 const basic = `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64')}`;
 const tokenRequest = (url) => () => fetch(url, {
   method: 'POST',
-  headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+  headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', ...encoding },
   body: `grant_type=client_credentials&scope=read%3Athings&resource=${encodeURIComponent(AUDIENCE)}`,
 });
-const get = (url) => () => fetch(url);
+const get = (url) => () => fetch(url, { headers: encoding });
 
 const tGroups = tessera.groups;
 const oGroups = { node: [op.pid] };
@@ -111,7 +118,7 @@ try {
   }
   await shapedWorker.stop();
 
-  console.log(`${REQUESTS} requests per endpoint, ${CONCURRENCY} concurrent, loopback; server CPU from /proc`);
+  console.log(`${REQUESTS} requests per endpoint, ${CONCURRENCY} concurrent, loopback; server CPU from /proc; ${process.env.BENCH_IDENTITY ? 'accept-encoding: identity (the local runtime compresses nothing)' : "accept-encoding as Node's fetch sends it (the local runtime compresses compressible bodies, as Cloudflare's front line would outside the Worker)"}`);
   console.log('Tessera: "runtime" is the workerd running the Worker with local D1/KV/Queues; "dev proxy" is wrangler\'s proxy workerd and node.');
   for (const [, t, o] of results) {
     console.log(row(t));
