@@ -2,7 +2,8 @@
 // requests for P to Tessera's entry (edge/workers/entry.mjs), one after the
 // other, inside this one request; `which=empty` builds the same N requests
 // and answers each as the empty Worker does. A request carrying `x-body`
-// makes them POSTs with that body; `evict` is below. Any other path is Tessera's, for setup.
+// makes them POSTs with that body; `evict` is below. Any other path is
+// Tessera's, for setup.
 import tessera from '../../../edge/workers/entry.mjs';
 
 const empty = { fetch: () => new Response('ok') };

@@ -94,25 +94,24 @@ pub async fn run<H: Host>(
     cx: &RunContext<'_>,
 ) -> Result<Verdict> {
     let bound = store::bound(host, tenant, trigger).await?;
-    if bound.is_empty() {
-        return Ok(Verdict::Continue(Applied::default()));
-    }
-    run_bound(host, tenant, trigger, bound, event(), cx).await
+    run_bound(host, tenant, trigger, bound, event, cx).await
 }
 
 /// Runs the given bound actions (a caller that already read them, as
-/// [`store::bound_now`] off the request path).
+/// [`store::bound_now`] off the request path); `event` is built only if
+/// there are any.
 pub async fn run_bound<H: Host>(
     host: &H,
     tenant: &TenantId,
     trigger: Trigger,
     bound: Vec<store::BoundAction>,
-    event: serde_json::Value,
+    event: impl FnOnce() -> serde_json::Value,
     cx: &RunContext<'_>,
 ) -> Result<Verdict> {
     if bound.is_empty() {
         return Ok(Verdict::Continue(Applied::default()));
     }
+    let event = event();
     let mode = store::failure_mode(host, tenant, trigger).await?;
     let mut actions = Vec::with_capacity(bound.len());
     for b in &bound {

@@ -192,12 +192,14 @@ pub async fn after_events<H: Host>(host: &H, events: &[String]) -> Result<AfterE
             method: "POST",
             country: None,
         };
-        let event = serde_json::json!({
-            "tenant": { "id": tenant },
-            "user": user_event(&user),
-            "request": request.event(),
-            "connection": { "name": "Username-Password-Authentication", "strategy": "auth0" },
-        });
+        let event = || {
+            serde_json::json!({
+                "tenant": { "id": tenant },
+                "user": user_event(&user),
+                "request": request.event(),
+                "connection": { "name": "Username-Password-Authentication", "strategy": "auth0" },
+            })
+        };
         let cx = request.run_context(Some(&user.id), None);
         execute::run_bound(host, &tenant, Trigger::PostUserRegistration, bound, event, &cx).await?;
         done.ran += 1;
