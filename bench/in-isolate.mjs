@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { jsonCaller, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
-import { cpuMs, startDevServer } from './lib/measure.mjs';
+import { cpuMsExact, startDevServer } from './lib/measure.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 10);
 // BENCH_COLD=MiB: between two requests the loop writes that much memory
@@ -64,7 +64,7 @@ const targets = [
 
 // µs of the runtime's CPU per request.
 const run = async (which, t, n) => {
-  const before = cpuMs([pid]);
+  const before = cpuMsExact([pid]);
   const r = await fetch(`${server.url}/loop?which=${which}&n=${n}&evict=${EVICT_BYTES}&path=${encodeURIComponent(t.path)}`, { headers: t.headers });
   const [failed, loopMs] = (await r.text()).split(' ').map(Number);
   if (r.status !== 200 || failed !== 0) throw new Error(`${t.label}: ${r.status}, ${failed} of ${n} failed`);
@@ -72,7 +72,7 @@ const run = async (which, t, n) => {
   // runtime) within about a second: their storage is counted with the
   // round that caused it, not with the next one.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  return { cpu: ((cpuMs([pid]) - before) / n) * 1000, loop: (loopMs / n) * 1000 };
+  return { cpu: ((cpuMsExact([pid]) - before) / n) * 1000, loop: (loopMs / n) * 1000 };
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 try {
