@@ -1,8 +1,10 @@
 //! Tessera's core: every handler, independent of the host it runs on.
 //!
 //! [`handle`] takes an `http::Request` and a [`Host`] and returns the
-//! response. The Workers and Spin hosts, and the native test host, are thin
-//! adapters around it.
+//! response ([`handle_request`] takes the core's own request, which the
+//! Workers host builds from the request's head without `http`'s types). The
+//! Workers and Spin hosts, and the native test host, are thin adapters
+//! around it.
 //!
 //! Three layers, imports pointing down only (`docs/architecture.md`; the
 //! `architecture` test below holds it):
@@ -48,4 +50,4 @@ mod architecture;
 
 pub use host::Host;
 pub use web::request::ClientIp;
-pub use web::router::handle;
+pub use web::router::{handle, handle_request};

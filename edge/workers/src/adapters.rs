@@ -7,8 +7,7 @@ use tessera_core::host::{
     Statement, Value,
 };
 use tessera_core::types::Secret;
-use tessera_core::web::request::{body_limit, declared_too_large, read_capped};
-use tessera_core::ClientIp;
+use tessera_core::web::request::{body_limit, declared_too_large, read_capped, Request as CoreRequest};
 use wasm_bindgen::JsValue;
 
 use crate::{glue, outbox};
@@ -43,49 +42,34 @@ impl<'a> WorkersHost<'a> {
     }
 }
 
-/// The request for the core, and its head as JavaScript gave it (whose URL
-/// is the key `glue` keeps a cacheable response under).
-pub async fn to_http(req: web_sys::Request) -> worker::Result<(http::Request<Vec<u8>>, glue::Head)> {
-    // The method as it came (workers-rs would map one it does not know to
-    // GET, answering `QUERY /login` as a page instead of 405), the URL and
-    // the headers, in one call into JavaScript.
-    let head = glue::Head::of(&req);
-    let bad = |e: &dyn std::fmt::Display| worker::Error::RustError(e.to_string());
-    let method = http::Method::from_bytes(head.method().as_bytes()).map_err(|e| bad(&e))?;
-    let uri = http::Uri::try_from(head.url()).map_err(|e| bad(&e))?;
-    // Into the map directly: `http::request::Builder::header` moves the whole
-    // request head through a `Result` for each header.
-    let mut headers = http::HeaderMap::with_capacity(16);
-    for (k, v) in head.headers() {
-        let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad(&e))?;
-        let value = http::HeaderValue::from_str(v).map_err(|e| bad(&e))?;
-        headers.append(name, value);
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let ip = header("cf-connecting-ip").unwrap_or("unknown").to_owned();
+/// The request for the core: its head out of JavaScript in one call, as it
+/// came (the method too: workers-rs would map one it does not know to GET,
+/// answering `QUERY /login` as a page instead of 405), then its body.
+pub async fn to_request(req: &web_sys::Request) -> worker::Result<CoreRequest> {
+    let mut r = CoreRequest::from_head(glue::head(req))
+        .ok_or_else(|| worker::Error::RustError("the runtime gave a request head that cannot be read".into()))?;
+    r.client_ip = r.header("cf-connecting-ip").unwrap_or("unknown").to_owned();
     // A body declared too large is not read at all (the core answers 413 from
     // the header). One declared within the limit is read whole: the runtime
     // holds a body to its declared length. One of no declared length is read
     // at most one chunk past the limit. A GET or HEAD has none (the Fetch
     // standard allows none).
-    let declared = header("content-length");
-    let limit = body_limit(uri.path());
-    let body = if matches!(method, http::Method::GET | http::Method::HEAD) || declared_too_large(declared, limit) {
+    let declared = r.header("content-length");
+    let limit = body_limit(&r.path);
+    let none = matches!(r.method, http::Method::GET | http::Method::HEAD) || declared_too_large(declared, limit);
+    let whole = declared.and_then(|d| d.trim().parse::<usize>().ok()).is_some_and(|n| n <= limit);
+    r.body = if none {
         Vec::new()
-    } else if declared.and_then(|d| d.trim().parse::<usize>().ok()).is_some_and(|n| n <= limit) {
-        glue::body(&req).await.unwrap_or_default()
+    } else if whole {
+        glue::body(req).await.unwrap_or_default()
     } else {
-        match Request::from(req).stream() {
+        // The handle, not the request's `clone()` (which would tee the body).
+        match Request::from(Clone::clone(req)).stream() {
             Ok(stream) => read_capped(stream, limit).await,
             Err(_) => Vec::new(),
         }
     };
-    let mut r = http::Request::new(body);
-    *r.method_mut() = method;
-    *r.uri_mut() = uri;
-    *r.headers_mut() = headers;
-    r.extensions_mut().insert(ClientIp(ip));
-    Ok((r, head))
+    Ok(r)
 }
 
 fn js(v: &Value) -> JsValue {

@@ -74,7 +74,7 @@ export function tessera_request_bytes(req) {
 // of heads (the token's, a JSON error's, the health check's).
 const heads = [];
 
-export function tessera_response(status, id, head, body, key, ttl, started, generation) {
+export function tessera_response(req, status, id, head, body, cacheable, ttl, started, generation) {
   let headers = id === undefined ? undefined : heads[id];
   if (head !== undefined) {
     // Cleared first: a head that fails to build leaves no older one under
@@ -94,12 +94,11 @@ export function tessera_response(status, id, head, body, key, ttl, started, gene
     responses.entries.clear();
     responses.generation = generation;
   }
-  // Kept only if nothing was forgotten while the request ran: it may have
-  // been built from what was forgotten. Only the core's cacheable responses
-  // come here with a key (none crosses for the others: no string to decode).
-  if (key !== undefined && started === generation) {
+  // Kept, by the request's URL, only if nothing was forgotten while the
+  // request ran: it may have been built from what was forgotten.
+  if (cacheable && started === generation) {
     if (responses.entries.size >= MAX_ENTRIES) responses.entries.clear();
-    responses.entries.set(key, { headers, body: bytes, etag: headers.get('etag'), expires: Date.now() + ttl });
+    responses.entries.set(req.url, { headers, body: bytes, etag: headers.get('etag'), expires: Date.now() + ttl });
   }
   // A null-body status (204, 304) must not carry even an empty body.
   return new Response(bytes, { status, headers });
@@ -113,39 +112,22 @@ extern "C" {
     /// The whole body (for one whose declared length is within the limit).
     fn tessera_request_bytes(req: &web_sys::Request) -> js_sys::Promise;
     fn tessera_response(
+        req: &web_sys::Request,
         status: u16,
         id: Option<u32>,
         head: Option<&str>,
         body: &[u8],
-        key: Option<&str>,
+        cacheable: bool,
         ttl: u32,
         started: f64,
         generation: f64,
     ) -> web_sys::Response;
 }
 
-/// The request's method, URL and headers as they came.
-pub struct Head {
-    text: String,
-}
-
-impl Head {
-    pub fn of(req: &web_sys::Request) -> Head {
-        Head { text: tessera_request_head(req) }
-    }
-
-    pub fn method(&self) -> &str {
-        self.text.split('\n').next().unwrap_or("")
-    }
-
-    pub fn url(&self) -> &str {
-        self.text.split('\n').nth(1).unwrap_or("")
-    }
-
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        let mut fields = self.text.split('\n').skip(2);
-        std::iter::from_fn(move || Some((fields.next()?, fields.next()?)))
-    }
+/// The request's method, URL and headers as they came, as the core's
+/// `Request::from_head` reads them.
+pub fn head(req: &web_sys::Request) -> String {
+    tessera_request_head(req)
 }
 
 /// The whole body: the one entry.mjs read before entering the module (a
@@ -161,14 +143,14 @@ pub async fn body(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
     Ok(js_sys::Uint8Array::from(bytes).to_vec())
 }
 
-/// The response for JavaScript. `url` and `started` (the core's cache
-/// generation when the request came in) let the entry keep a response the
-/// core marked [`ResponseCacheable`].
-pub fn response(resp: http::Response<Vec<u8>>, url: &str, started: u64) -> web_sys::Response {
+/// The response for JavaScript. `req` (whose URL is the key) and `started`
+/// (the core's cache generation when the request came in) let the entry
+/// keep a response the core marked [`ResponseCacheable`].
+pub fn response(resp: http::Response<Vec<u8>>, req: &web_sys::Request, started: u64) -> web_sys::Response {
     let (parts, body) = resp.into_parts();
-    let (key, ttl) = match parts.extensions.get::<ResponseCacheable>() {
-        Some(c) => (Some(url), c.ttl_ms),
-        None => (None, 0),
+    let (cacheable, ttl) = match parts.extensions.get::<ResponseCacheable>() {
+        Some(c) => (true, c.ttl_ms),
+        None => (false, 0),
     };
     let mut head = String::with_capacity(parts.headers.len() * 32);
     for (name, value) in parts.headers.iter() {
@@ -179,18 +161,26 @@ pub fn response(resp: http::Response<Vec<u8>>, url: &str, started: u64) -> web_s
             head.push('\n');
         }
     }
-    send(parts.status.as_u16(), head, &body, key, ttl, started)
+    send(req, parts.status.as_u16(), head, &body, cacheable, ttl, started)
 }
 
 /// A bare 500, for an error of the adapter itself.
-pub fn internal_error() -> web_sys::Response {
+pub fn internal_error(req: &web_sys::Request) -> web_sys::Response {
     let started = generation();
-    send(500, "content-type\ntext/plain;charset=UTF-8\n".into(), b"INTERNAL SERVER ERROR", None, 0, started)
+    send(req, 500, "content-type\ntext/plain;charset=UTF-8\n".into(), b"INTERNAL SERVER ERROR", false, 0, started)
 }
 
-fn send(status: u16, head: String, body: &[u8], key: Option<&str>, ttl: u32, started: u64) -> web_sys::Response {
+fn send(
+    req: &web_sys::Request,
+    status: u16,
+    head: String,
+    body: &[u8],
+    cacheable: bool,
+    ttl: u32,
+    started: u64,
+) -> web_sys::Response {
     let (id, text) = HEADS.with(|h| h.borrow_mut().id(head));
-    tessera_response(status, id, text.as_deref(), body, key, ttl, started as f64, generation() as f64)
+    tessera_response(req, status, id, text.as_deref(), body, cacheable, ttl, started as f64, generation() as f64)
 }
 
 thread_local! {

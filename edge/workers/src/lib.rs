@@ -41,9 +41,9 @@ async fn answer(req: web_sys::Request, env: Env, ctx: Context) -> web_sys::Respo
     let started = tessera_core::cache::generation();
     let answered = async {
         let host = adapters::WorkersHost::new(&env, Some(&ctx))?;
-        let (http_req, head) = adapters::to_http(req).await?;
-        let resp = tessera_core::handle(http_req, &host).await;
-        Ok::<_, worker::Error>(glue::response(resp, head.url(), started))
+        let core_req = adapters::to_request(&req).await?;
+        let resp = tessera_core::handle_request(core_req, &host).await;
+        Ok::<_, worker::Error>(glue::response(resp, &req, started))
     };
     match answered.await {
         Ok(resp) => resp,
@@ -51,7 +51,7 @@ async fn answer(req: web_sys::Request, env: Env, ctx: Context) -> web_sys::Respo
             // What `#[event(fetch)]` answers on an error of the adapter (not
             // of the core, which answers every error itself).
             worker::console_error!("tessera: {e}");
-            glue::internal_error()
+            glue::internal_error(&req)
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The parsed request every handler reads, and the body parsers with the
 //! limits and checks every surface shares.
 
-use http::{HeaderMap, Method};
+use http::Method;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -62,7 +62,7 @@ pub struct Request {
     pub method: Method,
     pub path: String,
     pub query: Vec<(String, String)>,
-    pub headers: HeaderMap,
+    pub headers: Headers,
     pub body: Vec<u8>,
     pub client_ip: String,
     /// The origin this request is served under (`scheme://host[:port]`):
@@ -81,27 +81,31 @@ impl Request {
     pub fn from_http(req: http::Request<Vec<u8>>) -> Self {
         let (parts, body) = req.into_parts();
         let client_ip = parts.extensions.get::<ClientIp>().map(|c| c.0.clone()).unwrap_or_else(|| "unknown".into());
-        let host_header = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
-        let authority =
-            parts.uri.authority().map(|a| a.as_str().to_owned()).or(host_header).unwrap_or_else(|| "localhost".into());
-        let host_name = host_of(&authority).to_ascii_lowercase();
-        let query =
-            parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
-        Request {
-            method: parts.method,
-            path: parts.uri.path().to_owned(),
-            query,
-            headers: parts.headers,
-            body,
-            client_ip,
-            origin: String::new(),
-            authority,
-            host_name,
-        }
+        let headers = Headers::from_map(&parts.headers);
+        let target =
+            Target::new(parts.uri.authority().map(|a| a.as_str()), parts.uri.path(), parts.uri.query(), &headers);
+        target.into_request(parts.method, headers, body, client_ip)
+    }
+
+    /// The request from its head as one text, `METHOD\nURL\nname\nvalue\n`
+    /// and so on for every field (header names and values cannot hold a line
+    /// feed: RFC 9110 §5.5), with no body and an unknown client address. The
+    /// Workers host gets the head out of JavaScript so, in one call, and the
+    /// text becomes the request's [`Headers`] as it is: no map to build and
+    /// no copy of each field. `None` if the method is not a token (RFC 9110
+    /// §9.1) or a line is missing.
+    pub fn from_head(head: String) -> Option<Self> {
+        let method_end = head.find('\n')?;
+        let url_end = method_end + 1 + head[method_end + 1..].find('\n')?;
+        let method = Method::from_bytes(&head.as_bytes()[..method_end]).ok()?;
+        let headers = Headers::from_text(head, url_end + 1);
+        let (authority, path, query) = split_url(&headers.text[method_end + 1..url_end]);
+        let target = Target::new(authority, path, query, &headers);
+        Some(target.into_request(method, headers, Vec::new(), "unknown".into()))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers.get(name)
     }
 
     /// The request as actions see it (`event.request`). The country is
@@ -170,9 +174,7 @@ impl Request {
 
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
+            .get_all("cookie")
             .flat_map(|v| v.split(';'))
             .filter_map(|kv| kv.trim().split_once('='))
             .find(|(k, _)| *k == name)
@@ -227,6 +229,133 @@ fn json_error_detail(e: &serde_json::Error) -> String {
     } else {
         format!("invalid JSON: {msg}")
     }
+}
+
+/// Where a request goes, owned: what [`Request`] keeps of its URL.
+struct Target {
+    authority: String,
+    host_name: String,
+    path: String,
+    query: Vec<(String, String)>,
+}
+
+impl Target {
+    /// The URL's authority, or without one (origin-form, RFC 9112 §3.2.1)
+    /// the `Host` field's.
+    fn new(authority: Option<&str>, path: &str, query: Option<&str>, headers: &Headers) -> Target {
+        let authority = authority.or_else(|| headers.get("host")).unwrap_or("localhost").to_owned();
+        Target {
+            host_name: host_of(&authority).to_ascii_lowercase(),
+            authority,
+            path: if path.is_empty() { "/".into() } else { path.to_owned() },
+            query: query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default(),
+        }
+    }
+
+    fn into_request(self, method: Method, headers: Headers, body: Vec<u8>, client_ip: String) -> Request {
+        Request {
+            method,
+            path: self.path,
+            query: self.query,
+            headers,
+            body,
+            client_ip,
+            origin: String::new(),
+            authority: self.authority,
+            host_name: self.host_name,
+        }
+    }
+}
+
+/// A request's URL as (authority, path, query): absolute
+/// (`scheme://authority/path?query`, as the Fetch standard gives it) or
+/// origin-form (`/path?query`). A fragment is never part of the target
+/// (RFC 9110 §7.1), so one is dropped.
+fn split_url(url: &str) -> (Option<&str>, &str, Option<&str>) {
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    let (authority, rest) = match url.split_once("://") {
+        Some((scheme, rest)) if !scheme.is_empty() && !scheme.contains(['/', '?']) => {
+            let end = rest.find(['/', '?']).unwrap_or(rest.len());
+            (Some(&rest[..end]), &rest[end..])
+        }
+        _ => (None, url),
+    };
+    match rest.split_once('?') {
+        Some((path, query)) => (authority, path, Some(query)),
+        None => (authority, rest, None),
+    }
+}
+
+/// A request's header fields as they came, each field on its own (a
+/// repeated one included), names in lowercase as both `http` and the Fetch
+/// standard give them. One text and the fields' places in it, not
+/// `http::HeaderMap`: handlers look up a few fields by name, and a map cost
+/// an allocation for each of the dozen or so fields a browser sends, and a
+/// hash of each name, on every request.
+#[derive(Debug, Clone, Default)]
+pub struct Headers {
+    text: String,
+    /// Byte ranges in `text`: the name's start and end, the value's start
+    /// and end.
+    fields: Vec<[u32; 4]>,
+}
+
+impl Headers {
+    /// From `name\nvalue\n...` in `text`, from byte `start` on.
+    fn from_text(text: String, start: usize) -> Headers {
+        let mut fields = Vec::with_capacity(16);
+        let mut at = start;
+        // A text over 4 GiB cannot come from a runtime's request head.
+        while let Some(n) = text[at..].find('\n') {
+            let name = at..at + n;
+            let Some(v) = text[name.end + 1..].find('\n') else { break };
+            let value = name.end + 1..name.end + 1 + v;
+            fields.push([name.start as u32, name.end as u32, value.start as u32, value.end as u32]);
+            at = value.end + 1;
+        }
+        Headers { text, fields }
+    }
+
+    fn from_map(map: &http::HeaderMap) -> Headers {
+        let mut text = String::with_capacity(map.len() * 32);
+        for (name, value) in map {
+            text.push_str(name.as_str());
+            text.push('\n');
+            // A value of other bytes than text (which `HeaderValue` allows
+            // but for line breaks) keeps its place, as the first field of its
+            // name, and `get` finds it as none.
+            text.push_str(&String::from_utf8_lossy(value.as_bytes()));
+            text.push('\n');
+        }
+        Headers::from_text(text, 0)
+    }
+
+    /// The first field of that name (in any case), if its value is visible
+    /// ASCII, spaces and tabs (as `http::HeaderValue::to_str`; RFC 9110 §5.5
+    /// leaves other bytes opaque).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let [.., start, end] = *self.fields.iter().find(|f| self.at(f[0], f[1]).eq_ignore_ascii_case(name))?;
+        Some(self.at(start, end)).filter(|v| is_text(v))
+    }
+
+    /// Every field of that name, in order, whose value is text as in [`Headers::get`].
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(move |f| self.at(f[0], f[1]).eq_ignore_ascii_case(name))
+            .map(|f| self.at(f[2], f[3]))
+            .filter(|v| is_text(v))
+    }
+
+    fn at(&self, start: u32, end: u32) -> &str {
+        &self.text[start as usize..end as usize]
+    }
+}
+
+/// Visible ASCII, spaces and tabs: a field value `http::HeaderValue::to_str`
+/// would read.
+fn is_text(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 /// The host of `host[:port]`, IPv6 literals (`[::1]:8787`) included.
@@ -299,6 +428,74 @@ mod tests {
         assert_eq!(host_of("login.example.com"), "login.example.com");
         assert_eq!(r.query_param("x"), Some("1"));
         assert_eq!(r.path, "/t/demo/login");
+    }
+
+    /// The head as the Workers glue sends it.
+    fn head(method: &str, url: &str, fields: &[(&str, &str)]) -> String {
+        let mut h = format!("{method}\n{url}\n");
+        for (k, v) in fields {
+            h.push_str(&format!("{k}\n{v}\n"));
+        }
+        h
+    }
+
+    #[test]
+    fn a_request_read_from_its_head_is_the_one_read_from_http_types() {
+        let fields = [
+            ("host", "login.example.com"),
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", "a=1; sid=s1"),
+            ("cf-connecting-ip", "203.0.113.7"),
+            ("accept", ""),
+        ];
+        for url in [
+            "https://Login.Example.com/t/demo/authorize?client_id=c&redirect_uri=https%3A%2F%2Fapp%2Fcb&x=a+b",
+            "http://127.0.0.1:8787/healthz",
+            "http://[::1]:8787/t/demo/oauth/token?",
+            "http://127.0.0.1:8787",
+            "http://h.example/a%20b/c?q=%E2%9C%93",
+            "/t/demo/login?x=1",
+        ] {
+            let mut b = http::Request::builder().method("PATCH").uri(url);
+            for (k, v) in fields {
+                b = b.header(k, v);
+            }
+            let a = Request::from_http(b.body(Vec::new()).unwrap());
+            let h = Request::from_head(head("PATCH", url, &fields)).expect(url);
+            assert_eq!((&h.method, &h.path, &h.query), (&a.method, &a.path, &a.query), "{url}");
+            assert_eq!((&h.authority, &h.host_name), (&a.authority, &a.host_name), "{url}");
+            for (k, _) in fields {
+                assert_eq!(h.header(k), a.header(k), "{url} {k}");
+            }
+            assert_eq!(h.cookie("sid"), a.cookie("sid"));
+        }
+        let r = Request::from_head(head("GET", "https://a.example/p#frag", &[])).unwrap();
+        assert_eq!((r.path.as_str(), r.authority.as_str()), ("/p", "a.example"));
+        // A method that is no token, or a head cut short, is no request.
+        assert!(Request::from_head(head("GE T", "https://a.example/", &[])).is_none());
+        assert!(Request::from_head("GET".into()).is_none());
+        assert!(Request::from_head("GET\nhttps://a.example/".into()).is_none());
+        // A method the core does not know is kept as it came (405, not GET).
+        assert_eq!(Request::from_head(head("QUERY", "https://a.example/", &[])).unwrap().method.as_str(), "QUERY");
+    }
+
+    #[test]
+    fn header_fields_are_found_by_name_in_any_case_first_one_first() {
+        let h = Request::from_head(head(
+            "GET",
+            "https://a.example/",
+            &[("x-one", "1"), ("cookie", "a=1"), ("x-one", "2"), ("cookie", "b=2; c=3"), ("x-bin", "caf\u{e9}")],
+        ))
+        .unwrap();
+        assert_eq!(h.header("X-One"), Some("1"));
+        assert_eq!(h.headers.get_all("x-one").collect::<Vec<_>>(), ["1", "2"]);
+        assert_eq!((h.cookie("a"), h.cookie("c"), h.cookie("d")), (Some("1".into()), Some("3".into()), None));
+        assert_eq!(h.header("x-two"), None);
+        // Not visible ASCII: found as none, as `HeaderValue::to_str` reads it.
+        assert_eq!(h.header("x-bin"), None);
+        // A last field cut short is dropped, not read past the text's end.
+        let cut = Request::from_head("GET\nhttps://a.example/\nx-a\n1\nx-b\n".into()).unwrap();
+        assert_eq!((cut.header("x-a"), cut.header("x-b")), (Some("1"), None));
     }
 
     #[test]

@@ -440,7 +440,13 @@ fn resolve(scope: Scope, method: &str, path: &str) -> Resolved<'static> {
 
 /// The one entry point: a pure function of the request and the host.
 pub async fn handle<H: Host>(req: http::Request<Vec<u8>>, host: &H) -> http::Response<Vec<u8>> {
-    let mut req = Request::from_http(req);
+    handle_request(Request::from_http(req), host).await
+}
+
+/// [`handle`] for a host that builds the core's [`Request`] itself (the
+/// Workers host, from the request's head as one text:
+/// [`Request::from_head`]).
+pub async fn handle_request<H: Host>(mut req: Request, host: &H) -> http::Response<Vec<u8>> {
     // The host adapters refuse a large body by its Content-Length before
     // reading it; this catches a body that arrived without one.
     let limit = body_limit(&req.path);
