@@ -19,8 +19,10 @@ pub fn dev_mode<H: Host>(host: &H) -> bool {
 pub fn missing<H: Host>(host: &H) -> Vec<&'static str> {
     let secrets = host.secrets();
     let set = |v: Option<String>| v.is_some_and(|v| !v.trim().is_empty());
+    // Read in place: this runs on every request.
+    let secret_set = |name| secrets.secret(name).is_some_and(|s| !s.expose().trim().is_empty());
     let mut missing = Vec::new();
-    if !set(secrets.secret("MASTER_KEY").map(|s| s.expose().clone())) {
+    if !secret_set("MASTER_KEY") {
         missing.push("MASTER_KEY (secret)");
     }
     if dev_mode(host) {
@@ -35,7 +37,7 @@ pub fn missing<H: Host>(host: &H) -> Vec<&'static str> {
             });
         }
     }
-    if !set(secrets.secret("EMAIL_API_KEY").map(|s| s.expose().clone())) {
+    if !secret_set("EMAIL_API_KEY") {
         missing.push("EMAIL_API_KEY (secret)");
     }
     missing

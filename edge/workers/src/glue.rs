@@ -14,7 +14,6 @@
 //! Fetch standard rejects them), so `\n` separates the fields.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use tessera_core::cache::{generation, ResponseCacheable};
 use wasm_bindgen::prelude::*;
@@ -195,9 +194,12 @@ thread_local! {
 /// kept: those carry one response's secrets (a session, an authorization
 /// code), which must not outlive it, and they do not repeat, so keeping
 /// them would only push out the heads that do.
+/// Kept as a list, found by comparing: an isolate sends a handful of
+/// distinct heads, mostly of different lengths, so finding one costs a few
+/// length checks and one comparison, less than hashing the whole text.
 #[derive(Default)]
 struct Heads {
-    ids: HashMap<String, u32>,
+    kept: Vec<String>,
 }
 
 impl Heads {
@@ -209,15 +211,14 @@ impl Heads {
         if head.split('\n').step_by(2).any(|name| name == "set-cookie" || name == "location") {
             return (None, Some(head));
         }
-        if let Some(&id) = self.ids.get(&head) {
-            return (Some(id), None);
+        if let Some(id) = self.kept.iter().position(|k| *k == head) {
+            return (Some(id as u32), None);
         }
-        if self.ids.len() >= Self::MAX {
-            self.ids.clear();
+        if self.kept.len() >= Self::MAX {
+            self.kept.clear();
         }
-        let id = self.ids.len() as u32;
-        self.ids.insert(head.clone(), id);
-        (Some(id), Some(head))
+        self.kept.push(head.clone());
+        (Some(self.kept.len() as u32 - 1), Some(head))
     }
 }
 
@@ -256,7 +257,7 @@ mod tests {
             assert_eq!(heads.id(head.to_string()), (None, Some(head.to_string())));
             assert_eq!(heads.id(head.to_string()), (None, Some(head.to_string())));
         }
-        assert!(heads.ids.is_empty());
+        assert!(heads.kept.is_empty());
         // A value that merely mentions one is kept as any other.
         let json = "content-type\napplication/json\nx-note\nlocation\n".to_string();
         assert_eq!(heads.id(json.clone()), (Some(0), Some(json.clone())));
