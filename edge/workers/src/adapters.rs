@@ -169,14 +169,43 @@ impl Clock for JsClock {
     }
 }
 
+/// `crypto.getRandomValues`, fetched [`RANDOM_POOL`] bytes at a time: a
+/// token request asks for randomness several times (the token's id, its
+/// family, the audit event's id), and each call into JavaScript makes a
+/// typed array and copies it into the module. Every byte is handed out once
+/// and zeroed as it is taken, so the pool holds only bytes not yet used.
 pub struct CryptoRng;
+
+const RANDOM_POOL: usize = 256;
+
+thread_local! {
+    /// The pool and how much of it is used (all of it at first).
+    static RANDOM: RefCell<([u8; RANDOM_POOL], usize)> = const { RefCell::new(([0; RANDOM_POOL], RANDOM_POOL)) };
+}
 
 impl Rng for CryptoRng {
     fn fill(&self, buf: &mut [u8]) {
-        // crypto.getRandomValues; failing here means no secure randomness at
-        // all, and nothing may be issued without it.
-        getrandom::getrandom(buf).expect("crypto.getRandomValues is available in Workers");
+        if buf.len() > RANDOM_POOL / 4 {
+            return os_random(buf);
+        }
+        RANDOM.with(|pool| {
+            let (bytes, used) = &mut *pool.borrow_mut();
+            if RANDOM_POOL - *used < buf.len() {
+                os_random(bytes);
+                *used = 0;
+            }
+            let taken = &mut bytes[*used..*used + buf.len()];
+            buf.copy_from_slice(taken);
+            taken.fill(0);
+            *used += buf.len();
+        })
     }
+}
+
+fn os_random(buf: &mut [u8]) {
+    // Failing here means no secure randomness at all, and nothing may be
+    // issued without it.
+    getrandom::getrandom(buf).expect("crypto.getRandomValues is available in Workers");
 }
 
 pub struct QueueEvents<'a> {
@@ -362,5 +391,42 @@ impl<'a> Host for WorkersHost<'a> {
 
     async fn verify_es256(&self, key: &p256::ecdsa::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
         crate::webcrypto::verify(key, message, signature).await.unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CryptoRng, RANDOM, RANDOM_POOL};
+    use tessera_core::host::Rng;
+
+    fn pool() -> ([u8; RANDOM_POOL], usize) {
+        RANDOM.with(|p| *p.borrow())
+    }
+
+    #[test]
+    fn pooled_randomness_is_handed_out_once_and_zeroed_as_it_is_taken() {
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        CryptoRng.fill(&mut a);
+        let (bytes, used) = pool();
+        assert_eq!(used, 16);
+        assert!(bytes[..16].iter().all(|&x| x == 0), "taken bytes stay in the pool");
+        assert!(bytes[16..].iter().any(|&x| x != 0), "the pool was filled");
+        CryptoRng.fill(&mut b);
+        assert_ne!(a, b);
+        assert_eq!(pool().1, 32);
+        // What is left is too little: the pool is filled again, from the start.
+        let mut filler = [0u8; 48];
+        for _ in 0..(RANDOM_POOL - 32) / 48 {
+            CryptoRng.fill(&mut filler);
+        }
+        let left = RANDOM_POOL - pool().1;
+        assert!(left < 48);
+        CryptoRng.fill(&mut filler);
+        assert_eq!(pool().1, 48);
+        // A large request comes straight from the runtime, the pool untouched.
+        let mut large = [0u8; RANDOM_POOL];
+        CryptoRng.fill(&mut large);
+        assert_eq!(pool().1, 48);
+        assert!(large.iter().any(|&x| x != 0));
     }
 }
