@@ -46,7 +46,7 @@ impl<'a> WorkersHost<'a> {
 /// came (the method too: workers-rs would map one it does not know to GET,
 /// answering `QUERY /login` as a page instead of 405), then its body.
 pub async fn to_request(req: &web_sys::Request) -> worker::Result<CoreRequest> {
-    let mut r = CoreRequest::from_head(glue::head(req))
+    let mut r = CoreRequest::from_head(glue::tessera_request_head(req))
         .ok_or_else(|| worker::Error::RustError("the runtime gave a request head that cannot be read".into()))?;
     r.client_ip = r.header("cf-connecting-ip").unwrap_or("unknown").to_owned();
     // A body declared too large is not read at all (the core answers 413 from

@@ -104,8 +104,10 @@ export function tessera_response(req, status, id, head, body, cacheable, ttl, st
 }
 "#)]
 extern "C" {
-    /// `METHOD\nURL\nname\nvalue\n...`
-    fn tessera_request_head(req: &web_sys::Request) -> String;
+    /// The request's method, URL and headers as they came,
+    /// `METHOD\nURL\nname\nvalue\n...`, as the core's `Request::from_head`
+    /// reads them.
+    pub fn tessera_request_head(req: &web_sys::Request) -> String;
     /// The body entry.mjs read ahead, if it did.
     fn tessera_request_body(req: &web_sys::Request) -> Option<js_sys::Uint8Array>;
     /// The whole body (for one whose declared length is within the limit).
@@ -121,12 +123,6 @@ extern "C" {
         started: f64,
         generation: f64,
     ) -> web_sys::Response;
-}
-
-/// The request's method, URL and headers as they came, as the core's
-/// `Request::from_head` reads them.
-pub fn head(req: &web_sys::Request) -> String {
-    tessera_request_head(req)
 }
 
 /// The whole body: the one entry.mjs read before entering the module (a
@@ -194,6 +190,7 @@ thread_local! {
 /// kept: those carry one response's secrets (a session, an authorization
 /// code), which must not outlive it, and they do not repeat, so keeping
 /// them would only push out the heads that do.
+///
 /// Kept as a list, found by comparing: an isolate sends a handful of
 /// distinct heads, mostly of different lengths, so finding one costs a few
 /// length checks and one comparison, less than hashing the whole text.

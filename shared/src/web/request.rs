@@ -334,17 +334,17 @@ impl Headers {
     /// ASCII, spaces and tabs (as `http::HeaderValue::to_str`; RFC 9110 §5.5
     /// leaves other bytes opaque).
     pub fn get(&self, name: &str) -> Option<&str> {
-        let [.., start, end] = *self.fields.iter().find(|f| self.at(f[0], f[1]).eq_ignore_ascii_case(name))?;
-        Some(self.at(start, end)).filter(|v| is_text(v))
+        self.named(name).next().filter(|v| is_text(v))
     }
 
     /// Every field of that name, in order, whose value is text as in [`Headers::get`].
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.fields
-            .iter()
-            .filter(move |f| self.at(f[0], f[1]).eq_ignore_ascii_case(name))
-            .map(|f| self.at(f[2], f[3]))
-            .filter(|v| is_text(v))
+        self.named(name).filter(|v| is_text(v))
+    }
+
+    /// The values of the fields of that name, in order.
+    fn named<'a: 'n, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n {
+        self.fields.iter().filter(move |f| self.at(f[0], f[1]).eq_ignore_ascii_case(name)).map(|f| self.at(f[2], f[3]))
     }
 
     fn at(&self, start: u32, end: u32) -> &str {
