@@ -386,11 +386,11 @@ impl<'a> Host for WorkersHost<'a> {
     }
 
     async fn sign_es256(&self, key: &p256::ecdsa::SigningKey, message: &[u8]) -> Result<[u8; 64], SignError> {
-        crate::webcrypto::sign(key, message).await.map_err(|e| SignError(format!("WebCrypto: {e:?}")))
+        crate::es256::sign(key, message).map_err(|e| SignError(format!("node:crypto: {e:?}")))
     }
 
     async fn verify_es256(&self, key: &p256::ecdsa::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
-        crate::webcrypto::verify(key, message, signature).await.unwrap_or(false)
+        crate::es256::verify(key, message, signature).unwrap_or(false)
     }
 }
 

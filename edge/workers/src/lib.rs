@@ -2,9 +2,9 @@
 //! back. All behaviour lives in `tessera-core`.
 
 mod adapters;
+mod es256;
 mod glue;
 mod outbox;
-mod webcrypto;
 
 use std::future::Future;
 use std::task;

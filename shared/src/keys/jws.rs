@@ -4,7 +4,8 @@
 //! jwt-compact parses tokens and models their claims, but its signing and
 //! verifying are synchronous calls into `p256`, and in Wasm one P-256
 //! signature costs about a millisecond. Here the two halves of a JWS are
-//! assembled around the host's ES256, which on Workers is WebCrypto's.
+//! assembled around the host's ES256, which on Workers is workerd's
+//! `node:crypto`.
 
 use jwt_compact::{Claims, UntrustedToken};
 use p256::ecdsa::{SigningKey, VerifyingKey};
