@@ -1,7 +1,7 @@
 //! ES256 on the native host through ring, as the Worker signs through
-//! workerd's `node:crypto`: the portable P-256 arithmetic of the `p256` crate spends
-//! about 0.28 ms a signature here (most of a token request, see
-//! `native/benches/token.rs`); ring's fixed-base tables and assembly a
+//! workerd's `node:crypto`: the portable P-256 arithmetic of the `p256`
+//! crate spends about 0.28 ms a signature here (most of a token request,
+//! see `native/benches/token.rs`); ring's fixed-base tables and assembly a
 //! small fraction of that.
 //!
 //! A ring key pair is built once per signing key (building one checks the

@@ -256,8 +256,8 @@ pub trait Host {
     /// ES256 (RFC 7518 §3.4): ECDSA P-256 over the SHA-256 of `message`, as
     /// the 64-byte `R || S` a JWS carries. The default computes it in the
     /// core with `p256`; a host with native ECDSA overrides it (Workers use
-    /// workerd's `node:crypto`), because P-256 arithmetic in Wasm costs about a millisecond
-    /// a signature.
+    /// workerd's `node:crypto`), because P-256 arithmetic in Wasm costs
+    /// about a millisecond a signature.
     async fn sign_es256(
         &self,
         key: &p256::ecdsa::SigningKey,
