@@ -403,6 +403,10 @@ fn client_credentials_for_an_api() {
     let s = setup();
     let r = s.token(&[("grant_type", "client_credentials"), ("audience", API), ("scope", "read:things")]);
     assert_eq!(r.status, 200, "{}", r.body);
+    // RFC 6749 §5.1: a response with tokens is never cached.
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert_eq!(r.header("pragma"), "no-cache");
+    assert_eq!(r.header("content-type"), "application/json");
     let t = r.json();
     assert!(t.get("refresh_token").is_none() && t.get("id_token").is_none());
     let c = verify_jwt(&s.env, t["access_token"].as_str().unwrap());
