@@ -26,10 +26,15 @@ use worker::{Context, Delay, Env, Queue};
 
 use crate::adapters::WorkersHost;
 
-/// How long the first event waits for others to share its batch. At a few
-/// hundred requests a second on one isolate a batch holds tens of events;
-/// the consumer's own batching adds up to a second after this anyway.
-pub const GATHER: Duration = Duration::from_millis(50);
+/// How long the first event waits for others to share its batch. A send
+/// costs mostly per message, not per byte: under the token benchmark's load
+/// (about 500 requests a second on one isolate) `Queue.send` took 3.9 % of
+/// the isolate's profile with 50 ms and 0.8 % with 250 ms
+/// (bench/profile-token.mjs), where a batch reaches [`MESSAGE_BYTES`]. An
+/// isolate serving tens of requests a second, as in production, gathers a
+/// few per message instead of sending one each. The events reach the
+/// consumer that much later, which batches for up to a second anyway.
+pub const GATHER: Duration = Duration::from_millis(250);
 
 /// Queues takes messages of up to 128 KB
 /// (<https://developers.cloudflare.com/queues/platform/limits/>); a message
