@@ -11,13 +11,20 @@
 //   process (live reload, logging), which production does not have.
 // The dev server is wrangler's own (startWorker, what `wrangler dev` runs)
 // with the devtools inspector off: see bench/lib/dev-server.mjs.
+//
+// The rows of an endpoint (Tessera, oidc-provider, the empty Worker and the
+// shaped one, every server up at once and idle but for the one under load)
+// are measured in turns, BENCH_ROUNDS rounds of a share of the requests
+// each (bench/lib/measure.mjs `interleaved`): run one after the other, a
+// minute apart, Tessera's own figure moved by ±0.1 ms between runs as the
+// shared machine's speed drifted.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { freePort, jsonCaller, migrate, randomSecret, root } from '../scripts/lib/wrangler.mjs';
-import { load as measure, row, startDevServer } from './lib/measure.mjs';
+import { interleaved, load as measure, row, startDevServer } from './lib/measure.mjs';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS || 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 8);
@@ -28,9 +35,17 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 8);
 // requests and none per endpoint, as before, the token's first run carried
 // about 0.07 ms a request of it.
 const WARMUP = Number(process.env.BENCH_WARMUP || 1000);
-const load = async (name, groups, makeRequest) => {
-  if (WARMUP > 0) await measure(name, groups, makeRequest, { requests: WARMUP, concurrency: CONCURRENCY });
-  return measure(name, groups, makeRequest, { requests: REQUESTS, concurrency: CONCURRENCY });
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 4);
+// After each turn, before its CPU is read: Tessera's queue consumer stores
+// a turn's audit events within about a second and a quarter (the outbox's
+// 250 ms, the local queue's batching of up to a second).
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS || 1500);
+// An endpoint's rows, warmed up one by one, then measured in turns.
+const load = async (entries) => {
+  for (const e of entries) {
+    if (WARMUP > 0) await measure(e.name, e.groups, e.makeRequest, { requests: WARMUP, concurrency: CONCURRENCY });
+  }
+  return interleaved(entries, { requests: REQUESTS, rounds: ROUNDS, concurrency: CONCURRENCY, settleMs: SETTLE_MS });
 };
 const AUDIENCE = 'https://api.example.test';
 // --- Tessera on wrangler dev -------------------------------------------------
@@ -79,9 +94,8 @@ try {
   for (const f of [tokenRequest(`${tessera.url}/t/bench/oauth/token`), tokenRequest(`http://127.0.0.1:${opPort}/token`)]) {
     for (let i = 0; i < 50; i += 1) { const r = await f(); const text = await r.text(); if (r.status !== 200) throw new Error(`warm-up: ${r.status} ${text}`); }
   }
-  // BENCH_ONLY=regex: only the endpoints whose label matches (and their
-  // shaped rows; the empty Worker's row is always run), for a quicker look
-  // at one of them.
+  // BENCH_ONLY=regex: only the endpoints whose label matches (with their
+  // yardstick rows), for a quicker look at one of them.
   const only = new RegExp(process.env.BENCH_ONLY || '.');
   const endpoints = [
     ['token (client_credentials, ES256)', '/t/bench/oauth/token', tokenRequest, `http://127.0.0.1:${opPort}/token`],
@@ -97,56 +111,56 @@ try {
     const r = await send(`${tessera.url}${p}`)();
     shapes[p] = { body: await r.text(), headers: [...r.headers].filter(([name]) => !['content-length', 'date', 'content-encoding', 'transfer-encoding'].includes(name)) };
   }
-  const results = [];
-  for (const [label, p, send, oUrl] of endpoints) {
-    const t = await load(`tessera       ${label}`, tGroups, send(`${tessera.url}${p}`));
-    const o = await load(`oidc-provider ${label}`, oGroups, send(oUrl));
-    results.push([label, t, o, p, send]);
-  }
-  await tessera.stop();
-  // Calibration: the same runtime serving the smallest possible Worker; then
-  // the same Worker answering each endpoint's request (reading a token
+  // The yardsticks on the same dev server: the smallest possible Worker,
+  // and the same Worker answering each endpoint's request (reading a token
   // request's form) with Tessera's own response to it, with no work behind
   // it: what the exchange's shape alone costs the runtime and the dev proxy.
   const empty = await startDevServer(path.join(root, 'bench/lib/empty-worker/wrangler.toml'));
-  const calibration = await load('empty JS Worker (no Tessera code)', empty.groups, get(`${empty.url}/`));
-  await empty.stop();
   const shapedWorker = await startDevServer(path.join(root, 'bench/lib/shaped-worker/wrangler.toml'), null, { SHAPES: JSON.stringify(shapes) });
-  const shaped = new Map();
-  for (const [label, , , p, send] of results) {
-    shaped.set(label, await load(`empty JS Worker, ${label.split(' ')[0]}-shaped`, shapedWorker.groups, send(`${shapedWorker.url}${p}`)));
+  const results = [];
+  try {
+    for (const [label, p, send, oUrl] of endpoints) {
+      const [t, o, e, y] = await load([
+        { name: `tessera       ${label}`, groups: tGroups, makeRequest: send(`${tessera.url}${p}`) },
+        { name: `oidc-provider ${label}`, groups: oGroups, makeRequest: send(oUrl) },
+        { name: 'empty JS Worker (no Tessera code)', groups: empty.groups, makeRequest: get(`${empty.url}/`) },
+        { name: `empty JS Worker, ${label.split(' ')[0]}-shaped`, groups: shapedWorker.groups, makeRequest: send(`${shapedWorker.url}${p}`) },
+      ]);
+      results.push({ label, t, o, e, y });
+    }
+  } finally {
+    await empty.stop();
+    await shapedWorker.stop();
   }
-  await shapedWorker.stop();
 
-  console.log(`${REQUESTS} requests per endpoint, ${CONCURRENCY} concurrent, loopback; server CPU from /proc; ${process.env.BENCH_IDENTITY ? 'accept-encoding: identity (the local runtime compresses nothing)' : "accept-encoding as Node's fetch sends it (the local runtime compresses compressible bodies, as Cloudflare's front line would outside the Worker)"}`);
+  console.log(`${REQUESTS} requests per endpoint, ${CONCURRENCY} concurrent, loopback, each row in ${ROUNDS} turns with the endpoint's other rows; server CPU from /proc (the runtime's read ${SETTLE_MS} ms after each turn); ${process.env.BENCH_IDENTITY ? 'accept-encoding: identity (the local runtime compresses nothing)' : "accept-encoding as Node's fetch sends it (the local runtime compresses compressible bodies, as Cloudflare's front line would outside the Worker)"}`);
   console.log('Tessera: "runtime" is the workerd running the Worker with local D1/KV/Queues; "dev proxy" is wrangler\'s proxy workerd and node.');
-  for (const [, t, o] of results) {
+  for (const { t, o, e, y } of results) {
     console.log(row(t));
     console.log(row(o));
     console.log(`${''.padEnd(34)} ratio tessera/oidc-provider: throughput ${(t.rps / o.rps).toFixed(2)}x, cpu per request ${(t.cpuPerReq / o.cpuPerReq).toFixed(2)}x, runtime only ${(t.parts.runtime / o.cpuPerReq).toFixed(2)}x`);
+    console.log(row(e));
+    console.log(row(y));
   }
-  console.log(row(calibration));
-  for (const r of shaped.values()) console.log(row(r));
-  const token = results.find(([label]) => label.startsWith('token'));
-  if (token) console.log(`${''.padEnd(34)} the runtime's own floor is ${(calibration.parts.runtime / token[2].cpuPerReq).toFixed(2)}x oidc-provider's whole token request`);
-  // Tessera's own cost: its runtime CPU minus the empty Worker's in this same
-  // run, against the edge hot-path targets (the token's: half of
+  const token = results.find(({ label }) => label.startsWith('token'));
+  if (token) console.log(`${''.padEnd(34)} the runtime's own floor is ${(token.e.parts.runtime / token.o.cpuPerReq).toFixed(2)}x oidc-provider's whole token request`);
+  // Tessera's own cost: its runtime CPU minus the empty Worker's in the same
+  // turns, against the edge hot-path targets (the token's: half of
   // oidc-provider's whole request, at most 0.35 ms; and req/s within 15 %
   // of the empty Worker's).
   console.log("Tessera's own runtime CPU per request (runtime minus the empty Worker's):");
-  for (const [label, t, o] of results) {
-    const own = t.parts.runtime - calibration.parts.runtime;
+  for (const { label, t, o, e } of results) {
+    const own = t.parts.runtime - e.parts.runtime;
     const limit = label.startsWith('token') ? Math.min(0.35, o.cpuPerReq / 2) : 0.05;
-    const extra = label.startsWith('token') ? `; req/s ${(t.rps / calibration.rps * 100).toFixed(0)} % of the empty Worker's (target >= 85 %)` : '';
+    const extra = label.startsWith('token') ? `; req/s ${(t.rps / e.rps * 100).toFixed(0)} % of the empty Worker's (target >= 85 %)` : '';
     console.log(`  ${label.padEnd(34)} ${own.toFixed(2)} ms (target <= ${limit.toFixed(2)})${extra}`);
   }
   // Not a target: the same figures against the empty Worker answering the
   // same request with the same response, so what is left is the work
   // behind the answer.
   console.log("Beside the empty Worker giving Tessera's own response to the same request (its req/s as a share of the plain empty Worker's):");
-  for (const [label, t] of results) {
-    const y = shaped.get(label);
-    console.log(`  ${label.padEnd(34)} ${(t.parts.runtime - y.parts.runtime).toFixed(2)} ms of runtime CPU more; req/s ${(t.rps / y.rps * 100).toFixed(0)} % of its (it: ${(y.rps / calibration.rps * 100).toFixed(0)} %)`);
+  for (const { label, t, e, y } of results) {
+    console.log(`  ${label.padEnd(34)} ${(t.parts.runtime - y.parts.runtime).toFixed(2)} ms of runtime CPU more; req/s ${(t.rps / y.rps * 100).toFixed(0)} % of its (it: ${(y.rps / e.rps * 100).toFixed(0)} %)`);
   }
 } finally {
   op.kill('SIGTERM');

@@ -99,17 +99,11 @@ export async function startDevServer(config, persist, secrets = {}) {
   return { url, groups: { runtime, 'dev proxy': pids.filter((p) => !runtime.includes(p)) }, stop };
 }
 
-/**
- * `requests` requests, `concurrency` at a time; `groups`: name -> pids, the
- * row's CPU is their sum, with the split.
- */
-export async function load(name, groups, makeRequest, { requests, concurrency }) {
+/** `requests` requests, `concurrency` at a time: each one's latency. */
+async function drive(name, makeRequest, { requests, concurrency }) {
   const latencies = [];
   let next = 0;
   let failures = 0;
-  const names = Object.keys(groups);
-  const before = names.map((g) => cpuMs(groups[g]));
-  const started = process.hrtime.bigint();
   const worker = async () => {
     while (next < requests) {
       next += 1;
@@ -121,13 +115,70 @@ export async function load(name, groups, makeRequest, { requests, concurrency })
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const per = names.map((g, i) => (cpuMs(groups[g]) - before[i]) / latencies.length);
+  return { latencies, failures };
+}
+
+// A row from what was measured: req/s over the time under load, latency
+// quantiles, CPU per request by group.
+function summary(name, groups, { latencies, seconds, cpu, failures }) {
+  const names = Object.keys(groups);
+  const per = names.map((g) => cpu[g] / latencies.length);
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
   const parts = names.length > 1 ? Object.fromEntries(names.map((g, i) => [g, per[i]])) : undefined;
   const cpuPerReq = per.reduce((a, b) => a + b, 0);
   return { name, rps: latencies.length / seconds, p50: q(0.5), p99: q(0.99), cpuPerReq, parts, failures };
+}
+
+const cpuByGroup = (groups) => Object.fromEntries(Object.entries(groups).map(([g, pids]) => [g, cpuMs(pids)]));
+
+/**
+ * `requests` requests, `concurrency` at a time; `groups`: name -> pids, the
+ * row's CPU is their sum, with the split.
+ */
+export async function load(name, groups, makeRequest, { requests, concurrency }) {
+  const before = cpuByGroup(groups);
+  const started = process.hrtime.bigint();
+  const { latencies, failures } = await drive(name, makeRequest, { requests, concurrency });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const after = cpuByGroup(groups);
+  const cpu = Object.fromEntries(Object.keys(groups).map((g) => [g, after[g] - before[g]]));
+  return summary(name, groups, { latencies, seconds, cpu, failures });
+}
+
+/**
+ * Rows measured in turns rather than one after the other: in each of
+ * `rounds` rounds every entry (`{ name, groups, makeRequest }`) gets its
+ * share of `requests`. The CPU of a group named `runtime` is read
+ * `settleMs` after the turn's last answer, so that work a request leaves
+ * behind there (the queue consumer storing its audit event, about a second
+ * later) is counted with it and not with whatever runs next (its idle CPU
+ * is nil); every other group's is read at the last answer, since wrangler's
+ * Node process spends 10-25 ms a second idle. On this shared machine the
+ * CPU a request costs drifts by a third over minutes; rows run in turns see
+ * the same drift, so their differences hold where those of rows run a
+ * minute apart did not.
+ */
+export async function interleaved(entries, { requests, rounds, concurrency, settleMs }) {
+  const acc = entries.map((e) => ({ latencies: [], seconds: 0, failures: 0, cpu: Object.fromEntries(Object.keys(e.groups).map((g) => [g, 0])) }));
+  for (let r = 0; r < rounds; r += 1) {
+    const n = Math.floor(requests / rounds) + (r < requests % rounds ? 1 : 0);
+    for (const [i, e] of entries.entries()) {
+      const before = cpuByGroup(e.groups);
+      const started = process.hrtime.bigint();
+      const { latencies, failures } = await drive(e.name, e.makeRequest, { requests: n, concurrency });
+      acc[i].seconds += Number(process.hrtime.bigint() - started) / 1e9;
+      const answered = cpuByGroup(e.groups);
+      if (e.groups.runtime) {
+        await new Promise((resolve) => setTimeout(resolve, settleMs));
+        answered.runtime = cpuMs(e.groups.runtime);
+      }
+      for (const g of Object.keys(e.groups)) acc[i].cpu[g] += answered[g] - before[g];
+      acc[i].latencies.push(...latencies);
+      acc[i].failures += failures;
+    }
+  }
+  return entries.map((e, i) => summary(e.name, e.groups, acc[i]));
 }
 
 export function row(r) {
