@@ -16,8 +16,8 @@
 // shaped one, every server up at once and idle but for the one under load)
 // are measured in turns, BENCH_ROUNDS rounds of a share of the requests
 // each (bench/lib/measure.mjs `interleaved`): run one after the other, a
-// minute apart, Tessera's own figure moved by ±0.1 ms between runs as the
-// shared machine's speed drifted.
+// minute apart, Tessera's own token figure moved between 0.25 and 0.60 ms
+// from run to run within an hour, as the shared machine's speed drifted.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -111,10 +111,11 @@ try {
     const r = await send(`${tessera.url}${p}`)();
     shapes[p] = { body: await r.text(), headers: [...r.headers].filter(([name]) => !['content-length', 'date', 'content-encoding', 'transfer-encoding'].includes(name)) };
   }
-  // The yardsticks on the same dev server: the smallest possible Worker,
-  // and the same Worker answering each endpoint's request (reading a token
-  // request's form) with Tessera's own response to it, with no work behind
-  // it: what the exchange's shape alone costs the runtime and the dev proxy.
+  // The yardsticks, each under a dev server of its own like Tessera's: the
+  // smallest possible Worker, and a Worker answering each endpoint's
+  // request (reading a token request's form) with Tessera's own response
+  // to it, with no work behind it: what the exchange's shape alone costs
+  // the runtime and the dev proxy.
   const empty = await startDevServer(path.join(root, 'bench/lib/empty-worker/wrangler.toml'));
   const shapedWorker = await startDevServer(path.join(root, 'bench/lib/shaped-worker/wrangler.toml'), null, { SHAPES: JSON.stringify(shapes) });
   const results = [];
