@@ -389,6 +389,8 @@ fn client_secrets_rotate_with_overlap() {
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"], "invalid_client");
     assert!(r.header("www-authenticate").starts_with("Basic"));
+    // An OAuth error is never cached either (RFC 6749 §5.2 by way of §5.1).
+    assert_eq!((r.header("cache-control"), r.header("pragma")), ("no-store", "no-cache"));
     s.secret = "wrong".into();
     assert_eq!(cc(&s).status, 401);
     s.secret = new;

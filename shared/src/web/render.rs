@@ -8,7 +8,7 @@ use http::StatusCode;
 
 use crate::error::{Error, ErrorKind};
 use crate::oauth::OAuthError;
-use crate::web::response::HttpResponse;
+use crate::web::response::{no_store_json, HttpResponse};
 
 // The OpenAPI document's `Problem` and `OAuthError` schemas are generated
 // from these two types, so the document says what the renderer writes.
@@ -124,15 +124,13 @@ impl OAuthRender for OAuthError {
     /// endpoints, never cached (RFC 6749 §5.1).
     fn to_response(&self) -> HttpResponse {
         let body = OAuthErrorBody { error: self.code, error_description: &self.description };
-        let mut b = http::Response::builder()
-            .status(self.status)
-            .header("content-type", "application/json")
-            .header("cache-control", "no-store")
-            .header("pragma", "no-cache");
+        let mut resp = no_store_json(serde_json::to_vec(&body).unwrap_or_default());
+        *resp.status_mut() = self.status;
         if self.basic_challenge {
-            b = b.header("www-authenticate", "Basic realm=\"tessera\"");
+            resp.headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Basic realm=\"tessera\""));
         }
-        b.body(serde_json::to_vec(&body).unwrap_or_default()).expect("static headers")
+        resp
     }
 
     /// The error as a redirect back to a *verified* redirect URI (RFC 6749

@@ -1,11 +1,11 @@
 //! `POST /oauth/introspect` (RFC 7662) for confidential clients.
 
 use super::client_auth;
-use super::token::{no_store_json, respond};
+use super::token::respond;
 use crate::error::Result;
 use crate::host::Host;
 use crate::oauth::{introspect, OAuthError, OResult};
-use crate::web::response::HttpResponse;
+use crate::web::response::{no_store_json, HttpResponse};
 use crate::web::router::Ctx;
 
 pub async fn post<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {

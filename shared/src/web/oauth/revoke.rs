@@ -2,11 +2,11 @@
 //! and gets 200 whether or not the token was known (§2.2).
 
 use super::client_auth;
-use super::token::{no_store_json, respond};
+use super::token::respond;
 use crate::error::Result;
 use crate::host::Host;
 use crate::oauth::{revoke, OAuthError, OResult};
-use crate::web::response::HttpResponse;
+use crate::web::response::{no_store_json, HttpResponse};
 use crate::web::router::Ctx;
 
 pub async fn post<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {

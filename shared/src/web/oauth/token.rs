@@ -14,7 +14,7 @@ use crate::oauth::grants::{GrantCx, TokenRequest};
 use crate::oauth::tokens::{self, Minted, Stored};
 use crate::oauth::{OAuthError, OResult};
 use crate::web::render::OAuthRender;
-use crate::web::response::HttpResponse;
+use crate::web::response::{no_store_json, HttpResponse};
 use crate::web::router::Ctx;
 
 pub async fn post<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
@@ -129,19 +129,4 @@ async fn exchange<H: Host>(cx: &Ctx<'_, H>) -> OResult<(&'static str, Client, Mi
         _ => (ClientCredentials::GRANT_TYPE, ClientCredentials::exchange(&gcx, &client, &req).await?),
     };
     Ok((grant, client, minted))
-}
-
-/// A 200 JSON response that must never be cached (RFC 6749 §5.1).
-pub fn no_store_json(body: Vec<u8>) -> HttpResponse {
-    use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
-    // Built in place rather than through `http::Response::builder()`, which
-    // parses each name and moves the whole head at every step: on every
-    // token response that was about 2 µs in the Worker
-    // (bench/profile-token.mjs).
-    let mut resp = http::Response::new(body);
-    let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    resp
 }

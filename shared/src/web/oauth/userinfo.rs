@@ -70,5 +70,5 @@ pub async fn get<H: Host>(cx: &Ctx<'_, H>) -> Result<HttpResponse> {
         }
         body["updated_at"] = (user.updated_at / 1000).into();
     }
-    Ok(crate::web::oauth::token::no_store_json(body.to_string().into_bytes()))
+    Ok(crate::web::response::no_store_json(body.to_string().into_bytes()))
 }
