@@ -134,16 +134,11 @@ const cpuByGroup = (groups) => Object.fromEntries(Object.entries(groups).map(([g
 
 /**
  * `requests` requests, `concurrency` at a time; `groups`: name -> pids, the
- * row's CPU is their sum, with the split.
+ * row's CPU is their sum, with the split, read at the last answer.
  */
 export async function load(name, groups, makeRequest, { requests, concurrency }) {
-  const before = cpuByGroup(groups);
-  const started = process.hrtime.bigint();
-  const { latencies, failures } = await drive(name, makeRequest, { requests, concurrency });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const after = cpuByGroup(groups);
-  const cpu = Object.fromEntries(Object.keys(groups).map((g) => [g, after[g] - before[g]]));
-  return summary(name, groups, { latencies, seconds, cpu, failures });
+  const [r] = await interleaved([{ name, groups, makeRequest }], { requests, rounds: 1, concurrency, settleMs: 0 });
+  return r;
 }
 
 /**
@@ -169,7 +164,7 @@ export async function interleaved(entries, { requests, rounds, concurrency, sett
       const { latencies, failures } = await drive(e.name, e.makeRequest, { requests: n, concurrency });
       acc[i].seconds += Number(process.hrtime.bigint() - started) / 1e9;
       const answered = cpuByGroup(e.groups);
-      if (e.groups.runtime) {
+      if (e.groups.runtime && settleMs > 0) {
         await new Promise((resolve) => setTimeout(resolve, settleMs));
         answered.runtime = cpuMs(e.groups.runtime);
       }

@@ -28,8 +28,8 @@ use crate::adapters::WorkersHost;
 
 /// How long the first event waits for others to share its batch. A send
 /// costs mostly per message, not per byte: under the token benchmark's load
-/// (about 500 requests a second on one isolate) `Queue.send` took 3.9 % of
-/// the isolate's profile with 50 ms and 0.8 % with 250 ms
+/// (about 500 requests a second on one isolate) `Queue.send` took 2.9-4.2 %
+/// of the isolate's profile with 50 ms and 0.7-1.1 % with 250 ms
 /// (bench/profile-token.mjs), where a batch reaches [`MESSAGE_BYTES`]. An
 /// isolate serving tens of requests a second, as in production, gathers a
 /// few per message instead of sending one each. The events reach the
